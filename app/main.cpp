@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+// wsserve: one entry point; headless or GUI is chosen at run time before any application object exists.
+
+#include "clirunner.h"
+#include "config/serverconfig.h"
+#include "servercontroller.h"
+#include "signalwatcher.h"
+
+#include <QCommandLineParser>
+#include <QCoreApplication>
+#include <QLoggingCategory>
+
+#include <cstdio>
+#include <memory>
+
+using namespace wsserve;
+
+namespace {
+
+constexpr int kExitBadStart = 2;
+
+int failStart(const QString &message) {
+    std::fprintf(stderr, "wsserve: error: %s\n", qPrintable(message));
+    std::fprintf(stderr, "Run 'wsserve --help' for usage.\n");
+    return kExitBadStart;
+}
+
+bool applyLogLevel(const QString &level, QString *error) {
+    static const QStringList levels{QStringLiteral("debug"), QStringLiteral("info"),
+                                    QStringLiteral("warning"), QStringLiteral("error")};
+    const qsizetype index = levels.indexOf(level.toLower());
+    if (index < 0) {
+        *error = QStringLiteral("--log-level '%1' is not one of debug, info, warning, error").arg(level);
+        return false;
+    }
+    QString rules;
+    rules += QStringLiteral("wsserve.*.debug=%1\n").arg(index <= 0 ? u"true" : u"false");
+    rules += QStringLiteral("wsserve.*.info=%1\n").arg(index <= 1 ? u"true" : u"false");
+    rules += QStringLiteral("wsserve.*.warning=%1\n").arg(index <= 2 ? u"true" : u"false");
+    QLoggingCategory::setFilterRules(rules);
+    return true;
+}
+
+QString typeHelp(const BehaviourRegistry &registry) {
+    QString text = QStringLiteral("\nInstance types:\n");
+    for (const BehaviourType &type : registry.types()) {
+        text += QStringLiteral("  %1  %2\n").arg(type.name, -10).arg(type.description);
+    }
+    text += QStringLiteral("\nInstance options (key=value after ID:TYPE:, comma-separated):\n");
+    for (const OptionSpec &spec : commonOptionSpecs()) {
+        text += QStringLiteral("  %1 (default %2)  %3\n")
+                    .arg(spec.name, spec.defaultValue.toString(), spec.description);
+    }
+    for (const BehaviourType &type : registry.types()) {
+        for (const OptionSpec &spec : type.options) {
+            text += QStringLiteral("  %1 (%2 only, default %3)  %4\n")
+                        .arg(spec.name, type.name, spec.defaultValue.toString(), spec.description);
+        }
+    }
+    text += QStringLiteral(
+        "\nExample:\n  wsserve --headless --port 4000 --instance lobby:chat "
+        "--instance echo1:echo\n  then connect a Phoenix client to ws://HOST:4000/socket/lobby\n");
+    return text;
+}
+
+} // namespace
+
+int main(int argc, char *argv[]) {
+    qSetMessagePattern(QStringLiteral("%{time yyyy-MM-ddThh:mm:ss.zzz} "
+                                      "%{if-debug}debug%{endif}%{if-info}info %{endif}%{if-warning}warn "
+                                      "%{endif}%{if-critical}error%{endif}%{if-fatal}fatal%{endif} "
+                                      "%{category}: %{message}"));
+    QCoreApplication app(argc, argv);
+    QCoreApplication::setApplicationName(QStringLiteral("wsserve"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(WSSERVE_VERSION));
+    QCoreApplication::setOrganizationName(QStringLiteral("wsserve"));
+
+    const BehaviourRegistry registry = BehaviourRegistry::withBuiltins();
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Hosts real-time WebSocket servers speaking the Phoenix Channels protocol.\n"
+                       "Clients connect to ws://HOST:PORT/socket/<instance-id>."));
+    const QCommandLineOption headlessOption(QStringLiteral("headless"),
+                                            QStringLiteral("Run without a window."));
+    const QCommandLineOption bindOption(QStringLiteral("bind"),
+                                        QStringLiteral("Address to listen on (default 0.0.0.0)."),
+                                        QStringLiteral("address"));
+    const QCommandLineOption portOption(QStringLiteral("port"),
+                                        QStringLiteral("TCP port (default 4000; 0 picks a free port)."),
+                                        QStringLiteral("port"));
+    const QCommandLineOption instanceOption(
+        QStringLiteral("instance"),
+        QStringLiteral("Create and start an instance: ID:TYPE[:key=value,...]. Repeatable."),
+        QStringLiteral("spec"));
+    const QCommandLineOption configOption(QStringLiteral("config"),
+                                          QStringLiteral("JSON config file (listen address, instances)."),
+                                          QStringLiteral("file"));
+    const QCommandLineOption logLevelOption(QStringLiteral("log-level"),
+                                            QStringLiteral("debug, info (default), warning or error."),
+                                            QStringLiteral("level"));
+    const QCommandLineOption helpOption({QStringLiteral("h"), QStringLiteral("help")},
+                                        QStringLiteral("Show this help and exit."));
+    const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
+                                           QStringLiteral("Show the version and exit."));
+    parser.addOptions({headlessOption, bindOption, portOption, instanceOption, configOption, logLevelOption,
+                       helpOption, versionOption});
+
+    if (!parser.parse(QCoreApplication::arguments())) {
+        return failStart(parser.errorText());
+    }
+    if (parser.isSet(helpOption)) {
+        std::fprintf(stdout, "%s%s", qPrintable(parser.helpText()), qPrintable(typeHelp(registry)));
+        return 0;
+    }
+    if (parser.isSet(versionOption)) {
+        std::fprintf(stdout, "wsserve %s\n", WSSERVE_VERSION);
+        return 0;
+    }
+    if (!parser.positionalArguments().isEmpty()) {
+        return failStart(
+            QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    }
+
+    ServerConfig config;
+    QString error;
+    if (parser.isSet(configOption) && !loadServerConfigFile(parser.value(configOption), &config, &error)) {
+        return failStart(error);
+    }
+    if (parser.isSet(bindOption) && !parseBindAddress(parser.value(bindOption), &config.bind, &error)) {
+        return failStart(error);
+    }
+    if (parser.isSet(portOption)) {
+        bool ok = false;
+        const uint port = parser.value(portOption).toUInt(&ok);
+        if (!ok || port > 65535) {
+            return failStart(
+                QStringLiteral("--port '%1' is not a port number (0-65535)").arg(parser.value(portOption)));
+        }
+        config.port = static_cast<quint16>(port);
+    }
+    for (const QString &text : parser.values(instanceOption)) {
+        InstanceSpec spec;
+        if (!parseInstanceSpec(text, &spec, &error)) {
+            return failStart(error);
+        }
+        config.instances.append(spec);
+    }
+    if (parser.isSet(logLevelOption)) {
+        config.logLevel = parser.value(logLevelOption);
+    }
+    if (!applyLogLevel(config.logLevel, &error)) {
+        return failStart(error);
+    }
+    if (!parser.isSet(headlessOption)) {
+        // The desktop window is its own piece of work (ui/); until it lands every run is headless.
+        std::fprintf(stderr, "wsserve: note: this build has no desktop window yet; running headless\n");
+    }
+
+    ServerController controller(registry);
+    CliRunner runner(controller, config);
+    SignalWatcher signalWatcher;
+    QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &runner, &CliRunner::requestStop);
+    if (!runner.start(&error)) {
+        return failStart(error);
+    }
+    return QCoreApplication::exec();
+}

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "instance/behaviourregistry.h"
+
+namespace wsserve {
+
+// The instance types that ship with wsserve: echo, chat, relay, tictactoe, chaos.
+QList<BehaviourType> builtinBehaviourTypes();
+
+} // namespace wsserve

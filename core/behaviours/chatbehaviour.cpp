@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "chatbehaviour.h"
+
+#include <QDateTime>
+
+namespace wsserve {
+
+namespace {
+const QString kNameKey = QStringLiteral("name");
+const QString kPresenceUpdate = QStringLiteral("presence_update");
+} // namespace
+
+ChatBehaviour::ChatBehaviour(Mode mode, bool presence)
+    : m_mode(mode)
+    , m_presence(presence) {}
+
+JoinResult ChatBehaviour::join(ChannelContext &channel, const QJsonValue &params) {
+    QString name = params.toObject().value(kNameKey).toString().trimmed();
+    if (name.size() > 64) {
+        return JoinResult::refuse(QStringLiteral("name is longer than 64 characters"));
+    }
+    if (name.isEmpty()) {
+        name = QStringLiteral("client-%1").arg(channel.clientId());
+    }
+    channel.assigns().insert(kNameKey, name);
+    return JoinResult::accept(
+        QJsonObject{{kNameKey, name}, {QStringLiteral("client_id"), QString::number(channel.clientId())}});
+}
+
+void ChatBehaviour::afterJoin(ChannelContext &channel) {
+    if (!m_presence) {
+        return;
+    }
+    const QString name = channel.assigns().value(kNameKey).toString();
+    channel.trackPresence(
+        name, QJsonObject{{QStringLiteral("online_at"), QString::number(QDateTime::currentSecsSinceEpoch())},
+                          {QStringLiteral("client_id"), QString::number(channel.clientId())}});
+    channel.push(QStringLiteral("presence_state"),
+                 Payload::fromJson(channel.instance().presenceList(channel.topic())));
+}
+
+void ChatBehaviour::handleIn(ChannelContext &channel, const QString &event, const Payload &payload) {
+    if (event == kPresenceUpdate && m_presence && !payload.isBinary) {
+        QJsonObject meta = payload.json.toObject();
+        meta.insert(QStringLiteral("client_id"), QString::number(channel.clientId()));
+        channel.updatePresence(meta);
+        channel.reply(QStringLiteral("ok"));
+        return;
+    }
+    if (m_mode == Mode::Relay) {
+        channel.broadcastFrom(event, payload);
+    } else {
+        channel.broadcast(event, payload);
+    }
+    channel.reply(QStringLiteral("ok"));
+}
+
+} // namespace wsserve

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "tictactoebehaviour.h"
+
+#include <QJsonArray>
+
+namespace wsserve {
+
+namespace {
+const QString kRole = QStringLiteral("role");
+const QString kReason = QStringLiteral("reason");
+const QString kState = QStringLiteral("state");
+
+Payload reason(const QString &text) {
+    return Payload::fromJson(QJsonObject{{kReason, text}});
+}
+} // namespace
+
+bool TicTacToeBehaviour::matchesTopic(const QString &topic) const {
+    return topic.startsWith(u"game:") && topic.size() > 5;
+}
+
+QJsonObject TicTacToeBehaviour::stateOf(const Game &game) {
+    QJsonArray board;
+    for (const QChar cell : game.cells) {
+        board.append(cell.isNull() ? QJsonValue(QJsonValue::Null) : QJsonValue(QString(cell)));
+    }
+    const auto player = [](quint64 id, const QString &name) {
+        return id == 0 ? QJsonValue(QJsonValue::Null)
+                       : QJsonValue(QJsonObject{{QStringLiteral("client_id"), QString::number(id)},
+                                                {QStringLiteral("name"), name}});
+    };
+    return QJsonObject{
+        {QStringLiteral("board"), board},
+        {QStringLiteral("turn"), game.winner.isEmpty() ? QJsonValue(QString(game.turn)) : QJsonValue::Null},
+        {QStringLiteral("winner"),
+         game.winner.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(game.winner)},
+        {QStringLiteral("players"), QJsonObject{{QStringLiteral("X"), player(game.playerX, game.nameX)},
+                                                {QStringLiteral("O"), player(game.playerO, game.nameO)}}},
+        {QStringLiteral("moves"), game.moves},
+    };
+}
+
+QString TicTacToeBehaviour::computeWinner(const Game &game) {
+    static constexpr int kLines[8][3] = {{0, 1, 2}, {3, 4, 5}, {6, 7, 8}, {0, 3, 6},
+                                         {1, 4, 7}, {2, 5, 8}, {0, 4, 8}, {2, 4, 6}};
+    for (const auto &line : kLines) {
+        const QChar a = game.cells[line[0]];
+        if (!a.isNull() && a == game.cells[line[1]] && a == game.cells[line[2]]) {
+            return QString(a);
+        }
+    }
+    return game.moves == 9 ? QStringLiteral("draw") : QString();
+}
+
+JoinResult TicTacToeBehaviour::join(ChannelContext &channel, const QJsonValue &params) {
+    Game &game = m_games[channel.topic()];
+    QString name = params.toObject().value(QStringLiteral("name")).toString().left(64);
+    if (name.isEmpty()) {
+        name = QStringLiteral("client-%1").arg(channel.clientId());
+    }
+    QString role = QStringLiteral("spectator");
+    if (game.playerX == 0 || game.playerX == channel.clientId()) {
+        game.playerX = channel.clientId();
+        game.nameX = name;
+        role = QStringLiteral("X");
+    } else if (game.playerO == 0 || game.playerO == channel.clientId()) {
+        game.playerO = channel.clientId();
+        game.nameO = name;
+        role = QStringLiteral("O");
+    }
+    channel.assigns().insert(kRole, role);
+    if (role != u"spectator") {
+        channel.broadcast(kState, Payload::fromJson(stateOf(game)));
+    }
+    return JoinResult::accept(QJsonObject{{kRole, role}, {kState, stateOf(game)}});
+}
+
+void TicTacToeBehaviour::handleIn(ChannelContext &channel, const QString &event, const Payload &payload) {
+    Game &game = m_games[channel.topic()];
+    const QJsonObject args = payload.isBinary ? QJsonObject{} : payload.json.toObject();
+    if (event == u"move") {
+        move(channel, game, args);
+        return;
+    }
+    if (event == u"reset") {
+        const QString role = channel.assigns().value(kRole).toString();
+        if (role == u"spectator") {
+            channel.reply(QStringLiteral("error"),
+                          reason(QStringLiteral("spectators cannot reset the game")));
+            return;
+        }
+        if (game.winner.isEmpty() && game.moves > 0) {
+            channel.reply(QStringLiteral("error"), reason(QStringLiteral("the game is still running")));
+            return;
+        }
+        game.cells = {};
+        game.turn = QLatin1Char('X');
+        game.winner.clear();
+        game.moves = 0;
+        channel.reply(QStringLiteral("ok"));
+        channel.broadcast(kState, Payload::fromJson(stateOf(game)));
+        return;
+    }
+    channel.reply(QStringLiteral("error"),
+                  reason(QStringLiteral("unknown event '%1' (expected move or reset)").arg(event)));
+}
+
+void TicTacToeBehaviour::move(ChannelContext &channel, Game &game, const QJsonObject &args) {
+    const QString role = channel.assigns().value(kRole).toString();
+    if (role == u"spectator") {
+        channel.reply(QStringLiteral("error"), reason(QStringLiteral("spectators cannot move")));
+        return;
+    }
+    if (!game.winner.isEmpty()) {
+        channel.reply(QStringLiteral("error"), reason(QStringLiteral("game over")));
+        return;
+    }
+    if (game.playerX == 0 || game.playerO == 0) {
+        channel.reply(QStringLiteral("error"), reason(QStringLiteral("waiting for a second player")));
+        return;
+    }
+    if (QString(game.turn) != role) {
+        channel.reply(QStringLiteral("error"), reason(QStringLiteral("not your turn")));
+        return;
+    }
+    const QJsonValue cellValue = args.value(QStringLiteral("cell"));
+    const double cellNumber = cellValue.toDouble(-1);
+    if (!cellValue.isDouble() || cellNumber < 0 || cellNumber > 8 ||
+        cellNumber != static_cast<int>(cellNumber)) {
+        channel.reply(QStringLiteral("error"),
+                      reason(QStringLiteral("cell must be a whole number from 0 to 8")));
+        return;
+    }
+    const int cell = static_cast<int>(cellNumber);
+    if (!game.cells[cell].isNull()) {
+        channel.reply(QStringLiteral("error"), reason(QStringLiteral("cell %1 is taken").arg(cell)));
+        return;
+    }
+    game.cells[cell] = game.turn;
+    ++game.moves;
+    game.winner = computeWinner(game);
+    game.turn = game.turn == QLatin1Char('X') ? QLatin1Char('O') : QLatin1Char('X');
+    channel.reply(QStringLiteral("ok"), Payload::fromJson(stateOf(game)));
+    channel.broadcast(kState, Payload::fromJson(stateOf(game)));
+}
+
+void TicTacToeBehaviour::leave(ChannelContext &channel, LeaveReason) {
+    auto it = m_games.find(channel.topic());
+    if (it == m_games.end()) {
+        return;
+    }
+    Game &game = *it;
+    bool changed = false;
+    if (game.playerX == channel.clientId() && channel.assigns().value(kRole).toString() == u"X") {
+        game.playerX = 0;
+        game.nameX.clear();
+        changed = true;
+    }
+    if (game.playerO == channel.clientId() && channel.assigns().value(kRole).toString() == u"O") {
+        game.playerO = 0;
+        game.nameO.clear();
+        changed = true;
+    }
+    if (changed) {
+        channel.broadcastFrom(kState, Payload::fromJson(stateOf(game)));
+    }
+}
+
+} // namespace wsserve

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "instance/behaviour.h"
+
+#include <QHash>
+
+#include <array>
+
+namespace wsserve {
+
+// `tictactoe`: an authoritative game per topic `game:<name>`. The first two joiners play X and O, the
+// rest spectate. Events: `move {"cell": 0..8}` (validated: your turn, free cell, game not over; refused
+// with a reason otherwise) and `reset {}` (players only, after the game ended). Every change broadcasts
+// the full `state`; the join reply carries {"role": "X"|"O"|"spectator", "state": {...}}. A player
+// leaving frees the seat for the next joiner.
+class TicTacToeBehaviour final : public IBehaviour {
+public:
+    bool matchesTopic(const QString &topic) const override;
+    JoinResult join(ChannelContext &channel, const QJsonValue &params) override;
+    void handleIn(ChannelContext &channel, const QString &event, const Payload &payload) override;
+    void leave(ChannelContext &channel, LeaveReason reason) override;
+
+private:
+    struct Game {
+        std::array<QChar, 9> cells{};
+        QChar turn = QLatin1Char('X');
+        QString winner; // "", "X", "O" or "draw"
+        quint64 playerX = 0;
+        quint64 playerO = 0;
+        QString nameX;
+        QString nameO;
+        int moves = 0;
+    };
+    static QJsonObject stateOf(const Game &game);
+    static QString computeWinner(const Game &game);
+    void move(ChannelContext &channel, Game &game, const QJsonObject &args);
+
+    QHash<QString, Game> m_games;
+};
+
+} // namespace wsserve

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "serverconfig.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+using namespace Qt::StringLiterals;
+
+namespace wsserve {
+
+bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error) {
+    const qsizetype firstColon = text.indexOf(u':');
+    if (firstColon <= 0) {
+        *error = QStringLiteral("--instance '%1' must look like ID:TYPE[:key=value,...]").arg(text);
+        return false;
+    }
+    const qsizetype secondColon = text.indexOf(u':', firstColon + 1);
+    InstanceSpec result;
+    result.id = text.left(firstColon);
+    result.type =
+        secondColon < 0 ? text.mid(firstColon + 1) : text.mid(firstColon + 1, secondColon - firstColon - 1);
+    if (result.type.isEmpty()) {
+        *error = QStringLiteral("--instance '%1' names no type (ID:TYPE)").arg(text);
+        return false;
+    }
+    if (secondColon >= 0) {
+        const QString optionText = text.mid(secondColon + 1);
+        for (const QString &pair : optionText.split(u',', Qt::SkipEmptyParts)) {
+            const qsizetype eq = pair.indexOf(u'=');
+            if (eq <= 0) {
+                *error =
+                    QStringLiteral("--instance '%1': option '%2' must look like key=value").arg(text, pair);
+                return false;
+            }
+            result.options.insert(pair.left(eq).trimmed(), pair.mid(eq + 1).trimmed());
+        }
+    }
+    *spec = result;
+    return true;
+}
+
+bool parseBindAddress(const QString &text, QHostAddress *address, QString *error) {
+    const QString trimmed = text.trimmed();
+    if (trimmed == u"any" || trimmed == u"*") {
+        *address = QHostAddress::Any;
+        return true;
+    }
+    if (trimmed == u"localhost") {
+        *address = QHostAddress::LocalHost;
+        return true;
+    }
+    QString literal = trimmed;
+    if (literal.startsWith(u'[') && literal.endsWith(u']')) {
+        literal = literal.mid(1, literal.size() - 2);
+    }
+    QHostAddress parsed;
+    if (!parsed.setAddress(literal)) {
+        *error = QStringLiteral("bind address '%1' is not an IPv4 or IPv6 address").arg(text);
+        return false;
+    }
+    *address = parsed;
+    return true;
+}
+
+namespace {
+
+bool checkKeys(const QJsonObject &object, const QStringList &allowed, const QString &where, QString *error) {
+    for (auto it = object.begin(); it != object.end(); ++it) {
+        if (!allowed.contains(it.key())) {
+            *error = QStringLiteral("%1: unknown key '%2' (allowed: %3)")
+                         .arg(where, it.key(), allowed.join(u", "));
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
+bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error) {
+    QJsonParseError parseError{};
+    const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        *error = QStringLiteral("invalid JSON at offset %1: %2")
+                     .arg(parseError.offset)
+                     .arg(parseError.errorString());
+        return false;
+    }
+    if (!document.isObject()) {
+        *error = QStringLiteral("the top level must be a JSON object");
+        return false;
+    }
+    const QJsonObject root = document.object();
+    if (!checkKeys(root, {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s}, QStringLiteral("config"),
+                   error)) {
+        return false;
+    }
+    ServerConfig result = *config;
+    if (root.contains(u"bind")) {
+        if (!root.value(u"bind").isString() ||
+            !parseBindAddress(root.value(u"bind").toString(), &result.bind, error)) {
+            if (error->isEmpty()) {
+                *error = QStringLiteral("'bind' must be a string");
+            }
+            return false;
+        }
+    }
+    if (root.contains(u"port")) {
+        const double port = root.value(u"port").toDouble(-1);
+        if (!root.value(u"port").isDouble() || port < 0 || port > 65535 || port != static_cast<int>(port)) {
+            *error = QStringLiteral("'port' must be a whole number from 0 to 65535");
+            return false;
+        }
+        result.port = static_cast<quint16>(port);
+    }
+    if (root.contains(u"log_level")) {
+        if (!root.value(u"log_level").isString()) {
+            *error = QStringLiteral("'log_level' must be a string");
+            return false;
+        }
+        result.logLevel = root.value(u"log_level").toString();
+    }
+    if (root.contains(u"instances")) {
+        if (!root.value(u"instances").isArray()) {
+            *error = QStringLiteral("'instances' must be an array");
+            return false;
+        }
+        const QJsonArray instances = root.value(u"instances").toArray();
+        for (qsizetype i = 0; i < instances.size(); ++i) {
+            const QString where = QStringLiteral("instances[%1]").arg(i);
+            if (!instances.at(i).isObject()) {
+                *error = where + QStringLiteral(" must be an object");
+                return false;
+            }
+            const QJsonObject object = instances.at(i).toObject();
+            if (!checkKeys(object, {u"id"_s, u"type"_s, u"options"_s, u"start"_s}, where, error)) {
+                return false;
+            }
+            InstanceSpec spec;
+            if (!object.value(u"id").isString() || !object.value(u"type").isString()) {
+                *error = where + QStringLiteral(" needs string 'id' and 'type'");
+                return false;
+            }
+            spec.id = object.value(u"id").toString();
+            spec.type = object.value(u"type").toString();
+            if (object.contains(u"options")) {
+                if (!object.value(u"options").isObject()) {
+                    *error = where + QStringLiteral(".options must be an object");
+                    return false;
+                }
+                spec.options = object.value(u"options").toObject().toVariantMap();
+            }
+            if (object.contains(u"start")) {
+                if (!object.value(u"start").isBool()) {
+                    *error = where + QStringLiteral(".start must be true or false");
+                    return false;
+                }
+                spec.start = object.value(u"start").toBool();
+            }
+            result.instances.append(spec);
+        }
+    }
+    *config = result;
+    return true;
+}
+
+bool loadServerConfigFile(const QString &path, ServerConfig *config, QString *error) {
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly)) {
+        *error = QStringLiteral("cannot read config file '%1': %2").arg(path, file.errorString());
+        return false;
+    }
+    constexpr qint64 kMaxConfigBytes = 4 * 1024 * 1024;
+    if (file.size() > kMaxConfigBytes) {
+        *error = QStringLiteral("config file '%1' is larger than 4 MiB").arg(path);
+        return false;
+    }
+    QString parseError;
+    if (!parseServerConfigJson(file.readAll(), config, &parseError)) {
+        *error = QStringLiteral("config file '%1': %2").arg(path, parseError);
+        return false;
+    }
+    return true;
+}
+
+} // namespace wsserve

@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include <QHostAddress>
+#include <QList>
+#include <QString>
+#include <QVariantMap>
+
+namespace wsserve {
+
+// An instance as the user asked for it (command line or config file); validated later by the registry.
+struct InstanceSpec {
+    QString id;
+    QString type;
+    QVariantMap options; // raw: strings from the command line, JSON values from a file
+    bool start = true;
+};
+
+// Everything the headless server needs to start. Thread: a value.
+struct ServerConfig {
+    QHostAddress bind = QHostAddress::AnyIPv4;
+    quint16 port = 4000;
+    QString logLevel = QStringLiteral("info");
+    QList<InstanceSpec> instances;
+};
+
+// Parses `ID:TYPE[:key=value,key=value...]`.
+bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error);
+
+// Parses a config file's JSON:
+//   {"bind": "0.0.0.0", "port": 4000, "log_level": "info",
+//    "instances": [{"id": "lobby", "type": "chat", "options": {"presence": true}, "start": true}]}
+// Unknown keys are errors, so typos do not pass silently. Errors name the key or the JSON offset.
+bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error);
+bool loadServerConfigFile(const QString &path, ServerConfig *config, QString *error);
+
+// Parses a bind address: an IPv4/IPv6 literal, "localhost", "any" or "*".
+bool parseBindAddress(const QString &text, QHostAddress *address, QString *error);
+
+} // namespace wsserve

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "endpoint.h"
+
+#include "httprequesthead.h"
+#include "httpresponse.h"
+#include "logging.h"
+#include "protocol/queryparams.h"
+#include "routetable.h"
+
+#include <QRegularExpression>
+#include <QTcpServer>
+#include <QTcpSocket>
+#include <QTimer>
+
+namespace wsserve {
+
+namespace {
+constexpr int kSweepIntervalMs = 500;
+const QByteArray kAuthTokenPrefix = "base64url.bearer.phx.";
+
+// The JS client sends btoa(token) without padding, under a base64url label; accept both alphabets.
+QString decodeAuthToken(const QByteArray &encoded) {
+    QByteArray normalized = encoded;
+    normalized.replace('-', '+').replace('_', '/');
+    while (normalized.size() % 4 != 0) {
+        normalized.append('=');
+    }
+    const auto decoded = QByteArray::fromBase64Encoding(normalized, QByteArray::AbortOnBase64DecodingErrors);
+    return decoded ? QString::fromUtf8(*decoded) : QString();
+}
+
+// vsn negotiation (phoenix-protocol.md 1.3): missing -> V1, 1.0.x -> V1, 2.0.x -> V2, else refused.
+WireFormat negotiateVsn(const QJsonObject &params, bool *ok) {
+    *ok = true;
+    if (!params.contains(QStringLiteral("vsn"))) {
+        return WireFormat::V1Json;
+    }
+    static const QRegularExpression v1(QStringLiteral("^1\\.0\\.\\d+$"));
+    static const QRegularExpression v2(QStringLiteral("^2\\.0\\.\\d+$"));
+    const QString vsn = params.value(QStringLiteral("vsn")).toString();
+    if (v2.match(vsn).hasMatch()) {
+        return WireFormat::V2Json;
+    }
+    if (v1.match(vsn).hasMatch()) {
+        return WireFormat::V1Json;
+    }
+    *ok = false;
+    return WireFormat::Invalid;
+}
+} // namespace
+
+Endpoint::Endpoint(std::shared_ptr<RouteTable> routes, QObject *parent)
+    : QObject(parent)
+    , m_routes(std::move(routes)) {
+    m_clock.start();
+}
+
+Endpoint::~Endpoint() = default;
+
+void Endpoint::listen(const QHostAddress &address, quint16 port) {
+    if (!m_server) {
+        m_server = new QTcpServer(this);
+        m_server->setListenBacklogSize(1024);
+        connect(m_server, &QTcpServer::newConnection, this, &Endpoint::onNewConnection);
+        m_sweepTimer = new QTimer(this);
+        m_sweepTimer->setInterval(kSweepIntervalMs);
+        connect(m_sweepTimer, &QTimer::timeout, this, &Endpoint::sweep);
+    }
+    if (!m_server->listen(address, port)) {
+        const QString reason =
+            m_server->serverError() == QAbstractSocket::AddressInUseError
+                ? QStringLiteral("address already in use (another program is on port %1)").arg(port)
+                : m_server->errorString();
+        emit listenFailed(
+            QStringLiteral("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(reason));
+        return;
+    }
+    m_sweepTimer->start();
+    qCInfo(lcEndpoint).noquote() << "listening on" << address.toString() << m_server->serverPort();
+    emit listening(m_server->serverAddress(), m_server->serverPort());
+}
+
+void Endpoint::close() {
+    if (m_server) {
+        m_server->close();
+    }
+    const auto pending = m_pending.keys();
+    for (QTcpSocket *socket : pending) {
+        socket->abort();
+        socket->deleteLater();
+    }
+    m_pending.clear();
+}
+
+void Endpoint::onNewConnection() {
+    while (QTcpSocket *socket = m_server->nextPendingConnection()) {
+        m_pending.insert(socket, m_clock.elapsed());
+        connect(socket, &QTcpSocket::readyRead, this, [this, socket] { onReadyRead(socket); });
+        connect(socket, &QTcpSocket::disconnected, this, [this, socket] {
+            if (m_pending.remove(socket)) {
+                socket->deleteLater();
+            }
+        });
+        if (socket->bytesAvailable() > 0) {
+            onReadyRead(socket);
+        }
+    }
+}
+
+void Endpoint::onReadyRead(QTcpSocket *socket) {
+    if (!m_pending.contains(socket)) {
+        return;
+    }
+    // peek, never read: the instance's QWebSocketServer must see the whole head.
+    const QByteArray data = socket->peek(kMaxRequestHeadBytes + 1);
+    const HttpParseResult parsed = parseHttpRequestHead(data);
+    switch (parsed.status) {
+    case HttpParseResult::Status::Incomplete:
+        return;
+    case HttpParseResult::Status::TooLarge:
+        reject(socket, 400, parsed.error);
+        return;
+    case HttpParseResult::Status::Malformed:
+        reject(socket, 400, parsed.error);
+        return;
+    case HttpParseResult::Status::Complete:
+        route(socket, parsed.head);
+        return;
+    case HttpParseResult::Status::Invalid:
+        break;
+    }
+    reject(socket, 400, QStringLiteral("unreadable request"));
+}
+
+void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head) {
+    // Paths: /socket/<id>/websocket (what the JS client opens) and /socket/<id>.
+    static const QRegularExpression pathPattern(QStringLiteral("^/socket/([^/]+)(/websocket)?/?$"));
+    const QRegularExpressionMatch match = pathPattern.match(QString::fromUtf8(head.path));
+    if (!match.hasMatch()) {
+        reject(socket, 404,
+               QStringLiteral("no route for %1; connect to /socket/<instance-id>/websocket")
+                   .arg(QString::fromUtf8(head.path)));
+        return;
+    }
+    if (!m_routes->contains(match.captured(1))) {
+        reject(socket, 404, QStringLiteral("no instance '%1'").arg(match.captured(1)));
+        return;
+    }
+    if (head.method != "GET") {
+        reject(socket, 405,
+               QStringLiteral("method %1 not allowed; use GET").arg(QString::fromLatin1(head.method)),
+               "Allow: GET\r\n");
+        return;
+    }
+    UpgradeRequest request;
+    request.instanceId = match.captured(1);
+    request.params = parseQueryParams(head.query);
+    request.remoteAddress = socket->peerAddress().toString();
+    request.remotePort = socket->peerPort();
+    bool vsnOk = false;
+    request.format = negotiateVsn(request.params, &vsnOk);
+    if (!head.isWebSocketUpgrade()) {
+        reject(socket, 426, QStringLiteral("this endpoint only serves WebSocket upgrades"),
+               "Upgrade: websocket\r\nConnection: Upgrade\r\n");
+        return;
+    }
+    if (!vsnOk) {
+        reject(socket, 403,
+               QStringLiteral("unsupported vsn '%1'; use 2.0.0 or 1.0.0")
+                   .arg(request.params.value(QStringLiteral("vsn")).toString()));
+        return;
+    }
+    for (const QByteArray &protocol : head.headerTokens("sec-websocket-protocol")) {
+        if (protocol.startsWith(kAuthTokenPrefix)) {
+            request.authToken = decodeAuthToken(protocol.mid(kAuthTokenPrefix.size()));
+        }
+    }
+    m_pending.remove(socket);
+    switch (m_routes->handOver(socket, request)) {
+    case RouteTable::Lookup::HandedOver:
+        return;
+    case RouteTable::Lookup::Unknown:
+        reject(socket, 404, QStringLiteral("no instance '%1'").arg(request.instanceId));
+        return;
+    case RouteTable::Lookup::NotRunning:
+        reject(socket, 503, QStringLiteral("instance '%1' is not running").arg(request.instanceId));
+        return;
+    case RouteTable::Lookup::Invalid:
+        break;
+    }
+    reject(socket, 500, QStringLiteral("routing failed"));
+}
+
+void Endpoint::reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders) {
+    m_pending.remove(socket);
+    socket->disconnect(this);
+    qCDebug(lcEndpoint).noquote() << "HTTP" << status << "to" << socket->peerAddress().toString() << "-"
+                                  << body;
+    respondHttpAndClose(socket, status, body, extraHeaders);
+}
+
+void Endpoint::sweep() {
+    const qint64 now = m_clock.elapsed();
+    QList<QTcpSocket *> expired;
+    for (auto it = m_pending.cbegin(); it != m_pending.cend(); ++it) {
+        if (now - it.value() > kHeadTimeoutMs) {
+            expired.append(it.key());
+        }
+    }
+    for (QTcpSocket *socket : std::as_const(expired)) {
+        reject(socket, 408, QStringLiteral("request head not complete within %1 ms").arg(kHeadTimeoutMs));
+    }
+}
+
+} // namespace wsserve

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include <QElapsedTimer>
+#include <QHash>
+#include <QHostAddress>
+#include <QObject>
+
+#include <memory>
+
+class QTcpServer;
+class QTcpSocket;
+class QTimer;
+
+namespace wsserve {
+
+class RouteTable;
+struct HttpRequestHead;
+
+// The one TCP listener. Reads each request head without consuming it, answers what is not an upgrade to
+// a running instance with a plain HTTP status, and hands the rest to the instance's thread.
+// Thread: lives in the endpoint thread; call listen()/close() queued.
+class Endpoint final : public QObject {
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(Endpoint)
+
+public:
+    explicit Endpoint(std::shared_ptr<RouteTable> routes, QObject *parent = nullptr);
+    ~Endpoint() override;
+
+    static constexpr int kHeadTimeoutMs = 10000;
+
+    void listen(const QHostAddress &address, quint16 port);
+    void close();
+
+Q_SIGNALS:
+    void listening(const QHostAddress &address, quint16 port);
+    void listenFailed(const QString &error);
+
+private:
+    void onNewConnection();
+    void onReadyRead(QTcpSocket *socket);
+    void route(QTcpSocket *socket, const HttpRequestHead &head);
+    void reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders = {});
+    void sweep();
+
+    std::shared_ptr<RouteTable> m_routes;
+    QTcpServer *m_server = nullptr;
+    QTimer *m_sweepTimer = nullptr;
+    QHash<QTcpSocket *, qint64> m_pending; // socket -> accepted at (ms), until its head is complete
+    QElapsedTimer m_clock;
+};
+
+} // namespace wsserve

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "httpresponse.h"
+
+#include <QTcpSocket>
+
+namespace wsserve {
+
+QByteArray httpReasonPhrase(int status) {
+    switch (status) {
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 426:
+        return "Upgrade Required";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Error";
+    }
+}
+
+void respondHttpAndClose(QTcpSocket *socket, int status, const QString &body,
+                         const QByteArray &extraHeaders) {
+    const QByteArray bytes = body.toUtf8() + '\n';
+    QByteArray response =
+        "HTTP/1.1 " + QByteArray::number(status) + ' ' + httpReasonPhrase(status) +
+        "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + QByteArray::number(bytes.size()) +
+        "\r\nConnection: close\r\n" + extraHeaders + "\r\n" + bytes;
+    QObject::connect(socket, &QAbstractSocket::disconnected, socket, &QObject::deleteLater);
+    socket->write(response);
+    socket->disconnectFromHost();
+    if (socket->state() == QAbstractSocket::UnconnectedState) {
+        socket->deleteLater();
+    }
+}
+
+} // namespace wsserve

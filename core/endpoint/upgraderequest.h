@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "protocol/message.h"
+
+#include <QJsonObject>
+#include <QString>
+
+namespace wsserve {
+
+// What the endpoint learned from a request head it routed to an instance. Thread: a value.
+struct UpgradeRequest {
+    QString instanceId;
+    WireFormat format = WireFormat::Invalid;
+    QJsonObject params; // decoded query, vsn included
+    QString authToken;  // decoded from the phoenix auth-token subprotocol, if offered
+    QString remoteAddress;
+    quint16 remotePort = 0;
+};
+
+} // namespace wsserve

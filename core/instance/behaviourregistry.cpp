@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "behaviourregistry.h"
+
+#include "behaviours/builtins.h"
+
+namespace wsserve {
+
+BehaviourRegistry BehaviourRegistry::withBuiltins() {
+    BehaviourRegistry registry;
+    for (BehaviourType &type : builtinBehaviourTypes()) {
+        registry.add(std::move(type));
+    }
+    return registry;
+}
+
+bool BehaviourRegistry::add(BehaviourType type) {
+    if (type.name.isEmpty() || !type.create || find(type.name)) {
+        return false;
+    }
+    m_types.append(std::move(type));
+    return true;
+}
+
+const BehaviourType *BehaviourRegistry::find(const QString &name) const {
+    for (const BehaviourType &type : m_types) {
+        if (type.name == name) {
+            return &type;
+        }
+    }
+    return nullptr;
+}
+
+QStringList BehaviourRegistry::names() const {
+    QStringList result;
+    for (const BehaviourType &type : m_types) {
+        result.append(type.name);
+    }
+    return result;
+}
+
+QList<OptionSpec> BehaviourRegistry::optionSpecs(const QString &name) const {
+    QList<OptionSpec> specs = commonOptionSpecs();
+    if (const BehaviourType *type = find(name)) {
+        specs.append(type->options);
+    }
+    return specs;
+}
+
+bool BehaviourRegistry::makeConfig(const QString &id, const QString &type, const QVariantMap &rawOptions,
+                                   InstanceConfig *config, QString *error) const {
+    if (const QString idError = validateInstanceId(id); !idError.isEmpty()) {
+        *error = idError;
+        return false;
+    }
+    if (!find(type)) {
+        *error = QStringLiteral("unknown instance type '%1' (known: %2)").arg(type, names().join(u", "));
+        return false;
+    }
+    QVariantMap resolved;
+    QString optionError;
+    if (!resolveOptions(optionSpecs(type), rawOptions, &resolved, &optionError)) {
+        *error = QStringLiteral("instance '%1': %2").arg(id, optionError);
+        return false;
+    }
+    *config = InstanceConfig{id, type, resolved};
+    return true;
+}
+
+} // namespace wsserve

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "behaviour.h"
+#include "instanceconfig.h"
+
+#include <QList>
+#include <QString>
+
+#include <functional>
+#include <memory>
+
+namespace wsserve {
+
+// A registered instance type: name, one-line description, its own options and a factory.
+struct BehaviourType {
+    QString name;
+    QString description;
+    QList<OptionSpec> options; // type-specific; the common ones are added by the registry
+    std::function<std::unique_ptr<IBehaviour>(const InstanceConfig &)> create;
+};
+
+// Instance types by name. The GUI's type list, the CLI and the admin API read it.
+// Thread: built on the main thread before instances start; read-only afterwards (safe to share).
+class BehaviourRegistry {
+public:
+    // A registry holding the built-in types: echo, chat, relay, tictactoe, chaos.
+    static BehaviourRegistry withBuiltins();
+
+    // Returns false when the name is taken or invalid.
+    bool add(BehaviourType type);
+    const BehaviourType *find(const QString &name) const;
+    QList<BehaviourType> types() const { return m_types; }
+    QStringList names() const;
+    // Common plus type-specific options of a type.
+    QList<OptionSpec> optionSpecs(const QString &name) const;
+
+    // Validates id, type and raw options into a full config. On failure sets `error` to a sentence
+    // naming the problem.
+    bool makeConfig(const QString &id, const QString &type, const QVariantMap &rawOptions,
+                    InstanceConfig *config, QString *error) const;
+
+private:
+    QList<BehaviourType> m_types;
+};
+
+} // namespace wsserve

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "behaviour.h"
+#include "endpoint/upgraderequest.h"
+#include "instanceconfig.h"
+#include "instanceshared.h"
+#include "protocol/codec.h"
+#include "telemetry/instancestats.h"
+
+#include <QHash>
+#include <QObject>
+#include <QSet>
+
+#include <memory>
+
+class QTcpSocket;
+class QTimer;
+class QWebSocket;
+class QWebSocketServer;
+
+namespace wsserve {
+
+class ChannelContextImpl;
+
+// One running server instance: its clients, their channels, topic subscriptions, presence and the
+// behaviour object. Created by the supervisor, moved to a thread named "instance:<id>", started with
+// a queued start(). Faults are reported with faulted(); the supervisor decides what to do.
+// Thread: lives in its instance thread; every slot must be invoked queued from other threads.
+class Instance final : public QObject, public InstanceContext {
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(Instance)
+
+public:
+    Instance(InstanceConfig config, std::shared_ptr<const class BehaviourRegistry> registry,
+             std::shared_ptr<InstanceShared> shared);
+    ~Instance() override;
+
+    // Instance thread: builds the behaviour and the handshake server, emits started().
+    void start();
+    // Instance thread: takes ownership of a raw socket whose request head is buffered, unread.
+    void adoptConnection(QTcpSocket *socket, const UpgradeRequest &request);
+    // Instance thread: closes every socket with closeCode, then emits stopped().
+    void stop(quint16 closeCode, const QString &reason);
+    // Instance thread: closes one client's socket.
+    void kick(quint64 clientId, quint16 closeCode, const QString &reason);
+    // Instance thread: a server-side broadcast (admin API, tests).
+    void broadcastFromOutside(const QString &topic, const QString &event, const QJsonObject &payload);
+
+    // InstanceContext
+    QString instanceId() const override { return m_config.id; }
+    const InstanceConfig &config() const override { return m_config; }
+    void broadcast(const QString &topic, const QString &event, const Payload &payload) override;
+    QJsonObject presenceList(const QString &topic) const override;
+    void stallThread(int milliseconds) override;
+    void failInstance(const QString &reason) override;
+
+Q_SIGNALS:
+    void started(bool ok, const QString &error);
+    void stopped();
+    // A fault that needs the supervisor: too many channel crashes, or failInstance().
+    void faulted(const QString &reason);
+    void statsChanged(const wsserve::InstanceStats &stats);
+
+private:
+    friend class ChannelContextImpl;
+    struct Channel;
+    struct Client;
+    struct PresenceEntry;
+
+    void onNewConnection();
+    void onTextMessage(Client &client, const QString &text);
+    void onBinaryMessage(Client &client, const QByteArray &data);
+    void handleMessage(Client &client, Message &message);
+    void handleJoin(Client &client, const Message &message);
+    void handleLeave(Client &client, const Message &message);
+    void handleEvent(Client &client, Channel &channel, const Message &message);
+    void crashChannel(Client &client, const QString &topic, const QString &what);
+    void removeChannel(Client &client, const QString &topic, LeaveReason reason);
+    void removeClient(quint64 clientId);
+    void closeClient(Client &client, quint16 code, const QString &reason);
+    void protocolError(Client &client, quint16 code, const QString &error);
+    void send(Client &client, const Frame &frame);
+    void sendReply(Client &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
+                   const QString &status, const Payload &response);
+    void broadcastImpl(const QString &topic, const QString &event, const Payload &payload,
+                       quint64 excludeClient);
+    void refuseHttp(QTcpSocket *socket, int status, const QByteArray &reason, const QByteArray &body);
+    void sweep();
+    void finishStop();
+    void publishStats();
+    void noteCrash(const QString &what);
+
+    // Presence, per topic: key -> metas in tracking order.
+    void presenceTrack(Client &client, Channel &channel, const QString &topic, const QString &key,
+                       QJsonObject meta);
+    void presenceUpdate(Client &client, Channel &channel, const QString &topic, QJsonObject meta);
+    void presenceUntrack(Client &client, Channel &channel, const QString &topic);
+    QString nextPresenceRef();
+
+    InstanceConfig m_config;
+    std::shared_ptr<const BehaviourRegistry> m_registry;
+    std::shared_ptr<InstanceShared> m_shared;
+    std::unique_ptr<IBehaviour> m_behaviour;
+    QWebSocketServer *m_handshakes = nullptr;
+    QTimer *m_sweepTimer = nullptr;
+    QTimer *m_statsTimer = nullptr;
+    QTimer *m_tickTimer = nullptr;
+    QTimer *m_stopTimer = nullptr;
+
+    QHash<quint64, Client *> m_clients;
+    struct PendingUpgrade {
+        UpgradeRequest request;
+        ConnectInfo info;
+        qintptr descriptor = -1;
+        QTcpSocket *socket = nullptr; // owned by the handshake server until newConnection
+    };
+    QHash<QString, PendingUpgrade> m_pendingUpgrades; // peer "addr|port" -> request, until the handshake
+    QHash<QString, QSet<quint64>> m_subscribers;      // topic -> clients joined to it
+    QHash<QString, QHash<QString, QList<PresenceEntry>>> m_presence;
+    QList<qint64> m_crashTimesMs;
+    quint64 m_nextClientId = 1;
+    quint64 m_presenceCounter = 0;
+    InstanceStats m_stats;
+    InstanceStats m_publishedStats;
+    bool m_stopping = false;
+    bool m_faultReported = false;
+    bool m_stopFinished = false;
+};
+
+} // namespace wsserve

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "instanceconfig.h"
+
+#include <QRegularExpression>
+
+namespace wsserve {
+
+QList<OptionSpec> commonOptionSpecs() {
+    using K = OptionSpec::Kind;
+    return {
+        {options::kMaxClients, K::Int, 10000,
+         QStringLiteral("most clients connected at once; more get HTTP 503"), 1, 1000000},
+        {options::kMaxFrameBytes, K::Int, 1024 * 1024,
+         QStringLiteral("largest incoming frame in bytes; larger closes with 1009"), 128, 64 * 1024 * 1024},
+        {options::kIdleTimeoutMs, K::Int, 60000,
+         QStringLiteral("close a socket after this many ms without a frame"), 1000, 24 * 3600 * 1000},
+        {options::kMaxChannels, K::Int, 100, QStringLiteral("channels one connection may join"), 1, 10000},
+        {options::kWatchdogMs, K::Int, 5000,
+         QStringLiteral("restart the instance when its thread does not answer for this long"), 200, 600000},
+        {options::kMaxRestarts, K::Int, 5,
+         QStringLiteral("failures within restart_window_ms before the instance goes Failed"), 0, 1000},
+        {options::kRestartWindowMs, K::Int, 60000, QStringLiteral("window for max_restarts, in ms"), 1000,
+         24 * 3600 * 1000},
+        {options::kMaxChannelCrashes, K::Int, 10,
+         QStringLiteral("channel crashes within channel_crash_window_ms that restart the instance"), 1,
+         100000},
+        {options::kChannelCrashWindowMs, K::Int, 10000,
+         QStringLiteral("window for max_channel_crashes, in ms"), 100, 24 * 3600 * 1000},
+    };
+}
+
+QString validateInstanceId(const QString &id) {
+    static const QRegularExpression pattern(QStringLiteral("^[A-Za-z0-9_-]{1,64}$"));
+    if (id.isEmpty()) {
+        return QStringLiteral("instance id is empty");
+    }
+    if (id.size() > 64) {
+        return QStringLiteral("instance id '%1' is longer than 64 characters").arg(id.left(64) + u"...");
+    }
+    if (!pattern.match(id).hasMatch()) {
+        return QStringLiteral("instance id '%1' may only contain letters, digits, '_' and '-'").arg(id);
+    }
+    return {};
+}
+
+namespace {
+
+bool convert(const OptionSpec &spec, const QVariant &raw, QVariant *out, QString *error) {
+    const bool isString = raw.typeId() == QMetaType::QString;
+    const QString text = raw.toString().trimmed();
+    switch (spec.kind) {
+    case OptionSpec::Kind::Bool: {
+        if (raw.typeId() == QMetaType::Bool) {
+            *out = raw.toBool();
+            return true;
+        }
+        const QString lower = text.toLower();
+        if (isString && (lower == u"true" || lower == u"1" || lower == u"yes" || lower == u"on")) {
+            *out = true;
+            return true;
+        }
+        if (isString && (lower == u"false" || lower == u"0" || lower == u"no" || lower == u"off")) {
+            *out = false;
+            return true;
+        }
+        *error = QStringLiteral("option '%1' must be true or false, not '%2'").arg(spec.name, text);
+        return false;
+    }
+    case OptionSpec::Kind::Int: {
+        bool ok = false;
+        qint64 value = 0;
+        if (raw.typeId() == QMetaType::Double) {
+            const double d = raw.toDouble();
+            ok = d == static_cast<double>(static_cast<qint64>(d));
+            value = static_cast<qint64>(d);
+        } else if (raw.typeId() == QMetaType::Int || raw.typeId() == QMetaType::LongLong) {
+            ok = true;
+            value = raw.toLongLong();
+        } else if (isString) {
+            value = text.toLongLong(&ok);
+        }
+        if (!ok) {
+            *error = QStringLiteral("option '%1' must be a whole number, not '%2'").arg(spec.name, text);
+            return false;
+        }
+        if (value < spec.minimum || value > spec.maximum) {
+            *error = QStringLiteral("option '%1' must be between %2 and %3, not %4")
+                         .arg(spec.name)
+                         .arg(spec.minimum)
+                         .arg(spec.maximum)
+                         .arg(value);
+            return false;
+        }
+        *out = value;
+        return true;
+    }
+    case OptionSpec::Kind::String:
+        if (!isString) {
+            *error = QStringLiteral("option '%1' must be a string").arg(spec.name);
+            return false;
+        }
+        *out = raw.toString();
+        return true;
+    case OptionSpec::Kind::Invalid:
+        break;
+    }
+    *error = QStringLiteral("option '%1' has no type").arg(spec.name);
+    return false;
+}
+
+} // namespace
+
+bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVariantMap *resolved,
+                    QString *error) {
+    QVariantMap result;
+    for (const OptionSpec &spec : specs) {
+        result.insert(spec.name, spec.defaultValue);
+    }
+    for (auto it = raw.cbegin(); it != raw.cend(); ++it) {
+        const auto spec = std::find_if(specs.cbegin(), specs.cend(), [&](const OptionSpec &candidate) {
+            return candidate.name == it.key();
+        });
+        if (spec == specs.cend()) {
+            QStringList known;
+            for (const OptionSpec &candidate : specs) {
+                known.append(candidate.name);
+            }
+            *error = QStringLiteral("unknown option '%1' (known: %2)").arg(it.key(), known.join(u", "));
+            return false;
+        }
+        QVariant value;
+        if (!convert(*spec, it.value(), &value, error)) {
+            return false;
+        }
+        result.insert(spec->name, value);
+    }
+    *resolved = result;
+    return true;
+}
+
+} // namespace wsserve

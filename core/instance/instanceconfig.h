@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include <QList>
+#include <QString>
+#include <QVariant>
+#include <QVariantMap>
+
+namespace wsserve {
+
+// One option an instance type accepts: its name, type, default, bounds and a line of help.
+struct OptionSpec {
+    enum class Kind { Invalid = 0, Bool, Int, String };
+    QString name;
+    Kind kind = Kind::Invalid;
+    QVariant defaultValue;
+    QString description;
+    qint64 minimum = 0;
+    qint64 maximum = 0;
+};
+
+// The resolved configuration of one instance: id, type and every option with defaults filled in.
+// Thread: a value; copied into the instance thread.
+struct InstanceConfig {
+    QString id;
+    QString type;
+    QVariantMap options;
+
+    qint64 intOption(const QString &name) const { return options.value(name).toLongLong(); }
+    bool boolOption(const QString &name) const { return options.value(name).toBool(); }
+    QString stringOption(const QString &name) const { return options.value(name).toString(); }
+};
+
+// Options every instance accepts, whatever its type.
+namespace options {
+inline const QString kMaxClients = QStringLiteral("max_clients");
+inline const QString kMaxFrameBytes = QStringLiteral("max_frame_bytes");
+inline const QString kIdleTimeoutMs = QStringLiteral("idle_timeout_ms");
+inline const QString kMaxChannels = QStringLiteral("max_channels");
+inline const QString kWatchdogMs = QStringLiteral("watchdog_ms");
+inline const QString kMaxRestarts = QStringLiteral("max_restarts");
+inline const QString kRestartWindowMs = QStringLiteral("restart_window_ms");
+inline const QString kMaxChannelCrashes = QStringLiteral("max_channel_crashes");
+inline const QString kChannelCrashWindowMs = QStringLiteral("channel_crash_window_ms");
+} // namespace options
+
+QList<OptionSpec> commonOptionSpecs();
+
+// Instance ids are 1-64 characters of [A-Za-z0-9_-]; returns an empty string when valid, else the reason.
+QString validateInstanceId(const QString &id);
+
+// Converts raw option values (strings from the command line, or JSON values) to the spec's kind,
+// checking names and bounds, and fills in defaults. On failure returns false and sets `error`.
+bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVariantMap *resolved,
+                    QString *error);
+
+} // namespace wsserve

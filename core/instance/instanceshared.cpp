@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "instanceshared.h"
+
+#ifdef Q_OS_WIN
+#include <winsock2.h>
+#else
+#include <sys/socket.h>
+#endif
+
+namespace wsserve {
+
+void InstanceShared::addDescriptor(qintptr fd) {
+    const QMutexLocker lock(&m_mutex);
+    m_descriptors.insert(fd);
+}
+
+void InstanceShared::removeDescriptor(qintptr fd) {
+    const QMutexLocker lock(&m_mutex);
+    m_descriptors.remove(fd);
+}
+
+int InstanceShared::shutdownAll() {
+    const QMutexLocker lock(&m_mutex);
+    for (const qintptr fd : std::as_const(m_descriptors)) {
+#ifdef Q_OS_WIN
+        ::shutdown(static_cast<SOCKET>(fd), SD_BOTH);
+#else
+        ::shutdown(static_cast<int>(fd), SHUT_RDWR);
+#endif
+    }
+    const int count = static_cast<int>(m_descriptors.size());
+    m_descriptors.clear();
+    return count;
+}
+
+} // namespace wsserve

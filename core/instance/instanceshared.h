@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include <QMutex>
+#include <QSet>
+
+#include <atomic>
+
+namespace wsserve {
+
+// State an instance shares with its supervisor across threads, by design lock-free or mutex-guarded:
+// the instance thread's last sign of life (for the watchdog) and the descriptors of its sockets (so a
+// hung thread's clients can be disconnected at the OS level).
+// Thread: any; every member is thread-safe.
+class InstanceShared {
+public:
+    void touch(qint64 nowMs) { m_aliveMs.store(nowMs, std::memory_order_relaxed); }
+    qint64 aliveMs() const { return m_aliveMs.load(std::memory_order_relaxed); }
+
+    void addDescriptor(qintptr fd);
+    void removeDescriptor(qintptr fd);
+    // Shuts every registered socket down (both directions) without closing the descriptors, which
+    // stay owned by their QTcpSockets. Returns how many were shut down.
+    int shutdownAll();
+
+private:
+    std::atomic<qint64> m_aliveMs{0};
+    QMutex m_mutex;
+    QSet<qintptr> m_descriptors;
+};
+
+} // namespace wsserve

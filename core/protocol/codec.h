@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "message.h"
+
+#include <QByteArray>
+#include <QString>
+
+namespace wsserve {
+
+// An encoded WebSocket frame: text or binary opcode plus its bytes.
+struct Frame {
+    QByteArray data;
+    bool binary = false;
+    bool isNull() const { return data.isEmpty(); }
+};
+
+// The outcome of decoding one client frame. On failure `closeCode` is the WebSocket close code the
+// connection must be closed with (1007 invalid data, 1003 unsupported data) and `error` says why.
+struct DecodeResult {
+    bool ok = false;
+    Message message;
+    quint16 closeCode = 0;
+    QString error;
+};
+
+// Pure encoders/decoders for the three Phoenix wire formats (phoenix-protocol.md sections 2-3).
+// Thread: any; no state.
+namespace codec {
+
+inline constexpr int kMaxBinaryHeaderField = 255;
+
+DecodeResult decodeText(WireFormat format, const QByteArray &data);
+DecodeResult decodeBinary(WireFormat format, const QByteArray &data);
+
+// S->C encoders. A null Frame means the message cannot be expressed in that format (a binary
+// payload for a V1 client, or a binary header field over 255 bytes); `error` then says why.
+Frame encodePush(WireFormat format, const QJsonValue &joinRef, const QString &topic, const QString &event,
+                 const Payload &payload, QString *error = nullptr);
+Frame encodeReply(WireFormat format, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
+                  const QString &status, const Payload &response, QString *error = nullptr);
+Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &event, const Payload &payload,
+                      QString *error = nullptr);
+// phx_close / phx_error: join_ref and ref both carry the channel's join reference.
+Frame encodeChannelControl(WireFormat format, const QJsonValue &joinRef, const QString &topic,
+                           const QString &event, const QJsonObject &payload);
+
+// C->S encoders, used by tests and the load generator to speak as a client would.
+Frame encodeClientMessage(WireFormat format, const Message &message, QString *error = nullptr);
+
+} // namespace codec
+} // namespace wsserve

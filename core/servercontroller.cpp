@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "servercontroller.h"
+
+#include "endpoint/endpoint.h"
+#include "endpoint/routetable.h"
+#include "supervisor/supervisor.h"
+
+#include <QThread>
+
+namespace wsserve {
+
+struct ServerController::Private {
+    std::shared_ptr<RouteTable> routes = std::make_shared<RouteTable>();
+    Supervisor *supervisor = nullptr;
+    QThread endpointThread;
+    Endpoint *endpoint = nullptr;
+    bool shuttingDown = false;
+};
+
+ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
+    : QObject(parent)
+    , d(std::make_unique<Private>())
+    , m_registry(std::make_shared<const BehaviourRegistry>(std::move(registry))) {
+    d->supervisor = new Supervisor(m_registry, d->routes, this);
+    connect(d->supervisor, &Supervisor::instanceAdded, this, &ServerController::instanceAdded);
+    connect(d->supervisor, &Supervisor::instanceRemoved, this, &ServerController::instanceRemoved);
+    connect(d->supervisor, &Supervisor::instanceStateChanged, this, &ServerController::instanceStateChanged);
+    connect(d->supervisor, &Supervisor::instanceStatsChanged, this, &ServerController::instanceStatsChanged);
+    connect(d->supervisor, &Supervisor::supervisorEvent, this, &ServerController::supervisorEvent);
+
+    d->endpointThread.setObjectName(QStringLiteral("endpoint"));
+    d->endpoint = new Endpoint(d->routes);
+    d->endpoint->moveToThread(&d->endpointThread);
+    connect(&d->endpointThread, &QThread::finished, d->endpoint, &QObject::deleteLater);
+    // cross-thread: endpoint results arrive queued on the main thread.
+    connect(d->endpoint, &Endpoint::listening, this, [this](const QHostAddress &address, quint16 port) {
+        m_listeningAddress = address;
+        m_listeningPort = port;
+        emit listening(address, port);
+    });
+    connect(d->endpoint, &Endpoint::listenFailed, this, &ServerController::listenFailed);
+    d->endpointThread.start();
+}
+
+ServerController::~ServerController() {
+    Endpoint *endpoint = d->endpoint;
+    QMetaObject::invokeMethod(
+        endpoint, [endpoint] { endpoint->close(); }, Qt::QueuedConnection);
+    d->endpointThread.quit();
+    d->endpointThread.wait();
+    delete d->supervisor; // joins instance threads
+    d->supervisor = nullptr;
+}
+
+void ServerController::listen(const QHostAddress &address, quint16 port) {
+    Endpoint *endpoint = d->endpoint;
+    // cross-thread: the listener lives in the endpoint thread.
+    QMetaObject::invokeMethod(
+        endpoint, [endpoint, address, port] { endpoint->listen(address, port); }, Qt::QueuedConnection);
+}
+
+bool ServerController::createInstance(const QString &id, const QString &type, const QVariantMap &options,
+                                      bool start, QString *error) {
+    InstanceConfig config;
+    if (!m_registry->makeConfig(id, type, options, &config, error)) {
+        return false;
+    }
+    if (!d->supervisor->addInstance(config, error)) {
+        return false;
+    }
+    return !start || d->supervisor->startInstance(id, error);
+}
+
+bool ServerController::startInstance(const QString &id, QString *error) {
+    return d->supervisor->startInstance(id, error);
+}
+
+bool ServerController::stopInstance(const QString &id, QString *error) {
+    return d->supervisor->stopInstance(id, error);
+}
+
+bool ServerController::restartInstance(const QString &id, QString *error) {
+    return d->supervisor->restartInstance(id, QStringLiteral("restart requested"), error);
+}
+
+bool ServerController::removeInstance(const QString &id, QString *error) {
+    return d->supervisor->removeInstance(id, error);
+}
+
+bool ServerController::kickClient(const QString &id, quint64 clientId, const QString &reason,
+                                  QString *error) {
+    return d->supervisor->kickClient(id, clientId, reason, error);
+}
+
+bool ServerController::broadcast(const QString &id, const QString &topic, const QString &event,
+                                 const QJsonObject &payload, QString *error) {
+    return d->supervisor->broadcast(id, topic, event, payload, error);
+}
+
+QStringList ServerController::instanceIds() const {
+    return d->supervisor->instanceIds();
+}
+
+InstanceInfo ServerController::instance(const QString &id) const {
+    return InstanceInfo{d->supervisor->config(id), d->supervisor->state(id), d->supervisor->stats(id),
+                        d->supervisor->restartCount(id)};
+}
+
+QList<SupervisorEvent> ServerController::supervisorLog() const {
+    return d->supervisor->log();
+}
+
+void ServerController::shutdown() {
+    if (d->shuttingDown) {
+        return;
+    }
+    d->shuttingDown = true;
+    Endpoint *endpoint = d->endpoint;
+    // cross-thread: stop accepting first, then stop the instances.
+    QMetaObject::invokeMethod(
+        endpoint, [endpoint] { endpoint->close(); }, Qt::QueuedConnection);
+    connect(
+        d->supervisor, &Supervisor::allStopped, this,
+        [this] {
+            m_listeningPort = 0;
+            emit shutdownComplete();
+        },
+        Qt::SingleShotConnection);
+    d->supervisor->stopAll();
+}
+
+} // namespace wsserve

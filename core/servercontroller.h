@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "instance/behaviourregistry.h"
+#include "supervisor/instancestate.h"
+#include "telemetry/instancestats.h"
+
+#include <QHostAddress>
+#include <QJsonObject>
+#include <QObject>
+#include <QVariantMap>
+
+#include <memory>
+
+namespace wsserve {
+
+class Supervisor;
+
+// A summary of one instance for front ends.
+struct InstanceInfo {
+    InstanceConfig config;
+    InstanceState state = InstanceState::Invalid;
+    InstanceStats stats;
+    int restarts = 0;
+};
+
+// The facade every front end (GUI, headless CLI, admin API) drives: listening, instance lifecycle,
+// kicks and server-side broadcasts, plus signals for state and telemetry.
+// Thread: main thread. Owns the endpoint thread and, through the supervisor, every instance thread.
+class ServerController final : public QObject {
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(ServerController)
+
+public:
+    explicit ServerController(BehaviourRegistry registry = BehaviourRegistry::withBuiltins(),
+                              QObject *parent = nullptr);
+    ~ServerController() override;
+
+    const BehaviourRegistry &registry() const { return *m_registry; }
+
+    // Starts listening; answers with listening() or listenFailed().
+    void listen(const QHostAddress &address, quint16 port);
+    bool isListening() const { return m_listeningPort != 0; }
+    QHostAddress listenAddress() const { return m_listeningAddress; }
+    quint16 listenPort() const { return m_listeningPort; }
+
+    // Validates and adds an instance (Stopped), then starts it when `start` is true.
+    bool createInstance(const QString &id, const QString &type, const QVariantMap &options, bool start,
+                        QString *error);
+    bool startInstance(const QString &id, QString *error);
+    bool stopInstance(const QString &id, QString *error);
+    bool restartInstance(const QString &id, QString *error);
+    bool removeInstance(const QString &id, QString *error);
+    bool kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error);
+    bool broadcast(const QString &id, const QString &topic, const QString &event, const QJsonObject &payload,
+                   QString *error);
+
+    QStringList instanceIds() const;
+    InstanceInfo instance(const QString &id) const;
+    QList<SupervisorEvent> supervisorLog() const;
+
+    // Closes every client with 1012, stops every instance and the listener; emits shutdownComplete().
+    void shutdown();
+
+Q_SIGNALS:
+    void listening(const QHostAddress &address, quint16 port);
+    void listenFailed(const QString &error);
+    void instanceAdded(const QString &id);
+    void instanceRemoved(const QString &id);
+    void instanceStateChanged(const QString &id, wsserve::InstanceState state, const QString &reason);
+    void instanceStatsChanged(const QString &id, const wsserve::InstanceStats &stats);
+    void supervisorEvent(const wsserve::SupervisorEvent &event);
+    void shutdownComplete();
+
+private:
+    struct Private;
+    std::unique_ptr<Private> d;
+    std::shared_ptr<const BehaviourRegistry> m_registry;
+    QHostAddress m_listeningAddress;
+    quint16 m_listeningPort = 0;
+};
+
+} // namespace wsserve

@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "supervisor.h"
+
+#include "endpoint/routetable.h"
+#include "instance/behaviourregistry.h"
+#include "instance/instance.h"
+#include "instance/instanceshared.h"
+#include "logging.h"
+
+#include <QDateTime>
+#include <QThread>
+#include <QTimer>
+#include <QWebSocketProtocol>
+
+namespace wsserve {
+
+namespace {
+constexpr int kWatchdogTickMs = 100;
+constexpr int kThreadJoinMs = 3000;
+constexpr quint16 kCloseServiceRestart = 1012;
+constexpr quint16 kCloseGoingAway = 1001;
+
+qint64 nowMs() {
+    return QDateTime::currentMSecsSinceEpoch();
+}
+} // namespace
+
+QString instanceStateName(InstanceState state) {
+    switch (state) {
+    case InstanceState::Starting:
+        return QStringLiteral("Starting");
+    case InstanceState::Running:
+        return QStringLiteral("Running");
+    case InstanceState::Stopping:
+        return QStringLiteral("Stopping");
+    case InstanceState::Restarting:
+        return QStringLiteral("Restarting");
+    case InstanceState::Failed:
+        return QStringLiteral("Failed");
+    case InstanceState::Stopped:
+        return QStringLiteral("Stopped");
+    case InstanceState::Invalid:
+        break;
+    }
+    return QStringLiteral("Invalid");
+}
+
+struct Supervisor::Record {
+    InstanceConfig config;
+    InstanceState state = InstanceState::Stopped;
+    Instance *instance = nullptr;
+    QThread *thread = nullptr;
+    std::shared_ptr<InstanceShared> shared;
+    AfterStop afterStop = AfterStop::Invalid;
+    QString pendingReason;
+    QList<qint64> failureTimesMs;
+    int restarts = 0;
+    InstanceStats stats;
+    QTimer *backoffTimer = nullptr;
+};
+
+Supervisor::Supervisor(std::shared_ptr<const BehaviourRegistry> registry, std::shared_ptr<RouteTable> routes,
+                       QObject *parent)
+    : QObject(parent)
+    , m_registry(std::move(registry))
+    , m_routes(std::move(routes)) {
+    qRegisterMetaType<InstanceStats>();
+    qRegisterMetaType<InstanceState>();
+    qRegisterMetaType<SupervisorEvent>();
+    m_watchdogTimer = new QTimer(this);
+    m_watchdogTimer->setInterval(kWatchdogTickMs);
+    connect(m_watchdogTimer, &QTimer::timeout, this, &Supervisor::checkWatchdogs);
+    m_watchdogTimer->start();
+}
+
+Supervisor::~Supervisor() {
+    for (Record *record : std::as_const(m_records)) {
+        m_routes->remove(record->config.id);
+        if (record->thread) {
+            // Normally stopAll() ran first; this is the fallback for an abrupt exit.
+            retireThread(*record);
+        }
+    }
+    for (QThread *thread : std::as_const(m_retiring)) {
+        thread->quit();
+        if (thread->wait(kThreadJoinMs)) {
+            delete thread;
+        } else {
+            qCWarning(lcSupervisor) << "thread" << thread->objectName()
+                                    << "did not finish; leaving it behind";
+        }
+    }
+    qDeleteAll(m_records);
+}
+
+Supervisor::Record *Supervisor::find(const QString &id, QString *error) const {
+    Record *record = m_records.value(id);
+    if (!record && error) {
+        *error = QStringLiteral("no instance '%1'").arg(id);
+    }
+    return record;
+}
+
+bool Supervisor::addInstance(const InstanceConfig &config, QString *error) {
+    if (m_records.contains(config.id)) {
+        *error = QStringLiteral("instance id '%1' is already taken").arg(config.id);
+        return false;
+    }
+    if (!m_registry->find(config.type)) {
+        *error = QStringLiteral("unknown instance type '%1'").arg(config.type);
+        return false;
+    }
+    auto *record = new Record;
+    record->config = config;
+    m_records.insert(config.id, record);
+    m_routes->declare(config.id);
+    emit instanceAdded(config.id);
+    setState(*record, InstanceState::Stopped, QStringLiteral("created"));
+    return true;
+}
+
+bool Supervisor::startInstance(const QString &id, QString *error) {
+    Record *record = find(id, error);
+    if (!record) {
+        return false;
+    }
+    switch (record->state) {
+    case InstanceState::Stopped:
+    case InstanceState::Failed:
+        record->failureTimesMs.clear();
+        launch(*record);
+        return true;
+    case InstanceState::Restarting:
+        if (record->backoffTimer) {
+            record->backoffTimer->stop();
+            launch(*record);
+            return true;
+        }
+        break;
+    default:
+        break;
+    }
+    *error = QStringLiteral("instance '%1' is %2; it can be started when Stopped or Failed")
+                 .arg(id, instanceStateName(record->state));
+    return false;
+}
+
+bool Supervisor::stopInstance(const QString &id, QString *error) {
+    Record *record = find(id, error);
+    if (!record) {
+        return false;
+    }
+    if (record->backoffTimer && record->backoffTimer->isActive()) {
+        record->backoffTimer->stop();
+    }
+    if (record->instance) {
+        teardown(*record, kCloseGoingAway, QStringLiteral("instance stopped"), AfterStop::StayStopped,
+                 InstanceState::Stopping);
+        return true;
+    }
+    if (record->state != InstanceState::Stopped) {
+        setState(*record, InstanceState::Stopped, QStringLiteral("stopped by request"));
+    }
+    return true;
+}
+
+bool Supervisor::restartInstance(const QString &id, const QString &reason, QString *error) {
+    Record *record = find(id, error);
+    if (!record) {
+        return false;
+    }
+    if (!record->instance) {
+        return startInstance(id, error);
+    }
+    if (record->state == InstanceState::Stopping) {
+        *error = QStringLiteral("instance '%1' is stopping").arg(id);
+        return false;
+    }
+    ++record->restarts;
+    teardown(*record, kCloseServiceRestart, reason, AfterStop::Relaunch, InstanceState::Restarting);
+    return true;
+}
+
+bool Supervisor::removeInstance(const QString &id, QString *error) {
+    Record *record = find(id, error);
+    if (!record) {
+        return false;
+    }
+    if (record->backoffTimer) {
+        record->backoffTimer->stop();
+    }
+    if (record->instance) {
+        teardown(*record, kCloseGoingAway, QStringLiteral("instance removed"), AfterStop::Remove,
+                 InstanceState::Stopping);
+        return true;
+    }
+    m_routes->remove(id);
+    m_records.remove(id);
+    delete record;
+    emit instanceRemoved(id);
+    return true;
+}
+
+void Supervisor::stopAll() {
+    m_stoppingAll = true;
+    for (Record *record : std::as_const(m_records)) {
+        if (record->backoffTimer) {
+            record->backoffTimer->stop();
+        }
+        if (record->instance && record->state != InstanceState::Stopping) {
+            teardown(*record, kCloseServiceRestart, QStringLiteral("server shutting down"),
+                     AfterStop::StayStopped, InstanceState::Stopping);
+        } else if (!record->instance && record->state == InstanceState::Restarting) {
+            setState(*record, InstanceState::Stopped, QStringLiteral("server shutting down"));
+        }
+    }
+    // Queued, so callers can connect to allStopped() after calling.
+    QTimer::singleShot(0, this, &Supervisor::maybeAllStopped);
+}
+
+void Supervisor::maybeAllStopped() {
+    if (!m_stoppingAll) {
+        return;
+    }
+    for (const Record *record : std::as_const(m_records)) {
+        if (record->instance) {
+            return;
+        }
+    }
+    m_stoppingAll = false;
+    emit allStopped();
+}
+
+bool Supervisor::kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error) {
+    Record *record = find(id, error);
+    if (!record) {
+        return false;
+    }
+    if (!record->instance || record->state != InstanceState::Running) {
+        *error = QStringLiteral("instance '%1' is not running").arg(id);
+        return false;
+    }
+    Instance *instance = record->instance;
+    // cross-thread: queued into the instance thread.
+    QMetaObject::invokeMethod(
+        instance,
+        [instance, clientId, reason] {
+            instance->kick(clientId, QWebSocketProtocol::CloseCodePolicyViolated, reason);
+        },
+        Qt::QueuedConnection);
+    return true;
+}
+
+bool Supervisor::broadcast(const QString &id, const QString &topic, const QString &event,
+                           const QJsonObject &payload, QString *error) {
+    Record *record = find(id, error);
+    if (!record) {
+        return false;
+    }
+    if (!record->instance || record->state != InstanceState::Running) {
+        *error = QStringLiteral("instance '%1' is not running").arg(id);
+        return false;
+    }
+    Instance *instance = record->instance;
+    // cross-thread: queued into the instance thread.
+    QMetaObject::invokeMethod(
+        instance,
+        [instance, topic, event, payload] { instance->broadcastFromOutside(topic, event, payload); },
+        Qt::QueuedConnection);
+    return true;
+}
+
+QStringList Supervisor::instanceIds() const {
+    QStringList ids = m_records.keys();
+    ids.sort();
+    return ids;
+}
+
+InstanceState Supervisor::state(const QString &id) const {
+    const Record *record = m_records.value(id);
+    return record ? record->state : InstanceState::Invalid;
+}
+
+InstanceConfig Supervisor::config(const QString &id) const {
+    const Record *record = m_records.value(id);
+    return record ? record->config : InstanceConfig{};
+}
+
+InstanceStats Supervisor::stats(const QString &id) const {
+    const Record *record = m_records.value(id);
+    return record ? record->stats : InstanceStats{};
+}
+
+int Supervisor::restartCount(const QString &id) const {
+    const Record *record = m_records.value(id);
+    return record ? record->restarts : 0;
+}
+
+void Supervisor::launch(Record &record) {
+    const QString id = record.config.id;
+    record.shared = std::make_shared<InstanceShared>();
+    record.shared->touch(nowMs());
+    record.stats = InstanceStats{};
+    auto *instance = new Instance(record.config, m_registry, record.shared);
+    auto *thread = new QThread;
+    thread->setObjectName(QStringLiteral("instance:") + id);
+    instance->moveToThread(thread);
+    connect(thread, &QThread::finished, instance, &QObject::deleteLater);
+    // cross-thread: instance signals arrive queued on the main thread; the instance pointer tags the
+    // generation so signals from a replaced instance are ignored.
+    connect(instance, &Instance::started, this,
+            [this, id, instance](bool ok, const QString &error) { onStarted(id, instance, ok, error); });
+    connect(instance, &Instance::stopped, this, [this, id, instance] { onStopped(id, instance); });
+    connect(instance, &Instance::faulted, this,
+            [this, id, instance](const QString &reason) { onFaulted(id, instance, reason); });
+    connect(instance, &Instance::statsChanged, this, [this, id, instance](const InstanceStats &stats) {
+        Record *current = m_records.value(id);
+        if (current && current->instance == instance) {
+            current->stats = stats;
+            emit instanceStatsChanged(id, stats);
+        }
+    });
+    record.instance = instance;
+    record.thread = thread;
+    setState(record, InstanceState::Starting, QStringLiteral("starting"));
+    thread->start();
+    // cross-thread: start() runs in the instance thread, where it builds its QWebSocketServer.
+    QMetaObject::invokeMethod(instance, &Instance::start, Qt::QueuedConnection);
+}
+
+void Supervisor::onStarted(const QString &id, Instance *instance, bool ok, const QString &error) {
+    Record *record = m_records.value(id);
+    if (!record || record->instance != instance || record->state != InstanceState::Starting) {
+        return;
+    }
+    if (!ok) {
+        retireThread(*record);
+        setState(*record, InstanceState::Failed, error);
+        return;
+    }
+    m_routes->open(id, instance);
+    setState(*record, InstanceState::Running, QStringLiteral("running"));
+}
+
+void Supervisor::teardown(Record &record, quint16 closeCode, const QString &reason, AfterStop after,
+                          InstanceState state) {
+    m_routes->close(record.config.id);
+    record.afterStop = after;
+    record.pendingReason = reason;
+    setState(record, state, reason);
+    Instance *instance = record.instance;
+    // cross-thread: the instance closes its own sockets, then emits stopped().
+    QMetaObject::invokeMethod(
+        instance, [instance, closeCode, reason] { instance->stop(closeCode, reason); }, Qt::QueuedConnection);
+}
+
+void Supervisor::onStopped(const QString &id, Instance *instance) {
+    Record *record = m_records.value(id);
+    if (!record || record->instance != instance) {
+        return;
+    }
+    retireThread(*record);
+    const QString reason = record->pendingReason;
+    switch (record->afterStop) {
+    case AfterStop::Relaunch:
+        if (m_stoppingAll) {
+            setState(*record, InstanceState::Stopped, QStringLiteral("server shutting down"));
+        } else {
+            launch(*record);
+        }
+        break;
+    case AfterStop::Failure:
+        handleFailure(*record, reason);
+        break;
+    case AfterStop::Remove: {
+        setState(*record, InstanceState::Stopped, reason);
+        m_routes->remove(id);
+        m_records.remove(id);
+        delete record;
+        emit instanceRemoved(id);
+        break;
+    }
+    case AfterStop::StayStopped:
+    case AfterStop::Invalid:
+        setState(*record, InstanceState::Stopped, reason);
+        break;
+    }
+    maybeAllStopped();
+}
+
+void Supervisor::onFaulted(const QString &id, Instance *instance, const QString &reason) {
+    Record *record = m_records.value(id);
+    if (!record || record->instance != instance || record->state != InstanceState::Running) {
+        return;
+    }
+    qCWarning(lcSupervisor).noquote() << logTag(id) << "instance failed:" << reason;
+    teardown(*record, kCloseServiceRestart, reason, AfterStop::Failure, InstanceState::Restarting);
+}
+
+void Supervisor::handleFailure(Record &record, const QString &reason) {
+    const qint64 now = nowMs();
+    const qint64 window = record.config.intOption(options::kRestartWindowMs);
+    const qint64 maxRestarts = record.config.intOption(options::kMaxRestarts);
+    record.failureTimesMs.append(now);
+    while (!record.failureTimesMs.isEmpty() && now - record.failureTimesMs.first() > window) {
+        record.failureTimesMs.removeFirst();
+    }
+    const auto failures = record.failureTimesMs.size();
+    if (m_stoppingAll) {
+        setState(record, InstanceState::Stopped, reason);
+        return;
+    }
+    if (failures > maxRestarts) {
+        setState(record, InstanceState::Failed,
+                 QStringLiteral("%1 failures within %2 ms (max_restarts %3); last: %4; start it to try again")
+                     .arg(failures)
+                     .arg(window)
+                     .arg(maxRestarts)
+                     .arg(reason));
+        return;
+    }
+    ++record.restarts;
+    // Bounded exponential backoff: 100 ms, 200 ms, 400 ms ... up to kMaxBackoffMs.
+    const int backoffMs =
+        static_cast<int>(std::min<qint64>(100LL << std::min<qsizetype>(failures - 1, 10), kMaxBackoffMs));
+    setState(record, InstanceState::Restarting,
+             QStringLiteral("restarting in %1 ms after: %2").arg(backoffMs).arg(reason));
+    if (!record.backoffTimer) {
+        record.backoffTimer = new QTimer(this);
+        record.backoffTimer->setSingleShot(true);
+        const QString id = record.config.id;
+        connect(record.backoffTimer, &QTimer::timeout, this, [this, id] {
+            Record *current = m_records.value(id);
+            if (current && !current->instance && current->state == InstanceState::Restarting) {
+                launch(*current);
+            }
+        });
+    }
+    record.backoffTimer->start(backoffMs);
+}
+
+void Supervisor::retireThread(Record &record) {
+    if (!record.thread) {
+        return;
+    }
+    QThread *thread = record.thread;
+    record.instance->disconnect(this);
+    record.instance = nullptr;
+    record.thread = nullptr;
+    m_retiring.append(thread);
+    connect(thread, &QThread::finished, this, [this, thread] {
+        m_retiring.removeOne(thread);
+        thread->deleteLater();
+    });
+    thread->quit();
+}
+
+void Supervisor::checkWatchdogs() {
+    const qint64 now = nowMs();
+    const QList<Record *> records = m_records.values();
+    for (Record *record : records) {
+        if (!record->instance || record->state != InstanceState::Running) {
+            continue;
+        }
+        const qint64 silentMs = now - record->shared->aliveMs();
+        const qint64 limitMs = record->config.intOption(options::kWatchdogMs);
+        if (silentMs <= limitMs) {
+            continue;
+        }
+        const QString reason = QStringLiteral("instance thread unresponsive for %1 ms (watchdog %2 ms)")
+                                   .arg(silentMs)
+                                   .arg(limitMs);
+        qCWarning(lcSupervisor).noquote() << QString(u'[' + record->config.id + u']') << reason;
+        m_routes->close(record->config.id);
+        // A hung thread cannot close its own sockets: shut them down at the OS level so clients notice now.
+        const int shut = record->shared->shutdownAll();
+        record->shared.reset();
+        retireThread(*record); // the thread quits once it wakes up; its instance is deleted then
+        handleFailure(*record, reason + QStringLiteral("; %1 sockets shut down").arg(shut));
+    }
+}
+
+void Supervisor::setState(Record &record, InstanceState state, const QString &reason) {
+    const bool changed = record.state != state;
+    record.state = state;
+    SupervisorEvent event{QDateTime::currentDateTime(), record.config.id, state, reason};
+    m_log.append(event);
+    if (m_log.size() > kMaxLogEntries) {
+        m_log.removeFirst();
+    }
+    qCInfo(lcSupervisor).noquote() << QString(u'[' + record.config.id + u']')
+                                   << instanceStateName(state) + u':' << reason;
+    emit supervisorEvent(event);
+    if (changed || state == InstanceState::Restarting) {
+        emit instanceStateChanged(record.config.id, state, reason);
+    }
+}
+
+} // namespace wsserve

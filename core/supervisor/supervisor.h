@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "instance/instanceconfig.h"
+#include "instancestate.h"
+#include "telemetry/instancestats.h"
+
+#include <QHash>
+#include <QJsonObject>
+#include <QList>
+#include <QObject>
+
+#include <memory>
+
+class QThread;
+class QTimer;
+
+namespace wsserve {
+
+class BehaviourRegistry;
+class Instance;
+class InstanceShared;
+class RouteTable;
+
+// Owns every instance and its thread, runs the lifecycle (start, stop, restart, remove), the restart
+// policy with bounded backoff and the Failed state, and the watchdog that detects hung instance threads.
+// Thread: main thread.
+class Supervisor final : public QObject {
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(Supervisor)
+
+public:
+    Supervisor(std::shared_ptr<const BehaviourRegistry> registry, std::shared_ptr<RouteTable> routes,
+               QObject *parent = nullptr);
+    ~Supervisor() override;
+
+    static constexpr int kMaxLogEntries = 1000;
+    static constexpr int kMaxBackoffMs = 5000;
+
+    bool addInstance(const InstanceConfig &config, QString *error);
+    bool startInstance(const QString &id, QString *error);
+    bool stopInstance(const QString &id, QString *error);
+    bool restartInstance(const QString &id, const QString &reason, QString *error);
+    bool removeInstance(const QString &id, QString *error);
+    // Closes every socket with 1012 and stops every instance; emits allStopped() when done.
+    void stopAll();
+
+    bool kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error);
+    bool broadcast(const QString &id, const QString &topic, const QString &event, const QJsonObject &payload,
+                   QString *error);
+
+    QStringList instanceIds() const;
+    bool contains(const QString &id) const { return m_records.contains(id); }
+    InstanceState state(const QString &id) const;
+    InstanceConfig config(const QString &id) const;
+    InstanceStats stats(const QString &id) const;
+    int restartCount(const QString &id) const;
+    QList<SupervisorEvent> log() const { return m_log; }
+
+Q_SIGNALS:
+    void instanceAdded(const QString &id);
+    void instanceRemoved(const QString &id);
+    void instanceStateChanged(const QString &id, wsserve::InstanceState state, const QString &reason);
+    void instanceStatsChanged(const QString &id, const wsserve::InstanceStats &stats);
+    void supervisorEvent(const wsserve::SupervisorEvent &event);
+    void allStopped();
+
+private:
+    struct Record;
+    enum class AfterStop { Invalid = 0, StayStopped, Relaunch, Failure, Remove };
+
+    Record *find(const QString &id, QString *error) const;
+    void launch(Record &record);
+    void teardown(Record &record, quint16 closeCode, const QString &reason, AfterStop after,
+                  InstanceState state);
+    void onStarted(const QString &id, Instance *instance, bool ok, const QString &error);
+    void onStopped(const QString &id, Instance *instance);
+    void onFaulted(const QString &id, Instance *instance, const QString &reason);
+    void handleFailure(Record &record, const QString &reason);
+    void retireThread(Record &record);
+    void checkWatchdogs();
+    void setState(Record &record, InstanceState state, const QString &reason);
+    void maybeAllStopped();
+
+    std::shared_ptr<const BehaviourRegistry> m_registry;
+    std::shared_ptr<RouteTable> m_routes;
+    QHash<QString, Record *> m_records;
+    QList<QThread *> m_retiring; // threads told to quit; deleted when finished
+    QList<SupervisorEvent> m_log;
+    QTimer *m_watchdogTimer = nullptr;
+    bool m_stoppingAll = false;
+};
+
+} // namespace wsserve

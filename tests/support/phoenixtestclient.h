@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include <QJsonArray>
+#include <QJsonObject>
+#include <QJsonValue>
+#include <QList>
+#include <QObject>
+#include <QUrl>
+#include <QWebSocket>
+
+#include <functional>
+#include <optional>
+
+namespace wsserve::test {
+
+// One frame a test client received: the raw bytes, and for text frames the parsed JSON.
+struct ReceivedFrame {
+    bool binary = false;
+    QByteArray raw;
+    QJsonValue json; // V2: an array; V1: an object; null for binary frames
+
+    // V2 text-frame accessors ([join_ref, ref, topic, event, payload]).
+    QJsonValue joinRef() const { return json.toArray().at(0); }
+    QJsonValue ref() const { return json.toArray().at(1); }
+    QString topic() const { return json.toArray().at(2).toString(); }
+    QString event() const { return json.toArray().at(3).toString(); }
+    QJsonValue payload() const { return json.toArray().at(4); }
+};
+
+// A real QWebSocket client speaking raw Phoenix frames, for integration tests. It records every frame
+// and close code and waits on conditions (never fixed sleeps). Thread: the test's thread.
+class PhoenixTestClient final : public QObject {
+    Q_OBJECT
+
+public:
+    explicit PhoenixTestClient(QObject *parent = nullptr);
+
+    // Opens the socket and waits until connected (or disconnected/failed); returns true when open.
+    bool open(const QUrl &url, int timeoutMs = 10000, const QStringList &subprotocols = {});
+    bool isConnected() const { return m_socket.state() == QAbstractSocket::ConnectedState; }
+    QWebSocket &socket() { return m_socket; }
+
+    // A fresh decimal ref as a string, like the JS client ("1", "2", ...).
+    QString nextRef();
+    void sendText(const QByteArray &text);
+    void sendV2(const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic, const QString &event,
+                const QJsonValue &payload);
+    void sendBinary(const QByteArray &data);
+    // Sends a V2 phx_join with join_ref == ref and returns that ref.
+    QString join(const QString &topic, const QJsonObject &params = {});
+
+    const QList<ReceivedFrame> &frames() const { return m_frames; }
+    void clearFrames() { m_frames.clear(); }
+    // Waits until a frame satisfying `match` has arrived (already received ones count); returns it.
+    std::optional<ReceivedFrame> waitFor(const std::function<bool(const ReceivedFrame &)> &match,
+                                         int timeoutMs = 10000);
+    // Waits for the V2 reply to `ref` on `topic`.
+    std::optional<ReceivedFrame> waitForReply(const QString &topic, const QJsonValue &ref,
+                                              int timeoutMs = 10000);
+    bool waitForDisconnected(int timeoutMs = 10000);
+    // Close code the server sent (or the socket reported), valid after disconnect.
+    int closeCode() const { return m_closeCode; }
+    QString closeReason() const { return m_closeReason; }
+
+private:
+    QWebSocket m_socket;
+    QList<ReceivedFrame> m_frames;
+    int m_ref = 0;
+    int m_closeCode = -1;
+    QString m_closeReason;
+};
+
+// Performs one raw HTTP request on 127.0.0.1:port and returns the status code (0 when none arrived).
+int httpStatus(quint16 port, const QByteArray &request, int timeoutMs = 10000,
+               QByteArray *response = nullptr);
+
+} // namespace wsserve::test

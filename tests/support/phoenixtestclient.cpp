@@ -124,3 +124,104 @@ int httpStatus(quint16 port, const QByteArray &request, int timeoutMs, QByteArra
 }
 
 } // namespace wsserve::test
+
+namespace wsserve::test {
+
+bool RawWebSocketClient::open(quint16 port, const QByteArray &target, int timeoutMs) {
+    m_socket = new QTcpSocket(this);
+    m_socket->connectToHost(QHostAddress::LocalHost, port);
+    if (!m_socket->waitForConnected(timeoutMs)) {
+        return false;
+    }
+    m_socket->write("GET " + target +
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    const bool headed = QTest::qWaitFor(
+        [this] {
+            m_buffer += m_socket->readAll();
+            return m_buffer.contains("\r\n\r\n") || m_socket->state() != QAbstractSocket::ConnectedState;
+        },
+        timeoutMs);
+    if (!headed || !m_buffer.startsWith("HTTP/1.1 101")) {
+        return false;
+    }
+    m_buffer.remove(0, m_buffer.indexOf("\r\n\r\n") + 4);
+    connect(m_socket, &QTcpSocket::readyRead, this, [this] {
+        m_buffer += m_socket->readAll();
+        parseFrames();
+    });
+    parseFrames();
+    return true;
+}
+
+void RawWebSocketClient::sendText(const QByteArray &text) {
+    QByteArray frame;
+    frame.append(static_cast<char>(0x81));
+    if (text.size() < 126) {
+        frame.append(static_cast<char>(0x80 | text.size()));
+    } else {
+        frame.append(static_cast<char>(0x80 | 126));
+        frame.append(static_cast<char>((text.size() >> 8) & 0xff));
+        frame.append(static_cast<char>(text.size() & 0xff));
+    }
+    const char mask[4] = {0x11, 0x22, 0x33, 0x44};
+    frame.append(mask, 4);
+    for (qsizetype i = 0; i < text.size(); ++i) {
+        frame.append(static_cast<char>(text.at(i) ^ mask[i % 4]));
+    }
+    m_socket->write(frame);
+}
+
+void RawWebSocketClient::parseFrames() {
+    while (m_buffer.size() >= 2) {
+        const auto opcode = static_cast<quint8>(m_buffer.at(0)) & 0x0f;
+        qsizetype length = static_cast<quint8>(m_buffer.at(1)) & 0x7f;
+        qsizetype offset = 2;
+        if (length == 126) {
+            if (m_buffer.size() < 4) {
+                return;
+            }
+            length = (static_cast<quint8>(m_buffer.at(2)) << 8) | static_cast<quint8>(m_buffer.at(3));
+            offset = 4;
+        } else if (length == 127) {
+            if (m_buffer.size() < 10) {
+                return;
+            }
+            length = 0;
+            for (int i = 0; i < 8; ++i) {
+                length = (length << 8) | static_cast<quint8>(m_buffer.at(2 + i));
+            }
+            offset = 10;
+        }
+        if (m_buffer.size() < offset + length) {
+            return;
+        }
+        const QByteArray payload = m_buffer.mid(offset, length);
+        m_buffer.remove(0, offset + length);
+        if (opcode == 0x1) {
+            m_texts.append(payload);
+        } else if (opcode == 0x8) {
+            m_closeCode = payload.size() >= 2
+                              ? (static_cast<quint8>(payload.at(0)) << 8) | static_cast<quint8>(payload.at(1))
+                              : 1005;
+        }
+    }
+}
+
+bool RawWebSocketClient::waitForText(const QByteArray &needle, int timeoutMs) {
+    return QTest::qWaitFor(
+        [&] {
+            return std::any_of(m_texts.cbegin(), m_texts.cend(),
+                               [&](const QByteArray &text) { return text.contains(needle); });
+        },
+        timeoutMs);
+}
+
+int RawWebSocketClient::waitForClose(int timeoutMs) {
+    (void)QTest::qWaitFor(
+        [this] { return m_closeCode >= 0 || m_socket->state() == QAbstractSocket::UnconnectedState; },
+        timeoutMs);
+    return m_closeCode >= 0 ? m_closeCode : 1006;
+}
+
+} // namespace wsserve::test

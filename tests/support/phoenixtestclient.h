@@ -7,6 +7,7 @@
 #include <QJsonValue>
 #include <QList>
 #include <QObject>
+#include <QTcpSocket>
 #include <QUrl>
 #include <QWebSocket>
 
@@ -75,5 +76,33 @@ private:
 // Performs one raw HTTP request on 127.0.0.1:port and returns the status code (0 when none arrived).
 int httpStatus(quint16 port, const QByteArray &request, int timeoutMs = 10000,
                QByteArray *response = nullptr);
+
+} // namespace wsserve::test
+
+namespace wsserve::test {
+
+// A minimal WebSocket client on a raw QTcpSocket that reports the close code exactly as sent. QWebSocket
+// (Qt 6.4) reports codes it does not know, such as 1012 "service restart", as 1002, so tests that check
+// restart semantics read the close frame themselves. Thread: the test's thread.
+class RawWebSocketClient final : public QObject {
+    Q_OBJECT
+
+public:
+    // Connects to 127.0.0.1:port, sends the upgrade for `target` and waits for 101.
+    bool open(quint16 port, const QByteArray &target, int timeoutMs = 10000);
+    void sendText(const QByteArray &text);
+    // Waits for a text frame containing `needle`.
+    bool waitForText(const QByteArray &needle, int timeoutMs = 10000);
+    // Waits for the server's close frame (or the TCP close); returns the code, 1006 when none came.
+    int waitForClose(int timeoutMs = 10000);
+
+private:
+    void parseFrames();
+
+    QTcpSocket *m_socket = nullptr;
+    QByteArray m_buffer;
+    QList<QByteArray> m_texts;
+    int m_closeCode = -1;
+};
 
 } // namespace wsserve::test

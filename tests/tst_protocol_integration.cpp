@@ -11,6 +11,7 @@
 
 #include <QJsonDocument>
 #include <QSignalSpy>
+#include <QTcpSocket>
 #include <QTest>
 
 using namespace wsserve;
@@ -121,6 +122,40 @@ private slots:
         QCOMPARE(httpStatus(m_server->port(), request), status);
         // The endpoint is still serving others afterwards.
         QCOMPARE(httpStatus(m_server->port(), upgradeRequest("/socket/echo/websocket?vsn=2.0.0")), 101);
+    }
+
+    void incompleteHeadTimesOutWith408() {
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, m_server->port());
+        QVERIFY(socket.waitForConnected(5000));
+        socket.write("GET /socket/echo/websocket HTTP/1.1\r\nHost: x\r\n"); // never finished
+        QByteArray response;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                response += socket.readAll();
+                return socket.state() == QAbstractSocket::UnconnectedState || response.contains("\r\n\r\n");
+            },
+            20000));
+        QVERIFY2(response.startsWith("HTTP/1.1 408 "), response.constData());
+    }
+
+    void headDribbledByteByByteStillUpgrades() {
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, m_server->port());
+        QVERIFY(socket.waitForConnected(5000));
+        const QByteArray request = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
+        for (const char byte : request) {
+            socket.write(&byte, 1);
+            QVERIFY(socket.waitForBytesWritten(5000));
+        }
+        QByteArray response;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                response += socket.readAll();
+                return response.contains("\r\n\r\n");
+            },
+            10000));
+        QVERIFY2(response.startsWith("HTTP/1.1 101 "), response.constData());
     }
 
     void upgradeWithoutWebsocketSuffix() {

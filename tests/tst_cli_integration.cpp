@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+// End to end: the built wsserve binary as a user runs it (flags, config files, exit codes, the
+// listening line, signals).
+
+#include "phoenixtestclient.h"
+
+#include <QElapsedTimer>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QSignalSpy>
+#include <QTcpServer>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <csignal>
+
+using namespace wsserve::test;
+using namespace Qt::StringLiterals;
+
+namespace {
+
+struct RunResult {
+    int exitCode = -1;
+    QString out;
+    QString err;
+};
+
+RunResult runToEnd(const QStringList &arguments) {
+    QProcess process;
+    process.start(QStringLiteral(WSSERVE_BINARY), arguments);
+    if (!process.waitForFinished(20000)) {
+        process.kill();
+        process.waitForFinished();
+        return {};
+    }
+    return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
+            QString::fromUtf8(process.readAllStandardOutput()),
+            QString::fromUtf8(process.readAllStandardError())};
+}
+
+// Starts the server and waits for its first stdout line; returns the port (0 on failure).
+quint16 startServer(QProcess &process, const QStringList &arguments, QString *firstLine = nullptr) {
+    process.start(QStringLiteral(WSSERVE_BINARY), arguments);
+    if (!process.waitForStarted(10000)) {
+        return 0;
+    }
+    if (!QTest::qWaitFor([&] { return process.canReadLine() || process.state() == QProcess::NotRunning; },
+                         20000) ||
+        !process.canReadLine()) {
+        return 0;
+    }
+    const QString line = QString::fromUtf8(process.readLine()).trimmed();
+    if (firstLine) {
+        *firstLine = line;
+    }
+    static const QRegularExpression pattern(u"^wsserve: listening on ws://[^ ]+:(\\d+)$"_s);
+    const auto match = pattern.match(line);
+    return match.hasMatch() ? static_cast<quint16>(match.captured(1).toUInt()) : 0;
+}
+
+} // namespace
+
+class tst_CliIntegration : public QObject {
+    Q_OBJECT
+
+private slots:
+    void versionAndHelp() {
+        const RunResult version = runToEnd({u"--version"_s});
+        QCOMPARE(version.exitCode, 0);
+        QCOMPARE(version.out.trimmed(), u"wsserve " WSSERVE_VERSION ""_s);
+        const RunResult help = runToEnd({u"--help"_s});
+        QCOMPARE(help.exitCode, 0);
+        for (const QString &word : {u"--headless"_s, u"--bind"_s, u"--port"_s, u"--instance"_s, u"--config"_s,
+                                    u"--log-level"_s, u"echo"_s, u"chat"_s, u"relay"_s, u"tictactoe"_s,
+                                    u"chaos"_s, u"max_clients"_s, u"presence"_s}) {
+            QVERIFY2(help.out.contains(word), qPrintable(word));
+        }
+    }
+
+    void badStartsExitWith2_data() {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("unknown flag") << QStringList{u"--bogus"_s} << u"Unknown option 'bogus'"_s;
+        QTest::newRow("bad port") << QStringList{u"--headless"_s, u"--port"_s, u"70000"_s}
+                                  << u"--port '70000' is not a port number"_s;
+        QTest::newRow("bad bind") << QStringList{u"--headless"_s, u"--bind"_s, u"nowhere"_s}
+                                  << u"bind address 'nowhere'"_s;
+        QTest::newRow("unknown type") << QStringList{u"--headless"_s, u"--instance"_s, u"a:nope"_s}
+                                      << u"unknown instance type 'nope'"_s;
+        QTest::newRow("bad id") << QStringList{u"--headless"_s, u"--instance"_s, u"a/b:echo"_s}
+                                << u"instance id 'a/b'"_s;
+        QTest::newRow("bad spec") << QStringList{u"--headless"_s, u"--instance"_s, u"lobby"_s}
+                                  << u"must look like ID:TYPE"_s;
+        QTest::newRow("unknown option")
+            << QStringList{u"--headless"_s, u"--instance"_s, u"a:chat:colour=red"_s}
+            << u"unknown option 'colour'"_s;
+        QTest::newRow("bad option value")
+            << QStringList{u"--headless"_s, u"--instance"_s, u"a:echo:max_clients=lots"_s}
+            << u"option 'max_clients' must be a whole number"_s;
+        QTest::newRow("duplicate id")
+            << QStringList{u"--headless"_s, u"--instance"_s, u"a:echo"_s, u"--instance"_s, u"a:chat"_s}
+            << u"instance id 'a' is given twice"_s;
+        QTest::newRow("missing config")
+            << QStringList{u"--headless"_s, u"--config"_s, u"/nonexistent/wsserve.json"_s}
+            << u"cannot read config file '/nonexistent/wsserve.json'"_s;
+        QTest::newRow("bad log level")
+            << QStringList{u"--headless"_s, u"--log-level"_s, u"loud"_s} << u"--log-level 'loud'"_s;
+        QTest::newRow("stray argument")
+            << QStringList{u"--headless"_s, u"extra"_s} << u"unexpected argument 'extra'"_s;
+    }
+    void badStartsExitWith2() {
+        QFETCH(QStringList, arguments);
+        QFETCH(QString, message);
+        const RunResult result =
+            runToEnd(QStringList{u"--port"_s, u"0"_s} + arguments); // the row's flags win
+        QCOMPARE(result.exitCode, 2);
+        QVERIFY2(result.err.contains(message), qPrintable(result.err));
+        QVERIFY(result.out.isEmpty()); // nothing half-started: no listening line
+    }
+
+    void badConfigFileExitsWith2() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QFile file(dir.filePath(u"config.json"_s));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(R"({"port": 0, "instances": [{"id": "lobby", "type": "chat"},]})");
+        file.close();
+        const RunResult result = runToEnd({u"--headless"_s, u"--config"_s, file.fileName()});
+        QCOMPARE(result.exitCode, 2);
+        QVERIFY2(result.err.contains(u"invalid JSON at offset"_s), qPrintable(result.err));
+        QVERIFY(result.err.contains(file.fileName()));
+    }
+
+    void portInUseSaysSo() {
+        QTcpServer blocker;
+        QVERIFY(blocker.listen(QHostAddress::Any, 0));
+        const RunResult result =
+            runToEnd({u"--headless"_s, u"--port"_s, QString::number(blocker.serverPort()), u"--instance"_s,
+                      u"a:echo"_s});
+        QCOMPARE(result.exitCode, 2);
+        QVERIFY2(result.err.contains(u"address already in use"_s), qPrintable(result.err));
+        QVERIFY(result.out.isEmpty());
+    }
+
+    void configFileStartsInstances() {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        QFile file(dir.filePath(u"config.json"_s));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write(R"({"bind": "127.0.0.1", "port": 0, "log_level": "warning", "instances": [
+            {"id": "lobby", "type": "chat", "options": {"presence": false, "max_clients": 50}},
+            {"id": "later", "type": "echo", "start": false}]})");
+        file.close();
+        QProcess server;
+        QString line;
+        const quint16 port = startServer(server, {u"--headless"_s, u"--config"_s, file.fileName()}, &line);
+        QVERIFY2(port != 0, qPrintable(line + QString::fromUtf8(server.readAllStandardError())));
+        QVERIFY(line.startsWith(u"wsserve: listening on ws://127.0.0.1:"_s));
+        PhoenixTestClient client;
+        QVERIFY(client.open(QUrl(u"ws://127.0.0.1:%1/socket/lobby/websocket?vsn=2.0.0"_s.arg(port))));
+        const QString ref = client.join(u"room:1"_s);
+        QVERIFY(client.waitForReply(u"room:1"_s, ref));
+        client.sendV2(ref, u"9"_s, u"room:1"_s, u"hello"_s, QJsonObject{});
+        QVERIFY(client.waitForReply(u"room:1"_s, u"9"_s));
+        // presence=false: no presence_state was pushed.
+        QVERIFY(!client.waitFor([](const ReceivedFrame &f) { return f.event() == u"presence_state"; }, 0));
+        // "later" exists but was not started.
+        QCOMPARE(httpStatus(port, "GET /socket/later/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: x\r\nUpgrade: "
+                                  "websocket\r\nConnection: Upgrade\r\n\r\n"),
+                 503);
+        server.terminate(); // SIGTERM
+        QVERIFY(server.waitForFinished(10000));
+        QCOMPARE(server.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(server.exitCode(), 0);
+    }
+
+    void sigintClosesEveryClientWith1012() {
+        QProcess server;
+        const quint16 port =
+            startServer(server, {u"--headless"_s, u"--bind"_s, u"127.0.0.1"_s, u"--port"_s, u"0"_s,
+                                 u"--instance"_s, u"lobby:chat"_s, u"--instance"_s, u"e:echo"_s});
+        QVERIFY(port != 0);
+        std::vector<std::unique_ptr<RawWebSocketClient>> clients;
+        for (int i = 0; i < 60; ++i) {
+            auto client = std::make_unique<RawWebSocketClient>();
+            QVERIFY(client->open(port, i % 2 ? "/socket/lobby/websocket?vsn=2.0.0" : "/socket/e?vsn=2.0.0"));
+            if (i % 3 == 0) {
+                client->sendText(R"(["1","1","room:1","phx_join",{}])");
+                QVERIFY(client->waitForText(R"("status":"ok")"));
+            }
+            clients.push_back(std::move(client));
+        }
+        QElapsedTimer clock;
+        clock.start();
+        ::kill(static_cast<pid_t>(server.processId()), SIGINT);
+        QVERIFY(server.waitForFinished(10000));
+        QVERIFY(clock.elapsed() < 5000);
+        QCOMPARE(server.exitStatus(), QProcess::NormalExit);
+        QCOMPARE(server.exitCode(), 0);
+        for (const auto &client : clients) {
+            QCOMPARE(client->waitForClose(), 1012); // joined or not, every connection (protocol 7.6)
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_CliIntegration)
+#include "tst_cli_integration.moc"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what wsserve needs to build and test on Debian 12 / Ubuntu, when it is missing.
+# Sourced by scripts/run and scripts/test; runs apt-get only for packages that are not installed.
+set -euo pipefail
+
+wsserve_packages=(build-essential cmake ninja-build pkg-config
+    qt6-base-dev qt6-websockets-dev libgl-dev clang-format)
+
+wsserve_install_deps() {
+    local missing=()
+    for package in "${wsserve_packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    if ! command -v node >/dev/null 2>&1; then
+        missing+=(nodejs npm)
+    fi
+    if [ ${#missing[@]} -eq 0 ]; then
+        return 0
+    fi
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        sudo="sudo"
+    fi
+    echo "wsserve: installing ${missing[*]}" >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}

@@ -20,7 +20,8 @@ constexpr int kSweepIntervalMs = 500;
 const QByteArray kAuthTokenPrefix = "base64url.bearer.phx.";
 
 // The JS client sends btoa(token) without padding, under a base64url label; accept both alphabets.
-QString decodeAuthToken(const QByteArray &encoded) {
+QString decodeAuthToken(const QByteArray &encoded)
+{
     QByteArray normalized = encoded;
     normalized.replace('-', '+').replace('_', '/');
     while (normalized.size() % 4 != 0) {
@@ -31,7 +32,8 @@ QString decodeAuthToken(const QByteArray &encoded) {
 }
 
 // vsn negotiation (phoenix-protocol.md 1.3): missing -> V1, 1.0.x -> V1, 2.0.x -> V2, else refused.
-WireFormat negotiateVsn(const QJsonObject &params, bool *ok) {
+WireFormat negotiateVsn(const QJsonObject &params, bool *ok)
+{
     *ok = true;
     if (!params.contains(QStringLiteral("vsn"))) {
         return WireFormat::V1Json;
@@ -52,13 +54,15 @@ WireFormat negotiateVsn(const QJsonObject &params, bool *ok) {
 
 Endpoint::Endpoint(std::shared_ptr<RouteTable> routes, QObject *parent)
     : QObject(parent)
-    , m_routes(std::move(routes)) {
+    , m_routes(std::move(routes))
+{
     m_clock.start();
 }
 
 Endpoint::~Endpoint() = default;
 
-void Endpoint::listen(const QHostAddress &address, quint16 port) {
+void Endpoint::listen(const QHostAddress &address, quint16 port)
+{
     if (!m_server) {
         m_server = new QTcpServer(this);
         m_server->setListenBacklogSize(1024);
@@ -68,12 +72,10 @@ void Endpoint::listen(const QHostAddress &address, quint16 port) {
         connect(m_sweepTimer, &QTimer::timeout, this, &Endpoint::sweep);
     }
     if (!m_server->listen(address, port)) {
-        const QString reason =
-            m_server->serverError() == QAbstractSocket::AddressInUseError
-                ? QStringLiteral("address already in use (another program is on port %1)").arg(port)
-                : m_server->errorString();
-        emit listenFailed(
-            QStringLiteral("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(reason));
+        const QString reason = m_server->serverError() == QAbstractSocket::AddressInUseError
+                                   ? QStringLiteral("address already in use (another program is on port %1)").arg(port)
+                                   : m_server->errorString();
+        emit listenFailed(QStringLiteral("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(reason));
         return;
     }
     m_sweepTimer->start();
@@ -81,7 +83,8 @@ void Endpoint::listen(const QHostAddress &address, quint16 port) {
     emit listening(m_server->serverAddress(), m_server->serverPort());
 }
 
-void Endpoint::close() {
+void Endpoint::close()
+{
     if (m_server) {
         m_server->close();
     }
@@ -93,9 +96,10 @@ void Endpoint::close() {
     m_pending.clear();
 }
 
-void Endpoint::onNewConnection() {
+void Endpoint::onNewConnection()
+{
     while (QTcpSocket *socket = m_server->nextPendingConnection()) {
-        m_pending.insert(socket, m_clock.elapsed());
+        m_pending.insert(socket, PendingHead{m_clock.elapsed(), false});
         connect(socket, &QTcpSocket::readyRead, this, [this, socket] { onReadyRead(socket); });
         connect(socket, &QTcpSocket::disconnected, this, [this, socket] {
             if (m_pending.remove(socket)) {
@@ -108,8 +112,10 @@ void Endpoint::onNewConnection() {
     }
 }
 
-void Endpoint::onReadyRead(QTcpSocket *socket) {
-    if (!m_pending.contains(socket)) {
+void Endpoint::onReadyRead(QTcpSocket *socket)
+{
+    const auto pending = m_pending.find(socket);
+    if (pending == m_pending.end() || pending->routing) {
         return;
     }
     // peek, never read: the instance's QWebSocketServer must see the whole head.
@@ -125,7 +131,17 @@ void Endpoint::onReadyRead(QTcpSocket *socket) {
         reject(socket, 400, parsed.error);
         return;
     case HttpParseResult::Status::Complete:
-        route(socket, parsed.head);
+        // Routed from a queued call, never from inside the socket's own readyRead emission: the hand-off
+        // moves the socket to another thread, which QIODevice must not be using any more.
+        pending->routing = true;
+        QMetaObject::invokeMethod(
+            this,
+            [this, socket, head = parsed.head] {
+                if (m_pending.contains(socket)) {
+                    route(socket, head);
+                }
+            },
+            Qt::QueuedConnection);
         return;
     case HttpParseResult::Status::Invalid:
         break;
@@ -133,7 +149,8 @@ void Endpoint::onReadyRead(QTcpSocket *socket) {
     reject(socket, 400, QStringLiteral("unreadable request"));
 }
 
-void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head) {
+void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head)
+{
     // Paths: /socket/<id>/websocket (what the JS client opens) and /socket/<id>.
     static const QRegularExpression pathPattern(QStringLiteral("^/socket/([^/]+)(/websocket)?/?$"));
     const QRegularExpressionMatch match = pathPattern.match(QString::fromUtf8(head.path));
@@ -148,8 +165,7 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head) {
         return;
     }
     if (head.method != "GET") {
-        reject(socket, 405,
-               QStringLiteral("method %1 not allowed; use GET").arg(QString::fromLatin1(head.method)),
+        reject(socket, 405, QStringLiteral("method %1 not allowed; use GET").arg(QString::fromLatin1(head.method)),
                "Allow: GET\r\n");
         return;
     }
@@ -192,19 +208,20 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head) {
     reject(socket, 500, QStringLiteral("routing failed"));
 }
 
-void Endpoint::reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders) {
+void Endpoint::reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders)
+{
     m_pending.remove(socket);
     socket->disconnect(this);
-    qCDebug(lcEndpoint).noquote() << "HTTP" << status << "to" << socket->peerAddress().toString() << "-"
-                                  << body;
+    qCDebug(lcEndpoint).noquote() << "HTTP" << status << "to" << socket->peerAddress().toString() << "-" << body;
     respondHttpAndClose(socket, status, body, extraHeaders);
 }
 
-void Endpoint::sweep() {
+void Endpoint::sweep()
+{
     const qint64 now = m_clock.elapsed();
     QList<QTcpSocket *> expired;
     for (auto it = m_pending.cbegin(); it != m_pending.cend(); ++it) {
-        if (now - it.value() > kHeadTimeoutMs) {
+        if (!it->routing && now - it->acceptedMs > kHeadTimeoutMs) {
             expired.append(it.key());
         }
     }

@@ -21,7 +21,8 @@ struct HttpRequestHead;
 // The one TCP listener. Reads each request head without consuming it, answers what is not an upgrade to
 // a running instance with a plain HTTP status, and hands the rest to the instance's thread.
 // Thread: lives in the endpoint thread; call listen()/close() queued.
-class Endpoint final : public QObject {
+class Endpoint final : public QObject
+{
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(Endpoint)
 
@@ -48,7 +49,11 @@ private:
     std::shared_ptr<RouteTable> m_routes;
     QTcpServer *m_server = nullptr;
     QTimer *m_sweepTimer = nullptr;
-    QHash<QTcpSocket *, qint64> m_pending; // socket -> accepted at (ms), until its head is complete
+    struct PendingHead {
+        qint64 acceptedMs = 0;
+        bool routing = false; // head complete; routing is queued
+    };
+    QHash<QTcpSocket *, PendingHead> m_pending; // until the socket is handed over or answered
     QElapsedTimer m_clock;
 };
 

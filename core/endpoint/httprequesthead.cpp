@@ -7,21 +7,24 @@
 namespace wsserve {
 namespace {
 
-HttpParseResult malformed(const QString &error) {
+HttpParseResult malformed(const QString &error)
+{
     HttpParseResult result;
     result.status = HttpParseResult::Status::Malformed;
     result.error = error;
     return result;
 }
 
-bool isTokenChar(char c) {
+bool isTokenChar(char c)
+{
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
            QByteArrayView("!#$%&'*+-.^_`|~").contains(c);
 }
 
 } // namespace
 
-QByteArray HttpRequestHead::header(const QByteArray &lowerName) const {
+QByteArray HttpRequestHead::header(const QByteArray &lowerName) const
+{
     for (const auto &[name, value] : headers) {
         if (name == lowerName) {
             return value;
@@ -30,7 +33,8 @@ QByteArray HttpRequestHead::header(const QByteArray &lowerName) const {
     return {};
 }
 
-QList<QByteArray> HttpRequestHead::headerTokens(const QByteArray &lowerName) const {
+QList<QByteArray> HttpRequestHead::headerTokens(const QByteArray &lowerName) const
+{
     QList<QByteArray> tokens;
     for (const auto &[name, value] : headers) {
         if (name != lowerName) {
@@ -46,7 +50,8 @@ QList<QByteArray> HttpRequestHead::headerTokens(const QByteArray &lowerName) con
     return tokens;
 }
 
-bool HttpRequestHead::isWebSocketUpgrade() const {
+bool HttpRequestHead::isWebSocketUpgrade() const
+{
     bool upgradeToken = false;
     for (const QByteArray &token : headerTokens("connection")) {
         upgradeToken = upgradeToken || token.toLower() == "upgrade";
@@ -58,7 +63,8 @@ bool HttpRequestHead::isWebSocketUpgrade() const {
     return upgradeToken && websocket;
 }
 
-HttpParseResult parseHttpRequestHead(const QByteArray &data) {
+HttpParseResult parseHttpRequestHead(const QByteArray &data)
+{
     const qsizetype end = data.indexOf("\r\n\r\n");
     if (end < 0) {
         HttpParseResult result;

@@ -6,7 +6,8 @@
 
 namespace wsserve {
 
-QByteArray httpReasonPhrase(int status) {
+QByteArray httpReasonPhrase(int status)
+{
     switch (status) {
     case 400:
         return "Bad Request";
@@ -31,8 +32,8 @@ QByteArray httpReasonPhrase(int status) {
     }
 }
 
-void respondHttpAndClose(QTcpSocket *socket, int status, const QString &body,
-                         const QByteArray &extraHeaders) {
+void respondHttpAndClose(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders)
+{
     const QByteArray bytes = body.toUtf8() + '\n';
     QByteArray response =
         "HTTP/1.1 " + QByteArray::number(status) + ' ' + httpReasonPhrase(status) +

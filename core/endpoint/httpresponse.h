@@ -11,8 +11,7 @@ namespace wsserve {
 
 // Answers a request that will not be upgraded with a plain-text HTTP status, then closes the socket
 // and deletes it once it is disconnected. Thread: the socket's thread.
-void respondHttpAndClose(QTcpSocket *socket, int status, const QString &body,
-                         const QByteArray &extraHeaders = {});
+void respondHttpAndClose(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders = {});
 
 QByteArray httpReasonPhrase(int status);
 

@@ -18,7 +18,8 @@ class Instance;
 // main thread) and the endpoint (reader, endpoint thread).
 // Thread: any; guarded by a read-write lock. An instance is removed from the table before it is stopped
 // or deleted, so a socket handed over under the read lock always reaches a live instance.
-class RouteTable {
+class RouteTable
+{
 public:
     enum class Lookup { Invalid = 0, Unknown, NotRunning, HandedOver };
 

@@ -13,9 +13,11 @@ namespace wsserve {
 CliRunner::CliRunner(ServerController &controller, ServerConfig config, QObject *parent)
     : QObject(parent)
     , m_controller(controller)
-    , m_config(std::move(config)) {}
+    , m_config(std::move(config))
+{}
 
-bool CliRunner::start(QString *error) {
+bool CliRunner::start(QString *error)
+{
     QStringList seen;
     for (const InstanceSpec &spec : std::as_const(m_config.instances)) {
         InstanceConfig validated;
@@ -43,7 +45,8 @@ bool CliRunner::start(QString *error) {
     return true;
 }
 
-void CliRunner::onListening() {
+void CliRunner::onListening()
+{
     QString error;
     for (const InstanceSpec &spec : std::as_const(m_config.instances)) {
         if (!m_controller.createInstance(spec.id, spec.type, spec.options, spec.start, &error)) {
@@ -54,31 +57,31 @@ void CliRunner::onListening() {
     checkAllRunning();
 }
 
-void CliRunner::checkAllRunning() {
+void CliRunner::checkAllRunning()
+{
     if (m_announced || m_stopping || !m_controller.isListening()) {
         return;
     }
     for (const QString &id : m_controller.instanceIds()) {
         const InstanceInfo info = m_controller.instance(id);
-        const bool wanted =
-            std::any_of(m_config.instances.cbegin(), m_config.instances.cend(),
-                        [&](const InstanceSpec &spec) { return spec.id == id && spec.start; });
+        const bool wanted = std::any_of(m_config.instances.cbegin(), m_config.instances.cend(),
+                                        [&](const InstanceSpec &spec) { return spec.id == id && spec.start; });
         if (wanted && info.state != InstanceState::Running) {
             return;
         }
     }
     m_announced = true;
     const QHostAddress address = m_controller.listenAddress();
-    const QString host = address.protocol() == QAbstractSocket::IPv6Protocol
-                             ? u'[' + address.toString() + u']'
-                             : address.toString();
+    const QString host =
+        address.protocol() == QAbstractSocket::IPv6Protocol ? u'[' + address.toString() + u']' : address.toString();
     // The first stdout line, exactly; scripts and tests read the port from it.
     std::fprintf(stdout, "wsserve: listening on ws://%s:%u\n", qPrintable(host),
                  static_cast<unsigned>(m_controller.listenPort()));
     std::fflush(stdout);
 }
 
-void CliRunner::requestStop() {
+void CliRunner::requestStop()
+{
     if (m_stopping) {
         return;
     }
@@ -88,7 +91,8 @@ void CliRunner::requestStop() {
     m_controller.shutdown();
 }
 
-void CliRunner::fail(const QString &message) {
+void CliRunner::fail(const QString &message)
+{
     std::fprintf(stderr, "wsserve: error: %s\n", qPrintable(message));
     std::fflush(stderr);
     QCoreApplication::exit(2);

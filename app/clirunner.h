@@ -13,7 +13,8 @@ class ServerController;
 // The headless front end: starts the listener and the configured instances through the facade, prints
 // the listening line, and stops everything on SIGINT/SIGTERM. Exit codes: 0 clean stop, 2 bad start.
 // Thread: main thread.
-class CliRunner final : public QObject {
+class CliRunner final : public QObject
+{
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(CliRunner)
 

@@ -20,15 +20,17 @@ namespace {
 
 constexpr int kExitBadStart = 2;
 
-int failStart(const QString &message) {
+int failStart(const QString &message)
+{
     std::fprintf(stderr, "wsserve: error: %s\n", qPrintable(message));
     std::fprintf(stderr, "Run 'wsserve --help' for usage.\n");
     return kExitBadStart;
 }
 
-bool applyLogLevel(const QString &level, QString *error) {
-    static const QStringList levels{QStringLiteral("debug"), QStringLiteral("info"),
-                                    QStringLiteral("warning"), QStringLiteral("error")};
+bool applyLogLevel(const QString &level, QString *error)
+{
+    static const QStringList levels{QStringLiteral("debug"), QStringLiteral("info"), QStringLiteral("warning"),
+                                    QStringLiteral("error")};
     const qsizetype index = levels.indexOf(level.toLower());
     if (index < 0) {
         *error = QStringLiteral("--log-level '%1' is not one of debug, info, warning, error").arg(level);
@@ -42,15 +44,16 @@ bool applyLogLevel(const QString &level, QString *error) {
     return true;
 }
 
-QString typeHelp(const BehaviourRegistry &registry) {
+QString typeHelp(const BehaviourRegistry &registry)
+{
     QString text = QStringLiteral("\nInstance types:\n");
     for (const BehaviourType &type : registry.types()) {
         text += QStringLiteral("  %1  %2\n").arg(type.name, -10).arg(type.description);
     }
     text += QStringLiteral("\nInstance options (key=value after ID:TYPE:, comma-separated):\n");
     for (const OptionSpec &spec : commonOptionSpecs()) {
-        text += QStringLiteral("  %1 (default %2)  %3\n")
-                    .arg(spec.name, spec.defaultValue.toString(), spec.description);
+        text +=
+            QStringLiteral("  %1 (default %2)  %3\n").arg(spec.name, spec.defaultValue.toString(), spec.description);
     }
     for (const BehaviourType &type : registry.types()) {
         for (const OptionSpec &spec : type.options) {
@@ -58,15 +61,15 @@ QString typeHelp(const BehaviourRegistry &registry) {
                         .arg(spec.name, type.name, spec.defaultValue.toString(), spec.description);
         }
     }
-    text += QStringLiteral(
-        "\nExample:\n  wsserve --headless --port 4000 --instance lobby:chat "
-        "--instance echo1:echo\n  then connect a Phoenix client to ws://HOST:4000/socket/lobby\n");
+    text += QStringLiteral("\nExample:\n  wsserve --headless --port 4000 --instance lobby:chat "
+                           "--instance echo1:echo\n  then connect a Phoenix client to ws://HOST:4000/socket/lobby\n");
     return text;
 }
 
 } // namespace
 
-int main(int argc, char *argv[]) {
+int main(int argc, char *argv[])
+{
     qSetMessagePattern(QStringLiteral("%{time yyyy-MM-ddThh:mm:ss.zzz} "
                                       "%{if-debug}debug%{endif}%{if-info}info %{endif}%{if-warning}warn "
                                       "%{endif}%{if-critical}error%{endif}%{if-fatal}fatal%{endif} "
@@ -82,18 +85,15 @@ int main(int argc, char *argv[]) {
     parser.setApplicationDescription(
         QStringLiteral("Hosts real-time WebSocket servers speaking the Phoenix Channels protocol.\n"
                        "Clients connect to ws://HOST:PORT/socket/<instance-id>."));
-    const QCommandLineOption headlessOption(QStringLiteral("headless"),
-                                            QStringLiteral("Run without a window."));
-    const QCommandLineOption bindOption(QStringLiteral("bind"),
-                                        QStringLiteral("Address to listen on (default 0.0.0.0)."),
-                                        QStringLiteral("address"));
+    const QCommandLineOption headlessOption(QStringLiteral("headless"), QStringLiteral("Run without a window."));
+    const QCommandLineOption bindOption(
+        QStringLiteral("bind"), QStringLiteral("Address to listen on (default 0.0.0.0)."), QStringLiteral("address"));
     const QCommandLineOption portOption(QStringLiteral("port"),
                                         QStringLiteral("TCP port (default 4000; 0 picks a free port)."),
                                         QStringLiteral("port"));
     const QCommandLineOption instanceOption(
         QStringLiteral("instance"),
-        QStringLiteral("Create and start an instance: ID:TYPE[:key=value,...]. Repeatable."),
-        QStringLiteral("spec"));
+        QStringLiteral("Create and start an instance: ID:TYPE[:key=value,...]. Repeatable."), QStringLiteral("spec"));
     const QCommandLineOption configOption(QStringLiteral("config"),
                                           QStringLiteral("JSON config file (listen address, instances)."),
                                           QStringLiteral("file"));
@@ -104,8 +104,8 @@ int main(int argc, char *argv[]) {
                                         QStringLiteral("Show this help and exit."));
     const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
                                            QStringLiteral("Show the version and exit."));
-    parser.addOptions({headlessOption, bindOption, portOption, instanceOption, configOption, logLevelOption,
-                       helpOption, versionOption});
+    parser.addOptions({headlessOption, bindOption, portOption, instanceOption, configOption, logLevelOption, helpOption,
+                       versionOption});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         return failStart(parser.errorText());
@@ -119,8 +119,7 @@ int main(int argc, char *argv[]) {
         return 0;
     }
     if (!parser.positionalArguments().isEmpty()) {
-        return failStart(
-            QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+        return failStart(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
     }
 
     ServerConfig config;

@@ -19,7 +19,8 @@ namespace {
 #ifdef Q_OS_WIN
 SignalWatcher *g_watcher = nullptr;
 
-BOOL WINAPI consoleHandler(DWORD type) {
+BOOL WINAPI consoleHandler(DWORD type)
+{
     if (type == CTRL_C_EVENT || type == CTRL_BREAK_EVENT || type == CTRL_CLOSE_EVENT) {
         // Runs on a thread of its own (not a signal context), so a queued call is safe.
         if (SignalWatcher *watcher = g_watcher) {
@@ -33,7 +34,8 @@ BOOL WINAPI consoleHandler(DWORD type) {
 #else
 int g_pipe[2] = {-1, -1};
 
-void signalHandler(int signalNumber) {
+void signalHandler(int signalNumber)
+{
     const char byte = static_cast<char>(signalNumber);
     // Async-signal-safe: write() only; the result is irrelevant (a full pipe already carries a wake-up).
     [[maybe_unused]] const ssize_t written = ::write(g_pipe[0], &byte, 1);
@@ -42,7 +44,8 @@ void signalHandler(int signalNumber) {
 } // namespace
 
 SignalWatcher::SignalWatcher(QObject *parent)
-    : QObject(parent) {
+    : QObject(parent)
+{
 #ifdef Q_OS_WIN
     g_watcher = this;
     SetConsoleCtrlHandler(consoleHandler, TRUE);
@@ -67,7 +70,8 @@ SignalWatcher::SignalWatcher(QObject *parent)
 #endif
 }
 
-SignalWatcher::~SignalWatcher() {
+SignalWatcher::~SignalWatcher()
+{
 #ifdef Q_OS_WIN
     SetConsoleCtrlHandler(consoleHandler, FALSE);
     g_watcher = nullptr;

@@ -11,7 +11,8 @@ namespace wsserve {
 // Turns SIGINT/SIGTERM (console Ctrl+C/close on Windows) into a Qt signal on the main thread. On Unix the
 // handler only writes a byte to a socketpair; a QSocketNotifier reads it, so no Qt code runs in the
 // signal handler. Thread: main thread; one instance per process.
-class SignalWatcher final : public QObject {
+class SignalWatcher final : public QObject
+{
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(SignalWatcher)
 

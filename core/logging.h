@@ -13,6 +13,7 @@ Q_DECLARE_LOGGING_CATEGORY(lcSupervisor)
 #include <QString>
 
 // "[id]" prefix for log lines about one instance.
-inline QString logTag(const QString &instanceId) {
+inline QString logTag(const QString &instanceId)
+{
     return u'[' + instanceId + u']';
 }

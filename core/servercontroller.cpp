@@ -21,7 +21,8 @@ struct ServerController::Private {
 ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     : QObject(parent)
     , d(std::make_unique<Private>())
-    , m_registry(std::make_shared<const BehaviourRegistry>(std::move(registry))) {
+    , m_registry(std::make_shared<const BehaviourRegistry>(std::move(registry)))
+{
     d->supervisor = new Supervisor(m_registry, d->routes, this);
     connect(d->supervisor, &Supervisor::instanceAdded, this, &ServerController::instanceAdded);
     connect(d->supervisor, &Supervisor::instanceRemoved, this, &ServerController::instanceRemoved);
@@ -43,7 +44,8 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     d->endpointThread.start();
 }
 
-ServerController::~ServerController() {
+ServerController::~ServerController()
+{
     Endpoint *endpoint = d->endpoint;
     QMetaObject::invokeMethod(
         endpoint, [endpoint] { endpoint->close(); }, Qt::QueuedConnection);
@@ -53,15 +55,17 @@ ServerController::~ServerController() {
     d->supervisor = nullptr;
 }
 
-void ServerController::listen(const QHostAddress &address, quint16 port) {
+void ServerController::listen(const QHostAddress &address, quint16 port)
+{
     Endpoint *endpoint = d->endpoint;
     // cross-thread: the listener lives in the endpoint thread.
     QMetaObject::invokeMethod(
         endpoint, [endpoint, address, port] { endpoint->listen(address, port); }, Qt::QueuedConnection);
 }
 
-bool ServerController::createInstance(const QString &id, const QString &type, const QVariantMap &options,
-                                      bool start, QString *error) {
+bool ServerController::createInstance(const QString &id, const QString &type, const QVariantMap &options, bool start,
+                                      QString *error)
+{
     InstanceConfig config;
     if (!m_registry->makeConfig(id, type, options, &config, error)) {
         return false;
@@ -72,46 +76,55 @@ bool ServerController::createInstance(const QString &id, const QString &type, co
     return !start || d->supervisor->startInstance(id, error);
 }
 
-bool ServerController::startInstance(const QString &id, QString *error) {
+bool ServerController::startInstance(const QString &id, QString *error)
+{
     return d->supervisor->startInstance(id, error);
 }
 
-bool ServerController::stopInstance(const QString &id, QString *error) {
+bool ServerController::stopInstance(const QString &id, QString *error)
+{
     return d->supervisor->stopInstance(id, error);
 }
 
-bool ServerController::restartInstance(const QString &id, QString *error) {
+bool ServerController::restartInstance(const QString &id, QString *error)
+{
     return d->supervisor->restartInstance(id, QStringLiteral("restart requested"), error);
 }
 
-bool ServerController::removeInstance(const QString &id, QString *error) {
+bool ServerController::removeInstance(const QString &id, QString *error)
+{
     return d->supervisor->removeInstance(id, error);
 }
 
-bool ServerController::kickClient(const QString &id, quint64 clientId, const QString &reason,
-                                  QString *error) {
+bool ServerController::kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error)
+{
     return d->supervisor->kickClient(id, clientId, reason, error);
 }
 
 bool ServerController::broadcast(const QString &id, const QString &topic, const QString &event,
-                                 const QJsonObject &payload, QString *error) {
+                                 const QJsonObject &payload, QString *error)
+{
     return d->supervisor->broadcast(id, topic, event, payload, error);
 }
 
-QStringList ServerController::instanceIds() const {
+QStringList ServerController::instanceIds() const
+{
     return d->supervisor->instanceIds();
 }
 
-InstanceInfo ServerController::instance(const QString &id) const {
+InstanceInfo ServerController::instance(const QString &id) const
+{
     return InstanceInfo{d->supervisor->config(id), d->supervisor->state(id), d->supervisor->stats(id),
                         d->supervisor->restartCount(id)};
 }
 
-QList<SupervisorEvent> ServerController::supervisorLog() const {
+QList<SupervisorEvent> ServerController::supervisorLog() const
+{
     return d->supervisor->log();
 }
 
-void ServerController::shutdown() {
+void ServerController::shutdown()
+{
     if (d->shuttingDown) {
         return;
     }

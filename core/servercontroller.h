@@ -28,7 +28,8 @@ struct InstanceInfo {
 // The facade every front end (GUI, headless CLI, admin API) drives: listening, instance lifecycle,
 // kicks and server-side broadcasts, plus signals for state and telemetry.
 // Thread: main thread. Owns the endpoint thread and, through the supervisor, every instance thread.
-class ServerController final : public QObject {
+class ServerController final : public QObject
+{
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(ServerController)
 
@@ -46,8 +47,7 @@ public:
     quint16 listenPort() const { return m_listeningPort; }
 
     // Validates and adds an instance (Stopped), then starts it when `start` is true.
-    bool createInstance(const QString &id, const QString &type, const QVariantMap &options, bool start,
-                        QString *error);
+    bool createInstance(const QString &id, const QString &type, const QVariantMap &options, bool start, QString *error);
     bool startInstance(const QString &id, QString *error);
     bool stopInstance(const QString &id, QString *error);
     bool restartInstance(const QString &id, QString *error);

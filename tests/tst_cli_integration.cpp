@@ -26,7 +26,8 @@ struct RunResult {
     QString err;
 };
 
-RunResult runToEnd(const QStringList &arguments) {
+RunResult runToEnd(const QStringList &arguments)
+{
     QProcess process;
     process.start(QStringLiteral(WSSERVE_BINARY), arguments);
     if (!process.waitForFinished(20000)) {
@@ -35,18 +36,17 @@ RunResult runToEnd(const QStringList &arguments) {
         return {};
     }
     return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-            QString::fromUtf8(process.readAllStandardOutput()),
-            QString::fromUtf8(process.readAllStandardError())};
+            QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
 }
 
 // Starts the server and waits for its first stdout line; returns the port (0 on failure).
-quint16 startServer(QProcess &process, const QStringList &arguments, QString *firstLine = nullptr) {
+quint16 startServer(QProcess &process, const QStringList &arguments, QString *firstLine = nullptr)
+{
     process.start(QStringLiteral(WSSERVE_BINARY), arguments);
     if (!process.waitForStarted(10000)) {
         return 0;
     }
-    if (!QTest::qWaitFor([&] { return process.canReadLine() || process.state() == QProcess::NotRunning; },
-                         20000) ||
+    if (!QTest::qWaitFor([&] { return process.canReadLine() || process.state() == QProcess::NotRunning; }, 20000) ||
         !process.canReadLine()) {
         return 0;
     }
@@ -61,24 +61,27 @@ quint16 startServer(QProcess &process, const QStringList &arguments, QString *fi
 
 } // namespace
 
-class tst_CliIntegration : public QObject {
+class tst_CliIntegration : public QObject
+{
     Q_OBJECT
 
 private slots:
-    void versionAndHelp() {
+    void versionAndHelp()
+    {
         const RunResult version = runToEnd({u"--version"_s});
         QCOMPARE(version.exitCode, 0);
         QCOMPARE(version.out.trimmed(), u"wsserve " WSSERVE_VERSION ""_s);
         const RunResult help = runToEnd({u"--help"_s});
         QCOMPARE(help.exitCode, 0);
-        for (const QString &word : {u"--headless"_s, u"--bind"_s, u"--port"_s, u"--instance"_s, u"--config"_s,
-                                    u"--log-level"_s, u"echo"_s, u"chat"_s, u"relay"_s, u"tictactoe"_s,
-                                    u"chaos"_s, u"max_clients"_s, u"presence"_s}) {
+        for (const QString &word :
+             {u"--headless"_s, u"--bind"_s, u"--port"_s, u"--instance"_s, u"--config"_s, u"--log-level"_s, u"echo"_s,
+              u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s, u"max_clients"_s, u"presence"_s}) {
             QVERIFY2(help.out.contains(word), qPrintable(word));
         }
     }
 
-    void badStartsExitWith2_data() {
+    void badStartsExitWith2_data()
+    {
         QTest::addColumn<QStringList>("arguments");
         QTest::addColumn<QString>("message");
         QTest::newRow("unknown flag") << QStringList{u"--bogus"_s} << u"Unknown option 'bogus'"_s;
@@ -92,34 +95,31 @@ private slots:
                                 << u"instance id 'a/b'"_s;
         QTest::newRow("bad spec") << QStringList{u"--headless"_s, u"--instance"_s, u"lobby"_s}
                                   << u"must look like ID:TYPE"_s;
-        QTest::newRow("unknown option")
-            << QStringList{u"--headless"_s, u"--instance"_s, u"a:chat:colour=red"_s}
-            << u"unknown option 'colour'"_s;
-        QTest::newRow("bad option value")
-            << QStringList{u"--headless"_s, u"--instance"_s, u"a:echo:max_clients=lots"_s}
-            << u"option 'max_clients' must be a whole number"_s;
-        QTest::newRow("duplicate id")
-            << QStringList{u"--headless"_s, u"--instance"_s, u"a:echo"_s, u"--instance"_s, u"a:chat"_s}
-            << u"instance id 'a' is given twice"_s;
-        QTest::newRow("missing config")
-            << QStringList{u"--headless"_s, u"--config"_s, u"/nonexistent/wsserve.json"_s}
-            << u"cannot read config file '/nonexistent/wsserve.json'"_s;
-        QTest::newRow("bad log level")
-            << QStringList{u"--headless"_s, u"--log-level"_s, u"loud"_s} << u"--log-level 'loud'"_s;
-        QTest::newRow("stray argument")
-            << QStringList{u"--headless"_s, u"extra"_s} << u"unexpected argument 'extra'"_s;
+        QTest::newRow("unknown option") << QStringList{u"--headless"_s, u"--instance"_s, u"a:chat:colour=red"_s}
+                                        << u"unknown option 'colour'"_s;
+        QTest::newRow("bad option value") << QStringList{u"--headless"_s, u"--instance"_s, u"a:echo:max_clients=lots"_s}
+                                          << u"option 'max_clients' must be a whole number"_s;
+        QTest::newRow("duplicate id") << QStringList{u"--headless"_s, u"--instance"_s, u"a:echo"_s, u"--instance"_s,
+                                                     u"a:chat"_s}
+                                      << u"instance id 'a' is given twice"_s;
+        QTest::newRow("missing config") << QStringList{u"--headless"_s, u"--config"_s, u"/nonexistent/wsserve.json"_s}
+                                        << u"cannot read config file '/nonexistent/wsserve.json'"_s;
+        QTest::newRow("bad log level") << QStringList{u"--headless"_s, u"--log-level"_s, u"loud"_s}
+                                       << u"--log-level 'loud'"_s;
+        QTest::newRow("stray argument") << QStringList{u"--headless"_s, u"extra"_s} << u"unexpected argument 'extra'"_s;
     }
-    void badStartsExitWith2() {
+    void badStartsExitWith2()
+    {
         QFETCH(QStringList, arguments);
         QFETCH(QString, message);
-        const RunResult result =
-            runToEnd(QStringList{u"--port"_s, u"0"_s} + arguments); // the row's flags win
+        const RunResult result = runToEnd(QStringList{u"--port"_s, u"0"_s} + arguments); // the row's flags win
         QCOMPARE(result.exitCode, 2);
         QVERIFY2(result.err.contains(message), qPrintable(result.err));
         QVERIFY(result.out.isEmpty()); // nothing half-started: no listening line
     }
 
-    void badConfigFileExitsWith2() {
+    void badConfigFileExitsWith2()
+    {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         QFile file(dir.filePath(u"config.json"_s));
@@ -132,18 +132,19 @@ private slots:
         QVERIFY(result.err.contains(file.fileName()));
     }
 
-    void portInUseSaysSo() {
+    void portInUseSaysSo()
+    {
         QTcpServer blocker;
         QVERIFY(blocker.listen(QHostAddress::Any, 0));
-        const RunResult result =
-            runToEnd({u"--headless"_s, u"--port"_s, QString::number(blocker.serverPort()), u"--instance"_s,
-                      u"a:echo"_s});
+        const RunResult result = runToEnd(
+            {u"--headless"_s, u"--port"_s, QString::number(blocker.serverPort()), u"--instance"_s, u"a:echo"_s});
         QCOMPARE(result.exitCode, 2);
         QVERIFY2(result.err.contains(u"address already in use"_s), qPrintable(result.err));
         QVERIFY(result.out.isEmpty());
     }
 
-    void configFileStartsInstances() {
+    void configFileStartsInstances()
+    {
         QTemporaryDir dir;
         QVERIFY(dir.isValid());
         QFile file(dir.filePath(u"config.json"_s));
@@ -175,11 +176,11 @@ private slots:
         QCOMPARE(server.exitCode(), 0);
     }
 
-    void sigintClosesEveryClientWith1012() {
+    void sigintClosesEveryClientWith1012()
+    {
         QProcess server;
-        const quint16 port =
-            startServer(server, {u"--headless"_s, u"--bind"_s, u"127.0.0.1"_s, u"--port"_s, u"0"_s,
-                                 u"--instance"_s, u"lobby:chat"_s, u"--instance"_s, u"e:echo"_s});
+        const quint16 port = startServer(server, {u"--headless"_s, u"--bind"_s, u"127.0.0.1"_s, u"--port"_s, u"0"_s,
+                                                  u"--instance"_s, u"lobby:chat"_s, u"--instance"_s, u"e:echo"_s});
         QVERIFY(port != 0);
         std::vector<std::unique_ptr<RawWebSocketClient>> clients;
         for (int i = 0; i < 60; ++i) {

@@ -22,15 +22,18 @@ namespace {
 
 // A behaviour that shows the test what it was given: connect params and auth token in its join reply,
 // refuses connections whose `token` param is "bad", and refuses joins of "private:*".
-class ProbeBehaviour final : public IBehaviour {
+class ProbeBehaviour final : public IBehaviour
+{
 public:
-    std::optional<QString> connect(const ConnectInfo &info) override {
+    std::optional<QString> connect(const ConnectInfo &info) override
+    {
         if (info.params.value(u"token"_s).toString() == u"bad") {
             return u"invalid token"_s;
         }
         return std::nullopt;
     }
-    JoinResult join(ChannelContext &channel, const QJsonValue &params) override {
+    JoinResult join(ChannelContext &channel, const QJsonValue &params) override
+    {
         if (channel.topic().startsWith(u"private:")) {
             return JoinResult::refuse(u"unauthorized"_s);
         }
@@ -38,7 +41,8 @@ public:
                                               {u"token"_s, channel.connectInfo().authToken},
                                               {u"join_params"_s, params}});
     }
-    void handleIn(ChannelContext &channel, const QString &event, const Payload &payload) override {
+    void handleIn(ChannelContext &channel, const QString &event, const Payload &payload) override
+    {
         if (event == u"silent") {
             return; // no reply at all (matrix row 10)
         }
@@ -50,7 +54,8 @@ public:
     }
 };
 
-BehaviourRegistry registryWithProbe() {
+BehaviourRegistry registryWithProbe()
+{
     BehaviourRegistry registry = BehaviourRegistry::withBuiltins();
     registry.add({u"probe"_s, u"test probe"_s, {}, [](const InstanceConfig &) {
                       return std::make_unique<ProbeBehaviour>();
@@ -58,27 +63,30 @@ BehaviourRegistry registryWithProbe() {
     return registry;
 }
 
-QByteArray upgradeRequest(const QByteArray &target) {
+QByteArray upgradeRequest(const QByteArray &target)
+{
     return "GET " + target +
            " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 }
 
-QJsonValue parse(const QByteArray &text) {
+QJsonValue parse(const QByteArray &text)
+{
     const QJsonDocument document = QJsonDocument::fromJson(text);
     return document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
 }
 
 } // namespace
 
-class tst_ProtocolIntegration : public QObject {
+class tst_ProtocolIntegration : public QObject
+{
     Q_OBJECT
 
 private:
     std::unique_ptr<TestServer> m_server;
 
-    std::unique_ptr<PhoenixTestClient> connectClient(const QString &id,
-                                                     const QString &query = u"vsn=2.0.0"_s) {
+    std::unique_ptr<PhoenixTestClient> connectClient(const QString &id, const QString &query = u"vsn=2.0.0"_s)
+    {
         auto client = std::make_unique<PhoenixTestClient>();
         if (!client->open(m_server->url(id, query))) {
             return nullptr;
@@ -87,7 +95,8 @@ private:
     }
 
 private slots:
-    void init() {
+    void init()
+    {
         m_server = std::make_unique<TestServer>(registryWithProbe());
         QVERIFY(m_server->start());
         QVERIFY(m_server->addInstance(u"echo"_s, u"echo"_s));
@@ -99,7 +108,8 @@ private slots:
     }
     void cleanup() { m_server.reset(); }
 
-    void httpAnswersBeforeUpgrade_data() {
+    void httpAnswersBeforeUpgrade_data()
+    {
         QTest::addColumn<QByteArray>("request");
         QTest::addColumn<int>("status");
         QTest::newRow("unknown instance") << upgradeRequest("/socket/nope/websocket?vsn=2.0.0") << 404;
@@ -107,16 +117,17 @@ private slots:
         QTest::newRow("vsn 3.0.0") << upgradeRequest("/socket/echo/websocket?vsn=3.0.0") << 403;
         QTest::newRow("vsn 2.1.0") << upgradeRequest("/socket/echo/websocket?vsn=2.1.0") << 403;
         QTest::newRow("vsn *") << upgradeRequest("/socket/echo/websocket?vsn=*") << 403;
-        QTest::newRow("not an upgrade")
-            << QByteArray("GET /socket/echo/websocket HTTP/1.1\r\nHost: x\r\n\r\n") << 426;
+        QTest::newRow("not an upgrade") << QByteArray("GET /socket/echo/websocket HTTP/1.1\r\nHost: x\r\n\r\n") << 426;
         QTest::newRow("POST") << QByteArray("POST /socket/echo/websocket HTTP/1.1\r\nHost: x\r\n\r\n") << 405;
         QTest::newRow("garbage") << QByteArray("HELLO\r\n\r\n") << 400;
-        QTest::newRow("head over 8 KiB")
-            << QByteArray("GET /socket/echo/websocket HTTP/1.1\r\nX-Pad: " + QByteArray(9000, 'a')) << 400;
+        QTest::newRow("head over 8 KiB") << QByteArray("GET /socket/echo/websocket HTTP/1.1\r\nX-Pad: " +
+                                                       QByteArray(9000, 'a'))
+                                         << 400;
         QTest::newRow("connect refused by behaviour")
             << upgradeRequest("/socket/probe/websocket?token=bad&vsn=2.0.0") << 403;
     }
-    void httpAnswersBeforeUpgrade() {
+    void httpAnswersBeforeUpgrade()
+    {
         QFETCH(QByteArray, request);
         QFETCH(int, status);
         QCOMPARE(httpStatus(m_server->port(), request), status);
@@ -124,7 +135,8 @@ private slots:
         QCOMPARE(httpStatus(m_server->port(), upgradeRequest("/socket/echo/websocket?vsn=2.0.0")), 101);
     }
 
-    void incompleteHeadTimesOutWith408() {
+    void incompleteHeadTimesOutWith408()
+    {
         QTcpSocket socket;
         socket.connectToHost(QHostAddress::LocalHost, m_server->port());
         QVERIFY(socket.waitForConnected(5000));
@@ -139,7 +151,8 @@ private slots:
         QVERIFY2(response.startsWith("HTTP/1.1 408 "), response.constData());
     }
 
-    void headDribbledByteByByteStillUpgrades() {
+    void headDribbledByteByByteStillUpgrades()
+    {
         QTcpSocket socket;
         socket.connectToHost(QHostAddress::LocalHost, m_server->port());
         QVERIFY(socket.waitForConnected(5000));
@@ -158,31 +171,32 @@ private slots:
         QVERIFY2(response.startsWith("HTTP/1.1 101 "), response.constData());
     }
 
-    void upgradeWithoutWebsocketSuffix() {
+    void upgradeWithoutWebsocketSuffix()
+    {
         QCOMPARE(httpStatus(m_server->port(), upgradeRequest("/socket/echo?vsn=2.0.0")), 101);
     }
 
-    void v1WhenVsnMissing() {
+    void v1WhenVsnMissing()
+    {
         auto client = connectClient(u"echo"_s, QString());
         QVERIFY(client);
         client->sendText(R"({"topic":"phoenix","event":"heartbeat","payload":{},"ref":"1"})");
         const auto frame = client->waitFor([](const ReceivedFrame &) { return true; });
         QVERIFY(frame);
-        QCOMPARE(frame->json,
-                 parse(R"({"event":"phx_reply","payload":{"response":{},"status":"ok"},"ref":"1",)"
-                       R"("topic":"phoenix"})"));
+        QCOMPARE(frame->json, parse(R"({"event":"phx_reply","payload":{"response":{},"status":"ok"},"ref":"1",)"
+                                    R"("topic":"phoenix"})"));
         QVERIFY(!frame->json.toObject().contains(u"join_ref"_s));
     }
 
-    void v1JoinPushLeaveShapes() {
+    void v1JoinPushLeaveShapes()
+    {
         auto client = connectClient(u"echo"_s, u"vsn=1.0.0"_s);
         QVERIFY(client);
         client->sendText(R"({"topic":"room:1","event":"phx_join","payload":{},"ref":"1"})");
-        QVERIFY(client->waitFor(
-            [](const ReceivedFrame &f) { return f.json.toObject().value(u"ref"_s) == u"1"_s; }));
+        QVERIFY(client->waitFor([](const ReceivedFrame &f) { return f.json.toObject().value(u"ref"_s) == u"1"_s; }));
         client->sendText(R"({"topic":"room:1","event":"ping","payload":{"n":1},"ref":"2"})");
-        const auto reply = client->waitFor(
-            [](const ReceivedFrame &f) { return f.json.toObject().value(u"ref"_s) == u"2"_s; });
+        const auto reply =
+            client->waitFor([](const ReceivedFrame &f) { return f.json.toObject().value(u"ref"_s) == u"2"_s; });
         QVERIFY(reply);
         QCOMPARE(reply->json, parse(R"({"topic":"room:1","event":"phx_reply","ref":"2",)"
                                     R"("payload":{"status":"ok","response":{"n":1}}})"));
@@ -194,7 +208,8 @@ private slots:
         QCOMPARE(close->json, parse(R"({"topic":"room:1","event":"phx_close","ref":"1","payload":{}})"));
     }
 
-    void malformedV1FrameCloses() {
+    void malformedV1FrameCloses()
+    {
         auto client = connectClient(u"echo"_s, u"vsn=1.0.0"_s);
         QVERIFY(client);
         client->sendText(R"({"topic":"room:1","event":"phx_join","payload":{}})"); // no "ref" key
@@ -202,17 +217,17 @@ private slots:
         QCOMPARE(client->closeCode(), 1007);
     }
 
-    void heartbeatEchoesRefType_data() {
+    void heartbeatEchoesRefType_data()
+    {
         QTest::addColumn<QByteArray>("frame");
         QTest::addColumn<QByteArray>("expected");
-        QTest::newRow("string ref")
-            << QByteArray(R"([null,"4","phoenix","heartbeat",{}])")
-            << QByteArray(R"([null,"4","phoenix","phx_reply",{"status":"ok","response":{}}])");
+        QTest::newRow("string ref") << QByteArray(R"([null,"4","phoenix","heartbeat",{}])")
+                                    << QByteArray(R"([null,"4","phoenix","phx_reply",{"status":"ok","response":{}}])");
         QTest::newRow("number ref") << QByteArray(R"([null,4,"phoenix","heartbeat",{}])")
-                                    << QByteArray(
-                                           R"([null,4,"phoenix","phx_reply",{"status":"ok","response":{}}])");
+                                    << QByteArray(R"([null,4,"phoenix","phx_reply",{"status":"ok","response":{}}])");
     }
-    void heartbeatEchoesRefType() {
+    void heartbeatEchoesRefType()
+    {
         QFETCH(QByteArray, frame);
         QFETCH(QByteArray, expected);
         auto client = connectClient(u"echo"_s);
@@ -223,7 +238,8 @@ private slots:
         QCOMPARE(reply->json, parse(expected));
     }
 
-    void joinPushReplyAndParams() {
+    void joinPushReplyAndParams()
+    {
         // Matrix rows 1, 6, 9 and 25 (token): params decoded, token exposed, reply shapes exact.
         auto client = std::make_unique<PhoenixTestClient>();
         QVERIFY(client->open(m_server->url(u"probe"_s, u"token=a%20b&user%5Bid%5D=5&vsn=2.0.0"_s), 10000,
@@ -241,16 +257,15 @@ private slots:
         QCOMPARE(reply->json, parse(R"(["3","5","room:1","phx_reply",{"status":"ok","response":{"n":1}}])"));
     }
 
-    void joinRefusedAndUnmatchedTopic() {
+    void joinRefusedAndUnmatchedTopic()
+    {
         auto client = connectClient(u"probe"_s);
         QVERIFY(client);
         client->sendV2(u"3"_s, u"3"_s, u"private:x"_s, u"phx_join"_s, QJsonObject{});
         const auto refused = client->waitForReply(u"private:x"_s, u"3"_s);
         QVERIFY(refused);
-        QCOMPARE(
-            refused->json,
-            parse(
-                R"(["3","3","private:x","phx_reply",{"status":"error","response":{"reason":"unauthorized"}}])"));
+        QCOMPARE(refused->json,
+                 parse(R"(["3","3","private:x","phx_reply",{"status":"error","response":{"reason":"unauthorized"}}])"));
 
         auto game = connectClient(u"ttt"_s);
         QVERIFY(game);
@@ -261,7 +276,8 @@ private slots:
                                         R"({"status":"error","response":{"reason":"unmatched topic"}}])"));
     }
 
-    void joinWithNullJoinRefUsesRef() {
+    void joinWithNullJoinRefUsesRef()
+    {
         auto client = connectClient(u"echo"_s);
         QVERIFY(client);
         client->sendV2(QJsonValue::Null, u"7"_s, u"room:1"_s, u"phx_join"_s, QJsonObject{});
@@ -274,7 +290,8 @@ private slots:
         QCOMPARE(close->json, parse(R"(["7","7","room:1","phx_close",{}])"));
     }
 
-    void pushWithoutReplySendsNothing() {
+    void pushWithoutReplySendsNothing()
+    {
         auto client = connectClient(u"probe"_s);
         QVERIFY(client);
         client->join(u"room:1"_s);
@@ -286,7 +303,8 @@ private slots:
         QVERIFY(!client->waitForReply(u"room:1"_s, u"2"_s, 0));
     }
 
-    void pushToUnjoinedTopic() {
+    void pushToUnjoinedTopic()
+    {
         auto client = connectClient(u"echo"_s);
         QVERIFY(client);
         client->sendV2(QJsonValue::Null, u"6"_s, u"room:2"_s, u"ping"_s, QJsonObject{});
@@ -296,7 +314,8 @@ private slots:
                                     R"({"status":"error","response":{"reason":"unmatched topic"}}])"));
     }
 
-    void staleJoinRefDropped() {
+    void staleJoinRefDropped()
+    {
         auto client = connectClient(u"echo"_s);
         QVERIFY(client);
         client->sendV2(u"3"_s, u"3"_s, u"room:1"_s, u"phx_join"_s, QJsonObject{});
@@ -309,7 +328,8 @@ private slots:
         QVERIFY(!client->waitForReply(u"room:1"_s, u"8"_s, 0));
     }
 
-    void duplicateJoinClosesOldAfterNewReply() {
+    void duplicateJoinClosesOldAfterNewReply()
+    {
         auto client = connectClient(u"chat"_s);
         QVERIFY(client);
         client->sendV2(u"3"_s, u"3"_s, u"room:1"_s, u"phx_join"_s, QJsonObject{});
@@ -338,23 +358,23 @@ private slots:
         QCOMPARE(shouts, 1);
     }
 
-    void broadcastAndBroadcastFrom() {
+    void broadcastAndBroadcastFrom()
+    {
         auto a = connectClient(u"chat"_s);
         auto b = connectClient(u"chat"_s, u"vsn=1.0.0"_s);
         QVERIFY(a && b);
         a->join(u"room:1"_s, QJsonObject{{u"name"_s, u"a"_s}});
         QVERIFY(a->waitForReply(u"room:1"_s, u"1"_s));
         b->sendText(R"({"topic":"room:1","event":"phx_join","payload":{"name":"b"},"ref":"1"})");
-        QVERIFY(b->waitFor(
-            [](const ReceivedFrame &f) { return f.json.toObject().value(u"event"_s) == u"phx_reply"_s; }));
+        QVERIFY(
+            b->waitFor([](const ReceivedFrame &f) { return f.json.toObject().value(u"event"_s) == u"phx_reply"_s; }));
         a->sendV2(u"1"_s, u"2"_s, u"room:1"_s, u"shout"_s, QJsonObject{{u"body"_s, u"hi"_s}});
         const auto atA = a->waitFor([](const ReceivedFrame &f) { return f.event() == u"shout"; });
-        const auto atB = b->waitFor(
-            [](const ReceivedFrame &f) { return f.json.toObject().value(u"event"_s) == u"shout"_s; });
+        const auto atB =
+            b->waitFor([](const ReceivedFrame &f) { return f.json.toObject().value(u"event"_s) == u"shout"_s; });
         QVERIFY(atA && atB);
         QCOMPARE(atA->json, parse(R"([null,null,"room:1","shout",{"body":"hi"}])"));
-        QCOMPARE(atB->json,
-                 parse(R"({"topic":"room:1","event":"shout","ref":null,"payload":{"body":"hi"}})"));
+        QCOMPARE(atB->json, parse(R"({"topic":"room:1","event":"shout","ref":null,"payload":{"body":"hi"}})"));
 
         // relay = broadcast_from: the sender gets only its ok reply.
         auto c = connectClient(u"relay"_s);
@@ -371,7 +391,8 @@ private slots:
         QVERIFY(!c->waitFor([](const ReceivedFrame &f) { return f.event() == u"move"; }, 0));
     }
 
-    void leaveRepliesThenCloses() {
+    void leaveRepliesThenCloses()
+    {
         auto client = connectClient(u"echo"_s);
         QVERIFY(client);
         client->sendV2(u"3"_s, u"3"_s, u"room:1"_s, u"phx_join"_s, QJsonObject{});
@@ -380,8 +401,7 @@ private slots:
         client->sendV2(u"3"_s, u"9"_s, u"room:1"_s, u"phx_leave"_s, QJsonObject{});
         QVERIFY(client->waitFor([](const ReceivedFrame &f) { return f.event() == u"phx_close"; }));
         QCOMPARE(client->frames().size(), 2);
-        QCOMPARE(client->frames().at(0).json,
-                 parse(R"(["3","9","room:1","phx_reply",{"status":"ok","response":{}}])"));
+        QCOMPARE(client->frames().at(0).json, parse(R"(["3","9","room:1","phx_reply",{"status":"ok","response":{}}])"));
         QCOMPARE(client->frames().at(1).json, parse(R"(["3","3","room:1","phx_close",{}])"));
         client->clearFrames();
         client->sendV2(u"9"_s, u"10"_s, u"room:9"_s, u"phx_leave"_s, QJsonObject{});
@@ -394,7 +414,8 @@ private slots:
         QCOMPARE(client->frames().size(), 2);
     }
 
-    void serverStopsChannel() {
+    void serverStopsChannel()
+    {
         auto client = connectClient(u"chaos"_s);
         QVERIFY(client);
         client->sendV2(u"3"_s, u"3"_s, u"room:1"_s, u"phx_join"_s, QJsonObject{});
@@ -406,11 +427,11 @@ private slots:
         client->sendV2(u"3"_s, u"5"_s, u"room:1"_s, u"ping"_s, QJsonObject{});
         const auto after = client->waitForReply(u"room:1"_s, u"5"_s);
         QVERIFY(after);
-        QCOMPARE(after->payload().toObject().value(u"response"_s).toObject().value(u"reason"_s),
-                 u"unmatched topic"_s);
+        QCOMPARE(after->payload().toObject().value(u"response"_s).toObject().value(u"reason"_s), u"unmatched topic"_s);
     }
 
-    void binaryPushReplyAndBroadcast() {
+    void binaryPushReplyAndBroadcast()
+    {
         auto client = connectClient(u"echo"_s);
         QVERIFY(client);
         client->sendV2(u"3"_s, u"3"_s, u"room:lobby"_s, u"phx_join"_s, QJsonObject{});
@@ -452,8 +473,7 @@ private slots:
         QString error;
         const Frame frame = codec::encodeClientMessage(
             WireFormat::V2Json,
-            Message{u"1"_s, u"2"_s, u"g"_s, u"pos"_s, Payload::fromBinary(QByteArray("\x09\x09", 2))},
-            &error);
+            Message{u"1"_s, u"2"_s, u"g"_s, u"pos"_s, Payload::fromBinary(QByteArray("\x09\x09", 2))}, &error);
         a->sendBinary(frame.data);
         const auto relayed = b->waitFor([](const ReceivedFrame &f) { return f.binary; });
         QVERIFY(relayed);
@@ -465,7 +485,8 @@ private slots:
                                                   "0909")); // kind 2
     }
 
-    void malformedFramesCloseOnlyThatConnection_data() {
+    void malformedFramesCloseOnlyThatConnection_data()
+    {
         QTest::addColumn<bool>("binary");
         QTest::addColumn<QByteArray>("frame");
         QTest::addColumn<int>("code");
@@ -475,7 +496,8 @@ private slots:
         QTest::newRow("binary kind 1") << true << QByteArray::fromHex("0101010101") << 1003;
         QTest::newRow("binary lengths too long") << true << QByteArray::fromHex("00ffffffff41") << 1007;
     }
-    void malformedFramesCloseOnlyThatConnection() {
+    void malformedFramesCloseOnlyThatConnection()
+    {
         QFETCH(bool, binary);
         QFETCH(QByteArray, frame);
         QFETCH(int, code);
@@ -493,7 +515,8 @@ private slots:
         QVERIFY(bystander->waitForReply(u"phoenix"_s, u"1"_s));
     }
 
-    void channelLimit() {
+    void channelLimit()
+    {
         auto client = connectClient(u"echo"_s);
         QVERIFY(client);
         for (int i = 0; i < 100; ++i) {
@@ -512,9 +535,10 @@ private slots:
         QCOMPARE(ok->payload().toObject().value(u"status"_s), u"ok"_s);
     }
 
-    void frameSizeCapAndIdleTimeout() {
-        QVERIFY(m_server->addInstance(u"small"_s, u"echo"_s,
-                                      {{u"max_frame_bytes"_s, 1024}, {u"idle_timeout_ms"_s, 1000}}));
+    void frameSizeCapAndIdleTimeout()
+    {
+        QVERIFY(
+            m_server->addInstance(u"small"_s, u"echo"_s, {{u"max_frame_bytes"_s, 1024}, {u"idle_timeout_ms"_s, 1000}}));
         auto big = connectClient(u"small"_s);
         QVERIFY(big);
         big->sendText("[null,\"1\",\"phoenix\",\"heartbeat\",{\"pad\":\"" + QByteArray(2000, 'x') + "\"}]");
@@ -528,7 +552,8 @@ private slots:
         QCOMPARE(idle->closeReason(), u"idle timeout"_s);
     }
 
-    void answersWebSocketPing() {
+    void answersWebSocketPing()
+    {
         auto client = connectClient(u"echo"_s);
         QVERIFY(client);
         QSignalSpy pong(&client->socket(), &QWebSocket::pong);
@@ -537,7 +562,8 @@ private slots:
         QCOMPARE(pong.first().at(1).toByteArray(), QByteArray("are you there"));
     }
 
-    void maxClientsAnswers503() {
+    void maxClientsAnswers503()
+    {
         QVERIFY(m_server->addInstance(u"tiny"_s, u"echo"_s, {{u"max_clients"_s, 1}}));
         auto first = connectClient(u"tiny"_s);
         QVERIFY(first);
@@ -546,7 +572,8 @@ private slots:
         QVERIFY(first->waitForReply(u"phoenix"_s, u"1"_s));
     }
 
-    void presenceStateAndDiffs() {
+    void presenceStateAndDiffs()
+    {
         auto a = connectClient(u"chat"_s);
         auto b = connectClient(u"chat"_s);
         QVERIFY(a && b);
@@ -561,8 +588,7 @@ private slots:
         const auto stateB = b->waitFor([](const ReceivedFrame &f) { return f.event() == u"presence_state"; });
         QVERIFY(stateB);
         QCOMPARE(stateB->payload().toObject().keys(), (QStringList{u"alice"_s, u"bob"_s}));
-        const auto joinDiff =
-            a->waitFor([](const ReceivedFrame &f) { return f.event() == u"presence_diff"; });
+        const auto joinDiff = a->waitFor([](const ReceivedFrame &f) { return f.event() == u"presence_diff"; });
         QVERIFY(joinDiff);
         QCOMPARE(joinDiff->joinRef(), QJsonValue(QJsonValue::Null)); // broadcast
         const QJsonObject joins = joinDiff->payload().toObject().value(u"joins"_s).toObject();
@@ -592,7 +618,8 @@ private slots:
         QVERIFY(leave->payload()["joins"_L1].toObject().isEmpty());
     }
 
-    void tictactoeValidatesMoves() {
+    void tictactoeValidatesMoves()
+    {
         auto x = connectClient(u"ttt"_s);
         auto o = connectClient(u"ttt"_s);
         auto watcher = connectClient(u"ttt"_s);
@@ -619,8 +646,7 @@ private slots:
         QCOMPARE(move(*o, 0)["response"_L1]["reason"_L1].toString(), u"not your turn"_s);
         QCOMPARE(move(*x, 0)["status"_L1].toString(), u"ok"_s);
         QCOMPARE(move(*o, 0)["response"_L1]["reason"_L1].toString(), u"cell 0 is taken"_s);
-        QCOMPARE(move(*o, 9)["response"_L1]["reason"_L1].toString(),
-                 u"cell must be a whole number from 0 to 8"_s);
+        QCOMPARE(move(*o, 9)["response"_L1]["reason"_L1].toString(), u"cell must be a whole number from 0 to 8"_s);
         QCOMPARE(move(*watcher, 4)["response"_L1]["reason"_L1].toString(), u"spectators cannot move"_s);
         QCOMPARE(move(*o, 3)["status"_L1].toString(), u"ok"_s);
         QCOMPARE(move(*x, 1)["status"_L1].toString(), u"ok"_s);

@@ -17,13 +17,15 @@ using namespace wsserve;
 using namespace wsserve::test;
 using namespace Qt::StringLiterals;
 
-class tst_SupervisorIntegration : public QObject {
+class tst_SupervisorIntegration : public QObject
+{
     Q_OBJECT
 
 private:
     std::unique_ptr<TestServer> m_server;
 
-    std::unique_ptr<PhoenixTestClient> joined(const QString &id, const QString &topic) {
+    std::unique_ptr<PhoenixTestClient> joined(const QString &id, const QString &topic)
+    {
         auto client = std::make_unique<PhoenixTestClient>();
         if (!client->open(m_server->url(id))) {
             return nullptr;
@@ -37,7 +39,8 @@ private:
     }
 
     // A raw client joined to `topic`: reads the close code exactly as the server sent it.
-    std::unique_ptr<RawWebSocketClient> rawJoined(const QString &id, const QString &topic) {
+    std::unique_ptr<RawWebSocketClient> rawJoined(const QString &id, const QString &topic)
+    {
         auto raw = std::make_unique<RawWebSocketClient>();
         if (!raw->open(m_server->port(), "/socket/" + id.toUtf8() + "/websocket?vsn=2.0.0")) {
             return nullptr;
@@ -49,7 +52,8 @@ private:
         return raw;
     }
 
-    static bool echoes(PhoenixTestClient &client, const QString &topic, const QString &joinRef) {
+    static bool echoes(PhoenixTestClient &client, const QString &topic, const QString &joinRef)
+    {
         const QString ref = client.nextRef();
         client.sendV2(joinRef, ref, topic, u"ping"_s, QJsonObject{{u"ref"_s, ref}});
         const auto reply = client.waitForReply(topic, ref);
@@ -57,13 +61,15 @@ private:
     }
 
 private slots:
-    void init() {
+    void init()
+    {
         m_server = std::make_unique<TestServer>();
         QVERIFY(m_server->start());
     }
     void cleanup() { m_server.reset(); }
 
-    void channelCrashOnlyAffectsThatChannel() {
+    void channelCrashOnlyAffectsThatChannel()
+    {
         QVERIFY(m_server->addInstance(u"c"_s, u"chaos"_s));
         auto victim = joined(u"c"_s, u"room:1"_s);
         auto other = joined(u"c"_s, u"room:1"_s);
@@ -91,7 +97,8 @@ private slots:
         QTRY_COMPARE(m_server->controller().instance(u"c"_s).stats.channelCrashes, 1ULL);
     }
 
-    void tooManyChannelCrashesRestartTheInstance() {
+    void tooManyChannelCrashesRestartTheInstance()
+    {
         QVERIFY(m_server->addInstance(u"c"_s, u"chaos"_s, {{u"max_channel_crashes"_s, 3}}));
         auto client = joined(u"c"_s, u"room:1"_s);
         auto raw = rawJoined(u"c"_s, u"room:1"_s);
@@ -116,7 +123,8 @@ private slots:
         QVERIFY(echoes(*again, u"room:1"_s, u"1"_s));
     }
 
-    void explicitRestartClosesWith1012() {
+    void explicitRestartClosesWith1012()
+    {
         QVERIFY(m_server->addInstance(u"e"_s, u"echo"_s));
         auto a = joined(u"e"_s, u"room:1"_s);
         auto b = rawJoined(u"e"_s, u"room:1"_s);
@@ -136,24 +144,23 @@ private slots:
         }));
     }
 
-    void repeatedFailuresEndInFailed() {
+    void repeatedFailuresEndInFailed()
+    {
         QVERIFY(m_server->addInstance(u"c"_s, u"chaos"_s, {{u"max_restarts"_s, 2}}));
         for (int attempt = 0; attempt < 3; ++attempt) {
             QVERIFY(m_server->waitForState(u"c"_s, InstanceState::Running));
             auto client = rawJoined(u"c"_s, u"room:1"_s);
             QVERIFY(client);
-            client->sendText(R"(["1","2","room:1","fail",{"reason":"boom )" + QByteArray::number(attempt) +
-                             R"("}])");
+            client->sendText(R"(["1","2","room:1","fail",{"reason":"boom )" + QByteArray::number(attempt) + R"("}])");
             QCOMPARE(client->waitForClose(), 1012);
         }
         QVERIFY(m_server->waitForState(u"c"_s, InstanceState::Failed));
         const QList<SupervisorEvent> log = m_server->controller().supervisorLog();
         QVERIFY(log.last().message.contains(u"boom 2"));
         // Failed stays down: new connections are refused until someone starts it.
-        QCOMPARE(httpStatus(m_server->port(),
-                            "GET /socket/c/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: x\r\n"
-                            "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
-                            "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
+        QCOMPARE(httpStatus(m_server->port(), "GET /socket/c/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: x\r\n"
+                                              "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+                                              "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
                  503);
         QCOMPARE(m_server->controller().instance(u"c"_s).state, InstanceState::Failed);
         QString error;
@@ -164,7 +171,8 @@ private slots:
         QVERIFY(echoes(*client, u"room:1"_s, u"1"_s));
     }
 
-    void hungThreadIsDetectedAndReplaced() {
+    void hungThreadIsDetectedAndReplaced()
+    {
         QVERIFY(m_server->addInstance(u"c"_s, u"chaos"_s, {{u"watchdog_ms"_s, 500}}));
         auto client = joined(u"c"_s, u"room:1"_s);
         QVERIFY(client);
@@ -181,12 +189,12 @@ private slots:
         QVERIFY(echoes(*fresh, u"room:1"_s, u"1"_s));
         QCOMPARE(m_server->controller().instance(u"c"_s).restarts, 1);
         const QList<SupervisorEvent> log = m_server->controller().supervisorLog();
-        QVERIFY(std::any_of(log.cbegin(), log.cend(), [](const SupervisorEvent &event) {
-            return event.message.contains(u"unresponsive");
-        }));
+        QVERIFY(std::any_of(log.cbegin(), log.cend(),
+                            [](const SupervisorEvent &event) { return event.message.contains(u"unresponsive"); }));
     }
 
-    void shortStallRestartsNothing() {
+    void shortStallRestartsNothing()
+    {
         QVERIFY(m_server->addInstance(u"c"_s, u"chaos"_s, {{u"watchdog_ms"_s, 3000}}));
         auto client = joined(u"c"_s, u"room:1"_s);
         QVERIFY(client);
@@ -198,7 +206,8 @@ private slots:
         QCOMPARE(m_server->controller().instance(u"c"_s).restarts, 0);
     }
 
-    void lifecycleCommands() {
+    void lifecycleCommands()
+    {
         QVERIFY(m_server->addInstance(u"e"_s, u"echo"_s));
         auto client = joined(u"e"_s, u"room:1"_s);
         QVERIFY(client);
@@ -228,7 +237,8 @@ private slots:
         QCOMPARE(httpStatus(m_server->port(), "GET /socket/e/websocket HTTP/1.1\r\nHost: x\r\n\r\n"), 404);
     }
 
-    void kickClosesOneClient() {
+    void kickClosesOneClient()
+    {
         QVERIFY(m_server->addInstance(u"e"_s, u"echo"_s));
         auto a = joined(u"e"_s, u"room:1"_s);
         auto b = joined(u"e"_s, u"room:1"_s);
@@ -241,7 +251,8 @@ private slots:
         QVERIFY(echoes(*b, u"room:1"_s, u"1"_s));
     }
 
-    void instancesRunInNamedThreads() {
+    void instancesRunInNamedThreads()
+    {
         QVERIFY(m_server->addInstance(u"one"_s, u"echo"_s));
         QVERIFY(m_server->addInstance(u"two"_s, u"echo"_s));
         // The names are what a debugger or `top -H` shows; each instance has its own.

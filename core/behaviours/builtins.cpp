@@ -11,7 +11,8 @@ using namespace Qt::StringLiterals;
 
 namespace wsserve {
 
-QList<BehaviourType> builtinBehaviourTypes() {
+QList<BehaviourType> builtinBehaviourTypes()
+{
     using K = OptionSpec::Kind;
     const OptionSpec presence{QStringLiteral("presence"),
                               K::Bool,
@@ -30,15 +31,13 @@ QList<BehaviourType> builtinBehaviourTypes() {
          QStringLiteral("Any topic; events go to every member (sender included), with presence"),
          {presence},
          [](const InstanceConfig &config) {
-             return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Chat,
-                                                    config.boolOption(u"presence"_s));
+             return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Chat, config.boolOption(u"presence"_s));
          }},
         {QStringLiteral("relay"),
          QStringLiteral("Any topic; events (binary too) go to every other member, for client-run games"),
          {presence},
          [](const InstanceConfig &config) {
-             return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Relay,
-                                                    config.boolOption(u"presence"_s));
+             return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Relay, config.boolOption(u"presence"_s));
          }},
         {QStringLiteral("tictactoe"),
          QStringLiteral("Authoritative tic-tac-toe on topics game:<name>: two players, the rest spectate"),

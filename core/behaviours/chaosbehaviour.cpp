@@ -6,28 +6,28 @@
 
 namespace wsserve {
 
-JoinResult ChaosBehaviour::join(ChannelContext &, const QJsonValue &params) {
+JoinResult ChaosBehaviour::join(ChannelContext &, const QJsonValue &params)
+{
     if (params.toObject().value(QStringLiteral("crash")).toBool()) {
         throw std::runtime_error("chaos: join crash requested");
     }
     return JoinResult::accept();
 }
 
-void ChaosBehaviour::handleIn(ChannelContext &channel, const QString &event, const Payload &payload) {
+void ChaosBehaviour::handleIn(ChannelContext &channel, const QString &event, const Payload &payload)
+{
     const QJsonObject args = payload.isBinary ? QJsonObject{} : payload.json.toObject();
     if (event == u"crash") {
         throw std::runtime_error("chaos: channel crash requested");
     }
     if (event == u"stall") {
         const int ms = std::clamp(args.value(QStringLiteral("ms")).toInt(1000), 0, 60000);
-        channel.reply(QStringLiteral("ok"),
-                      Payload::fromJson(QJsonObject{{QStringLiteral("stalled_ms"), ms}}));
+        channel.reply(QStringLiteral("ok"), Payload::fromJson(QJsonObject{{QStringLiteral("stalled_ms"), ms}}));
         channel.instance().stallThread(ms);
         return;
     }
     if (event == u"fail") {
-        const QString reason =
-            args.value(QStringLiteral("reason")).toString(QStringLiteral("chaos: fail requested"));
+        const QString reason = args.value(QStringLiteral("reason")).toString(QStringLiteral("chaos: fail requested"));
         channel.reply(QStringLiteral("ok"));
         channel.instance().failInstance(reason);
         return;

@@ -13,7 +13,8 @@ namespace wsserve {
 //   stop {}                  ends the channel gracefully (phx_close, no rejoin)
 //   anything else            echoed back like `echo`
 // A join with {"crash": true} makes the join handler throw ("join crashed").
-class ChaosBehaviour final : public IBehaviour {
+class ChaosBehaviour final : public IBehaviour
+{
 public:
     JoinResult join(ChannelContext &channel, const QJsonValue &params) override;
     void handleIn(ChannelContext &channel, const QString &event, const Payload &payload) override;

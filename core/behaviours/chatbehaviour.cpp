@@ -13,9 +13,11 @@ const QString kPresenceUpdate = QStringLiteral("presence_update");
 
 ChatBehaviour::ChatBehaviour(Mode mode, bool presence)
     : m_mode(mode)
-    , m_presence(presence) {}
+    , m_presence(presence)
+{}
 
-JoinResult ChatBehaviour::join(ChannelContext &channel, const QJsonValue &params) {
+JoinResult ChatBehaviour::join(ChannelContext &channel, const QJsonValue &params)
+{
     QString name = params.toObject().value(kNameKey).toString().trimmed();
     if (name.size() > 64) {
         return JoinResult::refuse(QStringLiteral("name is longer than 64 characters"));
@@ -28,7 +30,8 @@ JoinResult ChatBehaviour::join(ChannelContext &channel, const QJsonValue &params
         QJsonObject{{kNameKey, name}, {QStringLiteral("client_id"), QString::number(channel.clientId())}});
 }
 
-void ChatBehaviour::afterJoin(ChannelContext &channel) {
+void ChatBehaviour::afterJoin(ChannelContext &channel)
+{
     if (!m_presence) {
         return;
     }
@@ -36,11 +39,11 @@ void ChatBehaviour::afterJoin(ChannelContext &channel) {
     channel.trackPresence(
         name, QJsonObject{{QStringLiteral("online_at"), QString::number(QDateTime::currentSecsSinceEpoch())},
                           {QStringLiteral("client_id"), QString::number(channel.clientId())}});
-    channel.push(QStringLiteral("presence_state"),
-                 Payload::fromJson(channel.instance().presenceList(channel.topic())));
+    channel.push(QStringLiteral("presence_state"), Payload::fromJson(channel.instance().presenceList(channel.topic())));
 }
 
-void ChatBehaviour::handleIn(ChannelContext &channel, const QString &event, const Payload &payload) {
+void ChatBehaviour::handleIn(ChannelContext &channel, const QString &event, const Payload &payload)
+{
     if (event == kPresenceUpdate && m_presence && !payload.isBinary) {
         QJsonObject meta = payload.json.toObject();
         meta.insert(QStringLiteral("client_id"), QString::number(channel.clientId()));

@@ -10,7 +10,8 @@ namespace wsserve {
 // id). With presence on, `presence_state` is pushed after every join and `presence_diff` broadcast on
 // joins, leaves and `presence_update` events. Chat broadcasts every other event to all members and
 // replies ok; relay sends it to every member except the sender (binary payloads included).
-class ChatBehaviour final : public IBehaviour {
+class ChatBehaviour final : public IBehaviour
+{
 public:
     enum class Mode { Invalid = 0, Chat, Relay };
     ChatBehaviour(Mode mode, bool presence);

@@ -7,10 +7,12 @@
 namespace wsserve {
 
 // `echo`: any topic; every pushed event is answered `ok` with the same payload (binary in, binary out).
-class EchoBehaviour final : public IBehaviour {
+class EchoBehaviour final : public IBehaviour
+{
 public:
     JoinResult join(ChannelContext &, const QJsonValue &) override { return JoinResult::accept(); }
-    void handleIn(ChannelContext &channel, const QString &, const Payload &payload) override {
+    void handleIn(ChannelContext &channel, const QString &, const Payload &payload) override
+    {
         channel.reply(QStringLiteral("ok"), payload);
     }
 };

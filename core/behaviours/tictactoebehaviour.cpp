@@ -11,16 +11,19 @@ const QString kRole = QStringLiteral("role");
 const QString kReason = QStringLiteral("reason");
 const QString kState = QStringLiteral("state");
 
-Payload reason(const QString &text) {
+Payload reason(const QString &text)
+{
     return Payload::fromJson(QJsonObject{{kReason, text}});
 }
 } // namespace
 
-bool TicTacToeBehaviour::matchesTopic(const QString &topic) const {
+bool TicTacToeBehaviour::matchesTopic(const QString &topic) const
+{
     return topic.startsWith(u"game:") && topic.size() > 5;
 }
 
-QJsonObject TicTacToeBehaviour::stateOf(const Game &game) {
+QJsonObject TicTacToeBehaviour::stateOf(const Game &game)
+{
     QJsonArray board;
     for (const QChar cell : game.cells) {
         board.append(cell.isNull() ? QJsonValue(QJsonValue::Null) : QJsonValue(QString(cell)));
@@ -33,15 +36,15 @@ QJsonObject TicTacToeBehaviour::stateOf(const Game &game) {
     return QJsonObject{
         {QStringLiteral("board"), board},
         {QStringLiteral("turn"), game.winner.isEmpty() ? QJsonValue(QString(game.turn)) : QJsonValue::Null},
-        {QStringLiteral("winner"),
-         game.winner.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(game.winner)},
+        {QStringLiteral("winner"), game.winner.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(game.winner)},
         {QStringLiteral("players"), QJsonObject{{QStringLiteral("X"), player(game.playerX, game.nameX)},
                                                 {QStringLiteral("O"), player(game.playerO, game.nameO)}}},
         {QStringLiteral("moves"), game.moves},
     };
 }
 
-QString TicTacToeBehaviour::computeWinner(const Game &game) {
+QString TicTacToeBehaviour::computeWinner(const Game &game)
+{
     static constexpr int kLines[8][3] = {{0, 1, 2}, {3, 4, 5}, {6, 7, 8}, {0, 3, 6},
                                          {1, 4, 7}, {2, 5, 8}, {0, 4, 8}, {2, 4, 6}};
     for (const auto &line : kLines) {
@@ -53,7 +56,8 @@ QString TicTacToeBehaviour::computeWinner(const Game &game) {
     return game.moves == 9 ? QStringLiteral("draw") : QString();
 }
 
-JoinResult TicTacToeBehaviour::join(ChannelContext &channel, const QJsonValue &params) {
+JoinResult TicTacToeBehaviour::join(ChannelContext &channel, const QJsonValue &params)
+{
     Game &game = m_games[channel.topic()];
     QString name = params.toObject().value(QStringLiteral("name")).toString().left(64);
     if (name.isEmpty()) {
@@ -76,7 +80,8 @@ JoinResult TicTacToeBehaviour::join(ChannelContext &channel, const QJsonValue &p
     return JoinResult::accept(QJsonObject{{kRole, role}, {kState, stateOf(game)}});
 }
 
-void TicTacToeBehaviour::handleIn(ChannelContext &channel, const QString &event, const Payload &payload) {
+void TicTacToeBehaviour::handleIn(ChannelContext &channel, const QString &event, const Payload &payload)
+{
     Game &game = m_games[channel.topic()];
     const QJsonObject args = payload.isBinary ? QJsonObject{} : payload.json.toObject();
     if (event == u"move") {
@@ -86,8 +91,7 @@ void TicTacToeBehaviour::handleIn(ChannelContext &channel, const QString &event,
     if (event == u"reset") {
         const QString role = channel.assigns().value(kRole).toString();
         if (role == u"spectator") {
-            channel.reply(QStringLiteral("error"),
-                          reason(QStringLiteral("spectators cannot reset the game")));
+            channel.reply(QStringLiteral("error"), reason(QStringLiteral("spectators cannot reset the game")));
             return;
         }
         if (game.winner.isEmpty() && game.moves > 0) {
@@ -106,7 +110,8 @@ void TicTacToeBehaviour::handleIn(ChannelContext &channel, const QString &event,
                   reason(QStringLiteral("unknown event '%1' (expected move or reset)").arg(event)));
 }
 
-void TicTacToeBehaviour::move(ChannelContext &channel, Game &game, const QJsonObject &args) {
+void TicTacToeBehaviour::move(ChannelContext &channel, Game &game, const QJsonObject &args)
+{
     const QString role = channel.assigns().value(kRole).toString();
     if (role == u"spectator") {
         channel.reply(QStringLiteral("error"), reason(QStringLiteral("spectators cannot move")));
@@ -126,10 +131,8 @@ void TicTacToeBehaviour::move(ChannelContext &channel, Game &game, const QJsonOb
     }
     const QJsonValue cellValue = args.value(QStringLiteral("cell"));
     const double cellNumber = cellValue.toDouble(-1);
-    if (!cellValue.isDouble() || cellNumber < 0 || cellNumber > 8 ||
-        cellNumber != static_cast<int>(cellNumber)) {
-        channel.reply(QStringLiteral("error"),
-                      reason(QStringLiteral("cell must be a whole number from 0 to 8")));
+    if (!cellValue.isDouble() || cellNumber < 0 || cellNumber > 8 || cellNumber != static_cast<int>(cellNumber)) {
+        channel.reply(QStringLiteral("error"), reason(QStringLiteral("cell must be a whole number from 0 to 8")));
         return;
     }
     const int cell = static_cast<int>(cellNumber);
@@ -145,7 +148,8 @@ void TicTacToeBehaviour::move(ChannelContext &channel, Game &game, const QJsonOb
     channel.broadcast(kState, Payload::fromJson(stateOf(game)));
 }
 
-void TicTacToeBehaviour::leave(ChannelContext &channel, LeaveReason) {
+void TicTacToeBehaviour::leave(ChannelContext &channel, LeaveReason)
+{
     auto it = m_games.find(channel.topic());
     if (it == m_games.end()) {
         return;

@@ -15,7 +15,8 @@ namespace wsserve {
 // with a reason otherwise) and `reset {}` (players only, after the game ended). Every change broadcasts
 // the full `state`; the join reply carries {"role": "X"|"O"|"spectator", "state": {...}}. A player
 // leaving frees the seat for the next joiner.
-class TicTacToeBehaviour final : public IBehaviour {
+class TicTacToeBehaviour final : public IBehaviour
+{
 public:
     bool matchesTopic(const QString &topic) const override;
     JoinResult join(ChannelContext &channel, const QJsonValue &params) override;

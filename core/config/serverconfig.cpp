@@ -11,7 +11,8 @@ using namespace Qt::StringLiterals;
 
 namespace wsserve {
 
-bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error) {
+bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error)
+{
     const qsizetype firstColon = text.indexOf(u':');
     if (firstColon <= 0) {
         *error = QStringLiteral("--instance '%1' must look like ID:TYPE[:key=value,...]").arg(text);
@@ -20,8 +21,7 @@ bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error) 
     const qsizetype secondColon = text.indexOf(u':', firstColon + 1);
     InstanceSpec result;
     result.id = text.left(firstColon);
-    result.type =
-        secondColon < 0 ? text.mid(firstColon + 1) : text.mid(firstColon + 1, secondColon - firstColon - 1);
+    result.type = secondColon < 0 ? text.mid(firstColon + 1) : text.mid(firstColon + 1, secondColon - firstColon - 1);
     if (result.type.isEmpty()) {
         *error = QStringLiteral("--instance '%1' names no type (ID:TYPE)").arg(text);
         return false;
@@ -31,8 +31,7 @@ bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error) 
         for (const QString &pair : optionText.split(u',', Qt::SkipEmptyParts)) {
             const qsizetype eq = pair.indexOf(u'=');
             if (eq <= 0) {
-                *error =
-                    QStringLiteral("--instance '%1': option '%2' must look like key=value").arg(text, pair);
+                *error = QStringLiteral("--instance '%1': option '%2' must look like key=value").arg(text, pair);
                 return false;
             }
             result.options.insert(pair.left(eq).trimmed(), pair.mid(eq + 1).trimmed());
@@ -42,7 +41,8 @@ bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error) 
     return true;
 }
 
-bool parseBindAddress(const QString &text, QHostAddress *address, QString *error) {
+bool parseBindAddress(const QString &text, QHostAddress *address, QString *error)
+{
     const QString trimmed = text.trimmed();
     if (trimmed == u"any" || trimmed == u"*") {
         *address = QHostAddress::Any;
@@ -67,11 +67,11 @@ bool parseBindAddress(const QString &text, QHostAddress *address, QString *error
 
 namespace {
 
-bool checkKeys(const QJsonObject &object, const QStringList &allowed, const QString &where, QString *error) {
+bool checkKeys(const QJsonObject &object, const QStringList &allowed, const QString &where, QString *error)
+{
     for (auto it = object.begin(); it != object.end(); ++it) {
         if (!allowed.contains(it.key())) {
-            *error = QStringLiteral("%1: unknown key '%2' (allowed: %3)")
-                         .arg(where, it.key(), allowed.join(u", "));
+            *error = QStringLiteral("%1: unknown key '%2' (allowed: %3)").arg(where, it.key(), allowed.join(u", "));
             return false;
         }
     }
@@ -80,13 +80,12 @@ bool checkKeys(const QJsonObject &object, const QStringList &allowed, const QStr
 
 } // namespace
 
-bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error) {
+bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error)
+{
     QJsonParseError parseError{};
     const QJsonDocument document = QJsonDocument::fromJson(json, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
-        *error = QStringLiteral("invalid JSON at offset %1: %2")
-                     .arg(parseError.offset)
-                     .arg(parseError.errorString());
+        *error = QStringLiteral("invalid JSON at offset %1: %2").arg(parseError.offset).arg(parseError.errorString());
         return false;
     }
     if (!document.isObject()) {
@@ -94,14 +93,12 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
         return false;
     }
     const QJsonObject root = document.object();
-    if (!checkKeys(root, {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s}, QStringLiteral("config"),
-                   error)) {
+    if (!checkKeys(root, {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s}, QStringLiteral("config"), error)) {
         return false;
     }
     ServerConfig result = *config;
     if (root.contains(u"bind")) {
-        if (!root.value(u"bind").isString() ||
-            !parseBindAddress(root.value(u"bind").toString(), &result.bind, error)) {
+        if (!root.value(u"bind").isString() || !parseBindAddress(root.value(u"bind").toString(), &result.bind, error)) {
             if (error->isEmpty()) {
                 *error = QStringLiteral("'bind' must be a string");
             }
@@ -167,7 +164,8 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
     return true;
 }
 
-bool loadServerConfigFile(const QString &path, ServerConfig *config, QString *error) {
+bool loadServerConfigFile(const QString &path, ServerConfig *config, QString *error)
+{
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly)) {
         *error = QStringLiteral("cannot read config file '%1': %2").arg(path, file.errorString());

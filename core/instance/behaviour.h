@@ -27,15 +27,14 @@ struct JoinResult {
     bool ok = true;
     QJsonObject response;
     static JoinResult accept(const QJsonObject &response = {}) { return {true, response}; }
-    static JoinResult refuse(const QString &reason) {
-        return {false, QJsonObject{{QStringLiteral("reason"), reason}}};
-    }
+    static JoinResult refuse(const QString &reason) { return {false, QJsonObject{{QStringLiteral("reason"), reason}}}; }
 };
 
 enum class LeaveReason { Invalid = 0, Left, DuplicateJoin, Stopped, Crashed, Disconnected, Shutdown };
 
 // Instance-wide services available to behaviours. Thread: the instance thread only.
-class InstanceContext {
+class InstanceContext
+{
 public:
     virtual ~InstanceContext() = default;
     virtual QString instanceId() const = 0;
@@ -51,7 +50,8 @@ public:
 
 // One joined channel (topic on one connection), handed to every channel callback.
 // Thread: the instance thread only; valid during the callback.
-class ChannelContext {
+class ChannelContext
+{
 public:
     virtual ~ChannelContext() = default;
     virtual QString topic() const = 0;
@@ -80,7 +80,8 @@ public:
 
 // Server logic of one instance type: the plug-in point. One object per running instance, created and
 // called in the instance thread. A callback that throws crashes only the channel it was called for.
-class IBehaviour {
+class IBehaviour
+{
 public:
     virtual ~IBehaviour() = default;
 

@@ -6,7 +6,8 @@
 
 namespace wsserve {
 
-BehaviourRegistry BehaviourRegistry::withBuiltins() {
+BehaviourRegistry BehaviourRegistry::withBuiltins()
+{
     BehaviourRegistry registry;
     for (BehaviourType &type : builtinBehaviourTypes()) {
         registry.add(std::move(type));
@@ -14,7 +15,8 @@ BehaviourRegistry BehaviourRegistry::withBuiltins() {
     return registry;
 }
 
-bool BehaviourRegistry::add(BehaviourType type) {
+bool BehaviourRegistry::add(BehaviourType type)
+{
     if (type.name.isEmpty() || !type.create || find(type.name)) {
         return false;
     }
@@ -22,7 +24,8 @@ bool BehaviourRegistry::add(BehaviourType type) {
     return true;
 }
 
-const BehaviourType *BehaviourRegistry::find(const QString &name) const {
+const BehaviourType *BehaviourRegistry::find(const QString &name) const
+{
     for (const BehaviourType &type : m_types) {
         if (type.name == name) {
             return &type;
@@ -31,7 +34,8 @@ const BehaviourType *BehaviourRegistry::find(const QString &name) const {
     return nullptr;
 }
 
-QStringList BehaviourRegistry::names() const {
+QStringList BehaviourRegistry::names() const
+{
     QStringList result;
     for (const BehaviourType &type : m_types) {
         result.append(type.name);
@@ -39,7 +43,8 @@ QStringList BehaviourRegistry::names() const {
     return result;
 }
 
-QList<OptionSpec> BehaviourRegistry::optionSpecs(const QString &name) const {
+QList<OptionSpec> BehaviourRegistry::optionSpecs(const QString &name) const
+{
     QList<OptionSpec> specs = commonOptionSpecs();
     if (const BehaviourType *type = find(name)) {
         specs.append(type->options);
@@ -48,7 +53,8 @@ QList<OptionSpec> BehaviourRegistry::optionSpecs(const QString &name) const {
 }
 
 bool BehaviourRegistry::makeConfig(const QString &id, const QString &type, const QVariantMap &rawOptions,
-                                   InstanceConfig *config, QString *error) const {
+                                   InstanceConfig *config, QString *error) const
+{
     if (const QString idError = validateInstanceId(id); !idError.isEmpty()) {
         *error = idError;
         return false;

@@ -23,7 +23,8 @@ struct BehaviourType {
 
 // Instance types by name. The GUI's type list, the CLI and the admin API read it.
 // Thread: built on the main thread before instances start; read-only afterwards (safe to share).
-class BehaviourRegistry {
+class BehaviourRegistry
+{
 public:
     // A registry holding the built-in types: echo, chat, relay, tictactoe, chaos.
     static BehaviourRegistry withBuiltins();
@@ -38,8 +39,8 @@ public:
 
     // Validates id, type and raw options into a full config. On failure sets `error` to a sentence
     // naming the problem.
-    bool makeConfig(const QString &id, const QString &type, const QVariantMap &rawOptions,
-                    InstanceConfig *config, QString *error) const;
+    bool makeConfig(const QString &id, const QString &type, const QVariantMap &rawOptions, InstanceConfig *config,
+                    QString *error) const;
 
 private:
     QList<BehaviourType> m_types;

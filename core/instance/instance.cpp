@@ -24,24 +24,29 @@ constexpr int kStatsIntervalMs = 100;
 constexpr int kStopGraceMs = 1500;
 constexpr qsizetype kMaxCloseReasonBytes = 120;
 
-qint64 nowMs() {
+qint64 nowMs()
+{
     return QDateTime::currentMSecsSinceEpoch();
 }
 
-bool isNullRef(const QJsonValue &value) {
+bool isNullRef(const QJsonValue &value)
+{
     return value.isNull() || value.isUndefined();
 }
 
-QString peerKey(const QString &address, quint16 port) {
+QString peerKey(const QString &address, quint16 port)
+{
     return address + u'|' + QString::number(port);
 }
 
-QJsonObject reasonObject(const QString &reason) {
+QJsonObject reasonObject(const QString &reason)
+{
     return QJsonObject{{QStringLiteral("reason"), reason}};
 }
 
 // Runs a behaviour callback; returns false (and the exception text) when it threw.
-template <typename F> bool guarded(F &&callback, QString *what) {
+template <typename F> bool guarded(F &&callback, QString *what)
+{
     try {
         callback();
         return true;
@@ -83,35 +88,38 @@ struct Instance::PresenceEntry {
 };
 
 // The ChannelContext handed to behaviour callbacks: one per callback invocation.
-class ChannelContextImpl final : public ChannelContext {
+class ChannelContextImpl final : public ChannelContext
+{
 public:
     enum class Mode { Invalid = 0, Join, Event, Other };
 
-    ChannelContextImpl(Instance &instance, Instance::Client &client, const QString &topic,
-                       Instance::Channel &channel, Mode mode, const QJsonValue &ref = QJsonValue::Null)
+    ChannelContextImpl(Instance &instance, Instance::Client &client, const QString &topic, Instance::Channel &channel,
+                       Mode mode, const QJsonValue &ref = QJsonValue::Null)
         : m_instance(instance)
         , m_client(client)
         , m_topic(topic)
         , m_channel(channel)
         , m_mode(mode)
-        , m_ref(ref) {}
+        , m_ref(ref)
+    {}
 
     QString topic() const override { return m_topic; }
     quint64 clientId() const override { return m_client.id; }
     const ConnectInfo &connectInfo() const override { return m_client.info; }
     QVariantMap &assigns() override { return m_channel.assigns; }
 
-    void reply(const QString &status, const Payload &response) override {
+    void reply(const QString &status, const Payload &response) override
+    {
         if (m_mode != Mode::Event || m_replied) {
             return;
         }
         m_replied = true;
         m_instance.sendReply(m_client, m_channel.joinRef, m_ref, m_topic, status, response);
     }
-    void push(const QString &event, const Payload &payload) override {
+    void push(const QString &event, const Payload &payload) override
+    {
         QString error;
-        const Frame frame =
-            codec::encodePush(m_client.info.format, m_channel.joinRef, m_topic, event, payload, &error);
+        const Frame frame = codec::encodePush(m_client.info.format, m_channel.joinRef, m_topic, event, payload, &error);
         if (frame.isNull()) {
             qCWarning(lcInstance).noquote() << logTag(m_instance.instanceId()) << "push dropped:" << error;
             return;
@@ -122,24 +130,29 @@ public:
             m_instance.send(m_client, frame);
         }
     }
-    void broadcast(const QString &event, const Payload &payload) override {
+    void broadcast(const QString &event, const Payload &payload) override
+    {
         m_instance.broadcastImpl(m_topic, event, payload, 0);
     }
-    void broadcastFrom(const QString &event, const Payload &payload) override {
+    void broadcastFrom(const QString &event, const Payload &payload) override
+    {
         m_instance.broadcastImpl(m_topic, event, payload, m_client.id);
     }
     void stop() override { m_stopRequested = true; }
-    void trackPresence(const QString &key, const QJsonObject &meta) override {
+    void trackPresence(const QString &key, const QJsonObject &meta) override
+    {
         m_instance.presenceTrack(m_client, m_channel, m_topic, key, meta);
     }
-    void updatePresence(const QJsonObject &meta) override {
+    void updatePresence(const QJsonObject &meta) override
+    {
         m_instance.presenceUpdate(m_client, m_channel, m_topic, meta);
     }
     void untrackPresence() override { m_instance.presenceUntrack(m_client, m_channel, m_topic); }
     InstanceContext &instance() override { return m_instance; }
 
     bool stopRequested() const { return m_stopRequested; }
-    void flushDeferred() {
+    void flushDeferred()
+    {
         for (const Frame &frame : std::as_const(m_deferred)) {
             m_instance.send(m_client, frame);
         }
@@ -162,9 +175,11 @@ Instance::Instance(InstanceConfig config, std::shared_ptr<const BehaviourRegistr
                    std::shared_ptr<InstanceShared> shared)
     : m_config(std::move(config))
     , m_registry(std::move(registry))
-    , m_shared(std::move(shared)) {}
+    , m_shared(std::move(shared))
+{}
 
-Instance::~Instance() {
+Instance::~Instance()
+{
     for (Client *client : std::as_const(m_clients)) {
         m_shared->removeDescriptor(client->descriptor);
     }
@@ -172,7 +187,8 @@ Instance::~Instance() {
     m_clients.clear();
 }
 
-void Instance::start() {
+void Instance::start()
+{
     m_shared->touch(nowMs());
     const BehaviourType *type = m_registry->find(m_config.type);
     QString error;
@@ -181,12 +197,11 @@ void Instance::start() {
         return;
     }
     if (!guarded([&] { m_behaviour = type->create(m_config); }, &error) || !m_behaviour) {
-        emit started(false,
-                     QStringLiteral("could not create the '%1' behaviour: %2").arg(m_config.type, error));
+        emit started(false, QStringLiteral("could not create the '%1' behaviour: %2").arg(m_config.type, error));
         return;
     }
-    m_handshakes = new QWebSocketServer(QStringLiteral("wsserve/%1").arg(m_config.id),
-                                        QWebSocketServer::NonSecureMode, this);
+    m_handshakes =
+        new QWebSocketServer(QStringLiteral("wsserve/%1").arg(m_config.id), QWebSocketServer::NonSecureMode, this);
     // The JS client's auth-token subprotocol offer is answered with "phoenix" (phoenix-protocol.md 1.4).
     m_handshakes->setSupportedSubprotocols({QStringLiteral("phoenix")});
     connect(m_handshakes, &QWebSocketServer::newConnection, this, &Instance::onNewConnection);
@@ -216,7 +231,8 @@ void Instance::start() {
     emit started(true, QString());
 }
 
-void Instance::adoptConnection(QTcpSocket *socket, const UpgradeRequest &request) {
+void Instance::adoptConnection(QTcpSocket *socket, const UpgradeRequest &request)
+{
     socket->setParent(this);
     if (m_stopping || !m_behaviour) {
         respondHttpAndClose(socket, 503, QStringLiteral("instance '%1' is stopping").arg(m_config.id));
@@ -224,11 +240,10 @@ void Instance::adoptConnection(QTcpSocket *socket, const UpgradeRequest &request
     }
     const qint64 maxClients = m_config.intOption(options::kMaxClients);
     if (m_clients.size() + m_pendingUpgrades.size() >= maxClients) {
-        qCWarning(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress
-                                        << "- max_clients" << maxClients << "reached";
-        respondHttpAndClose(
-            socket, 503,
-            QStringLiteral("instance '%1' is full (max_clients %2)").arg(m_config.id).arg(maxClients));
+        qCWarning(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress << "- max_clients"
+                                        << maxClients << "reached";
+        respondHttpAndClose(socket, 503,
+                            QStringLiteral("instance '%1' is full (max_clients %2)").arg(m_config.id).arg(maxClients));
         return;
     }
     ConnectInfo info;
@@ -260,7 +275,8 @@ void Instance::adoptConnection(QTcpSocket *socket, const UpgradeRequest &request
     m_handshakes->handleConnection(socket);
 }
 
-void Instance::onNewConnection() {
+void Instance::onNewConnection()
+{
     while (m_handshakes->hasPendingConnections()) {
         QWebSocket *socket = m_handshakes->nextPendingConnection();
         const QString key = peerKey(socket->peerAddress().toString(), socket->peerPort());
@@ -309,7 +325,8 @@ void Instance::onNewConnection() {
     }
 }
 
-void Instance::onTextMessage(Client &client, const QString &text) {
+void Instance::onTextMessage(Client &client, const QString &text)
+{
     const QByteArray data = text.toUtf8();
     client.lastActivityMs = nowMs();
     ++m_stats.messagesIn;
@@ -322,7 +339,8 @@ void Instance::onTextMessage(Client &client, const QString &text) {
     handleMessage(client, decoded.message);
 }
 
-void Instance::onBinaryMessage(Client &client, const QByteArray &data) {
+void Instance::onBinaryMessage(Client &client, const QByteArray &data)
+{
     client.lastActivityMs = nowMs();
     ++m_stats.messagesIn;
     m_stats.bytesIn += static_cast<quint64>(data.size());
@@ -334,13 +352,15 @@ void Instance::onBinaryMessage(Client &client, const QByteArray &data) {
     handleMessage(client, decoded.message);
 }
 
-void Instance::protocolError(Client &client, quint16 code, const QString &error) {
-    qCWarning(lcInstance).noquote() << logTag(m_config.id) << "client" << client.id
-                                    << "sent a malformed frame (" << error << "); closing with" << code;
+void Instance::protocolError(Client &client, quint16 code, const QString &error)
+{
+    qCWarning(lcInstance).noquote() << logTag(m_config.id) << "client" << client.id << "sent a malformed frame ("
+                                    << error << "); closing with" << code;
     closeClient(client, code, error);
 }
 
-void Instance::handleMessage(Client &client, Message &message) {
+void Instance::handleMessage(Client &client, Message &message)
+{
     if (client.closing || m_stopping) {
         return;
     }
@@ -369,7 +389,8 @@ void Instance::handleMessage(Client &client, Message &message) {
     handleEvent(client, *channel, message);
 }
 
-void Instance::handleJoin(Client &client, const Message &message) {
+void Instance::handleJoin(Client &client, const Message &message)
+{
     const QString &topic = message.topic;
     const bool duplicate = client.channels.contains(topic);
     const qint64 maxChannels = m_config.intOption(options::kMaxChannels);
@@ -391,8 +412,7 @@ void Instance::handleJoin(Client &client, const Message &message) {
     }
     const auto sendOldClose = [&] {
         if (duplicate) {
-            send(client,
-                 codec::encodeChannelControl(client.info.format, oldJoinRef, topic, events::kClose, {}));
+            send(client, codec::encodeChannelControl(client.info.format, oldJoinRef, topic, events::kClose, {}));
         }
     };
     Channel channel;
@@ -418,8 +438,7 @@ void Instance::handleJoin(Client &client, const Message &message) {
     client.channels.insert(topic, channel);
     m_subscribers[topic].insert(client.id);
     ++m_stats.joinsTotal;
-    sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("ok"),
-              Payload::fromJson(result.response));
+    sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("ok"), Payload::fromJson(result.response));
     context.flushDeferred();
     sendOldClose();
 
@@ -436,7 +455,8 @@ void Instance::handleJoin(Client &client, const Message &message) {
     }
 }
 
-void Instance::handleLeave(Client &client, const Message &message) {
+void Instance::handleLeave(Client &client, const Message &message)
+{
     const auto channel = client.channels.constFind(message.topic);
     if (channel == client.channels.cend()) {
         // Leaving something unknown is not an error (protocol 4.5).
@@ -448,15 +468,14 @@ void Instance::handleLeave(Client &client, const Message &message) {
         return; // stale: the client raced a server close
     }
     const QJsonValue joinRef = channel->joinRef;
-    sendReply(client, joinRef, message.ref, message.topic, QStringLiteral("ok"),
-              Payload::fromJson(QJsonObject{}));
+    sendReply(client, joinRef, message.ref, message.topic, QStringLiteral("ok"), Payload::fromJson(QJsonObject{}));
     removeChannel(client, message.topic, LeaveReason::Left);
     send(client, codec::encodeChannelControl(client.info.format, joinRef, message.topic, events::kClose, {}));
 }
 
-void Instance::handleEvent(Client &client, Channel &channel, const Message &message) {
-    ChannelContextImpl context(*this, client, message.topic, channel, ChannelContextImpl::Mode::Event,
-                               message.ref);
+void Instance::handleEvent(Client &client, Channel &channel, const Message &message)
+{
+    ChannelContextImpl context(*this, client, message.topic, channel, ChannelContextImpl::Mode::Event, message.ref);
     QString what;
     if (!guarded([&] { m_behaviour->handleIn(context, message.event, message.payload); }, &what)) {
         crashChannel(client, message.topic, what);
@@ -465,12 +484,12 @@ void Instance::handleEvent(Client &client, Channel &channel, const Message &mess
     if (context.stopRequested()) {
         const QJsonValue joinRef = channel.joinRef;
         removeChannel(client, message.topic, LeaveReason::Stopped);
-        send(client,
-             codec::encodeChannelControl(client.info.format, joinRef, message.topic, events::kClose, {}));
+        send(client, codec::encodeChannelControl(client.info.format, joinRef, message.topic, events::kClose, {}));
     }
 }
 
-void Instance::crashChannel(Client &client, const QString &topic, const QString &what) {
+void Instance::crashChannel(Client &client, const QString &topic, const QString &what)
+{
     const auto channel = client.channels.constFind(topic);
     if (channel == client.channels.cend()) {
         return;
@@ -484,7 +503,8 @@ void Instance::crashChannel(Client &client, const QString &topic, const QString 
     noteCrash(QStringLiteral("channel %1: %2").arg(topic, what));
 }
 
-void Instance::removeChannel(Client &client, const QString &topic, LeaveReason reason) {
+void Instance::removeChannel(Client &client, const QString &topic, LeaveReason reason)
+{
     auto it = client.channels.find(topic);
     if (it == client.channels.end()) {
         return;
@@ -493,8 +513,7 @@ void Instance::removeChannel(Client &client, const QString &topic, LeaveReason r
         ChannelContextImpl context(*this, client, topic, *it, ChannelContextImpl::Mode::Other);
         QString what;
         if (!guarded([&] { m_behaviour->leave(context, reason); }, &what)) {
-            qCWarning(lcInstance).noquote()
-                << logTag(m_config.id) << "leave handler of" << topic << "threw:" << what;
+            qCWarning(lcInstance).noquote() << logTag(m_config.id) << "leave handler of" << topic << "threw:" << what;
         }
         presenceUntrack(client, *it, topic);
     }
@@ -508,7 +527,8 @@ void Instance::removeChannel(Client &client, const QString &topic, LeaveReason r
     }
 }
 
-void Instance::removeClient(quint64 clientId) {
+void Instance::removeClient(quint64 clientId)
+{
     Client *client = m_clients.value(clientId);
     if (!client) {
         return;
@@ -527,7 +547,8 @@ void Instance::removeClient(quint64 clientId) {
     }
 }
 
-void Instance::closeClient(Client &client, quint16 code, const QString &reason) {
+void Instance::closeClient(Client &client, quint16 code, const QString &reason)
+{
     if (client.closing) {
         return;
     }
@@ -539,7 +560,8 @@ void Instance::closeClient(Client &client, quint16 code, const QString &reason) 
     client.socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), text);
 }
 
-void Instance::send(Client &client, const Frame &frame) {
+void Instance::send(Client &client, const Frame &frame)
+{
     if (frame.isNull() || client.closing) {
         return;
     }
@@ -552,8 +574,9 @@ void Instance::send(Client &client, const Frame &frame) {
     m_stats.bytesOut += static_cast<quint64>(frame.data.size());
 }
 
-void Instance::sendReply(Client &client, const QJsonValue &joinRef, const QJsonValue &ref,
-                         const QString &topic, const QString &status, const Payload &response) {
+void Instance::sendReply(Client &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
+                         const QString &status, const Payload &response)
+{
     QString error;
     const Frame frame = codec::encodeReply(client.info.format, joinRef, ref, topic, status, response, &error);
     if (frame.isNull()) {
@@ -563,16 +586,18 @@ void Instance::sendReply(Client &client, const QJsonValue &joinRef, const QJsonV
     send(client, frame);
 }
 
-void Instance::broadcast(const QString &topic, const QString &event, const Payload &payload) {
+void Instance::broadcast(const QString &topic, const QString &event, const Payload &payload)
+{
     broadcastImpl(topic, event, payload, 0);
 }
 
-void Instance::broadcastFromOutside(const QString &topic, const QString &event, const QJsonObject &payload) {
+void Instance::broadcastFromOutside(const QString &topic, const QString &event, const QJsonObject &payload)
+{
     broadcastImpl(topic, event, Payload::fromJson(payload), 0);
 }
 
-void Instance::broadcastImpl(const QString &topic, const QString &event, const Payload &payload,
-                             quint64 excludeClient) {
+void Instance::broadcastImpl(const QString &topic, const QString &event, const Payload &payload, quint64 excludeClient)
+{
     const auto subscribers = m_subscribers.constFind(topic);
     if (subscribers == m_subscribers.cend()) {
         return;
@@ -613,7 +638,8 @@ void Instance::broadcastImpl(const QString &topic, const QString &event, const P
     }
 }
 
-QJsonObject Instance::presenceList(const QString &topic) const {
+QJsonObject Instance::presenceList(const QString &topic) const
+{
     QJsonObject result;
     const auto topicPresence = m_presence.constFind(topic);
     if (topicPresence == m_presence.cend()) {
@@ -629,7 +655,8 @@ QJsonObject Instance::presenceList(const QString &topic) const {
     return result;
 }
 
-QString Instance::nextPresenceRef() {
+QString Instance::nextPresenceRef()
+{
     // Opaque and unique per track/update; clients only compare equality (protocol 6.1).
     QByteArray raw;
     const quint64 counter = ++m_presenceCounter;
@@ -644,7 +671,8 @@ QString Instance::nextPresenceRef() {
 }
 
 void Instance::presenceTrack(Client &client, Channel &channel, const QString &topic, const QString &key,
-                             QJsonObject meta) {
+                             QJsonObject meta)
+{
     if (!channel.presenceRef.isEmpty()) {
         presenceUntrack(client, channel, topic);
     }
@@ -653,13 +681,13 @@ void Instance::presenceTrack(Client &client, Channel &channel, const QString &to
     channel.presenceKey = key;
     channel.presenceRef = meta.value(kPhxRef).toString();
     const QJsonObject joins{{key, QJsonObject{{kMetas, QJsonArray{meta}}}}};
-    broadcastImpl(topic, kPresenceDiff,
-                  Payload::fromJson(QJsonObject{{QStringLiteral("joins"), joins},
-                                                {QStringLiteral("leaves"), QJsonObject{}}}),
-                  0);
+    broadcastImpl(
+        topic, kPresenceDiff,
+        Payload::fromJson(QJsonObject{{QStringLiteral("joins"), joins}, {QStringLiteral("leaves"), QJsonObject{}}}), 0);
 }
 
-void Instance::presenceUpdate(Client &client, Channel &channel, const QString &topic, QJsonObject meta) {
+void Instance::presenceUpdate(Client &client, Channel &channel, const QString &topic, QJsonObject meta)
+{
     if (channel.presenceRef.isEmpty()) {
         return;
     }
@@ -674,18 +702,18 @@ void Instance::presenceUpdate(Client &client, Channel &channel, const QString &t
         entry.meta = meta;
         channel.presenceRef = meta.value(kPhxRef).toString();
         const QString &key = channel.presenceKey;
-        broadcastImpl(
-            topic, kPresenceDiff,
-            Payload::fromJson(QJsonObject{
-                {QStringLiteral("joins"), QJsonObject{{key, QJsonObject{{kMetas, QJsonArray{meta}}}}}},
-                {QStringLiteral("leaves"), QJsonObject{{key, QJsonObject{{kMetas, QJsonArray{old}}}}}}}),
-            0);
+        broadcastImpl(topic, kPresenceDiff,
+                      Payload::fromJson(QJsonObject{
+                          {QStringLiteral("joins"), QJsonObject{{key, QJsonObject{{kMetas, QJsonArray{meta}}}}}},
+                          {QStringLiteral("leaves"), QJsonObject{{key, QJsonObject{{kMetas, QJsonArray{old}}}}}}}),
+                      0);
         Q_UNUSED(client)
         return;
     }
 }
 
-void Instance::presenceUntrack(Client &client, Channel &channel, const QString &topic) {
+void Instance::presenceUntrack(Client &client, Channel &channel, const QString &topic)
+{
     Q_UNUSED(client)
     if (channel.presenceRef.isEmpty()) {
         return;
@@ -716,16 +744,16 @@ void Instance::presenceUntrack(Client &client, Channel &channel, const QString &
     channel.presenceRef.clear();
     channel.presenceKey.clear();
     if (!removed.isEmpty()) {
-        broadcastImpl(
-            topic, kPresenceDiff,
-            Payload::fromJson(QJsonObject{
-                {QStringLiteral("joins"), QJsonObject{}},
-                {QStringLiteral("leaves"), QJsonObject{{key, QJsonObject{{kMetas, QJsonArray{removed}}}}}}}),
-            0);
+        broadcastImpl(topic, kPresenceDiff,
+                      Payload::fromJson(QJsonObject{
+                          {QStringLiteral("joins"), QJsonObject{}},
+                          {QStringLiteral("leaves"), QJsonObject{{key, QJsonObject{{kMetas, QJsonArray{removed}}}}}}}),
+                      0);
     }
 }
 
-void Instance::stop(quint16 closeCode, const QString &reason) {
+void Instance::stop(quint16 closeCode, const QString &reason)
+{
     if (m_stopping) {
         return;
     }
@@ -736,8 +764,8 @@ void Instance::stop(quint16 closeCode, const QString &reason) {
     if (m_tickTimer) {
         m_tickTimer->stop();
     }
-    qCInfo(lcInstance).noquote() << logTag(m_config.id) << "stopping:" << m_clients.size()
-                                 << "clients, close code" << closeCode << "(" << reason << ")";
+    qCInfo(lcInstance).noquote() << logTag(m_config.id) << "stopping:" << m_clients.size() << "clients, close code"
+                                 << closeCode << "(" << reason << ")";
     m_stopTimer = new QTimer(this);
     m_stopTimer->setSingleShot(true);
     connect(m_stopTimer, &QTimer::timeout, this, [this] {
@@ -767,7 +795,8 @@ void Instance::stop(quint16 closeCode, const QString &reason) {
     m_stopTimer->start(kStopGraceMs);
 }
 
-void Instance::finishStop() {
+void Instance::finishStop()
+{
     if (m_stopFinished) {
         return;
     }
@@ -780,24 +809,26 @@ void Instance::finishStop() {
     emit stopped();
 }
 
-void Instance::kick(quint64 clientId, quint16 closeCode, const QString &reason) {
+void Instance::kick(quint64 clientId, quint16 closeCode, const QString &reason)
+{
     if (Client *client = m_clients.value(clientId)) {
-        qCInfo(lcInstance).noquote() << logTag(m_config.id) << "kicking client" << clientId << "(" << reason
-                                     << ")";
+        qCInfo(lcInstance).noquote() << logTag(m_config.id) << "kicking client" << clientId << "(" << reason << ")";
         closeClient(*client, closeCode, reason);
     }
 }
 
-void Instance::stallThread(int milliseconds) {
-    qCWarning(lcInstance).noquote() << logTag(m_config.id) << "chaos: stalling the instance thread for"
-                                    << milliseconds << "ms";
+void Instance::stallThread(int milliseconds)
+{
+    qCWarning(lcInstance).noquote() << logTag(m_config.id) << "chaos: stalling the instance thread for" << milliseconds
+                                    << "ms";
     for (const auto &client : std::as_const(m_clients)) {
         client->socket->flush(); // let the reply that asked for the stall reach the client first
     }
     QThread::msleep(static_cast<unsigned long>(milliseconds));
 }
 
-void Instance::failInstance(const QString &reason) {
+void Instance::failInstance(const QString &reason)
+{
     if (m_faultReported) {
         return;
     }
@@ -808,7 +839,8 @@ void Instance::failInstance(const QString &reason) {
     emit faulted(reason);
 }
 
-void Instance::noteCrash(const QString &what) {
+void Instance::noteCrash(const QString &what)
+{
     ++m_stats.channelCrashes;
     const qint64 now = nowMs();
     const qint64 window = m_config.intOption(options::kChannelCrashWindowMs);
@@ -825,7 +857,8 @@ void Instance::noteCrash(const QString &what) {
     }
 }
 
-void Instance::sweep() {
+void Instance::sweep()
+{
     const qint64 now = nowMs();
     m_shared->touch(now);
     const qint64 idleMs = m_config.intOption(options::kIdleTimeoutMs);
@@ -842,7 +875,8 @@ void Instance::sweep() {
     }
 }
 
-void Instance::publishStats() {
+void Instance::publishStats()
+{
     m_stats.clients = static_cast<int>(m_clients.size());
     int channels = 0;
     for (const Client *client : std::as_const(m_clients)) {

@@ -28,7 +28,8 @@ class ChannelContextImpl;
 // behaviour object. Created by the supervisor, moved to a thread named "instance:<id>", started with
 // a queued start(). Faults are reported with faulted(); the supervisor decides what to do.
 // Thread: lives in its instance thread; every slot must be invoked queued from other threads.
-class Instance final : public QObject, public InstanceContext {
+class Instance final : public QObject, public InstanceContext
+{
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(Instance)
 
@@ -84,8 +85,7 @@ private:
     void send(Client &client, const Frame &frame);
     void sendReply(Client &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
                    const QString &status, const Payload &response);
-    void broadcastImpl(const QString &topic, const QString &event, const Payload &payload,
-                       quint64 excludeClient);
+    void broadcastImpl(const QString &topic, const QString &event, const Payload &payload, quint64 excludeClient);
     void refuseHttp(QTcpSocket *socket, int status, const QByteArray &reason, const QByteArray &body);
     void sweep();
     void finishStop();
@@ -93,8 +93,7 @@ private:
     void noteCrash(const QString &what);
 
     // Presence, per topic: key -> metas in tracking order.
-    void presenceTrack(Client &client, Channel &channel, const QString &topic, const QString &key,
-                       QJsonObject meta);
+    void presenceTrack(Client &client, Channel &channel, const QString &topic, const QString &key, QJsonObject meta);
     void presenceUpdate(Client &client, Channel &channel, const QString &topic, QJsonObject meta);
     void presenceUntrack(Client &client, Channel &channel, const QString &topic);
     QString nextPresenceRef();

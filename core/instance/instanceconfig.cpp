@@ -6,15 +6,16 @@
 
 namespace wsserve {
 
-QList<OptionSpec> commonOptionSpecs() {
+QList<OptionSpec> commonOptionSpecs()
+{
     using K = OptionSpec::Kind;
     return {
-        {options::kMaxClients, K::Int, 10000,
-         QStringLiteral("most clients connected at once; more get HTTP 503"), 1, 1000000},
+        {options::kMaxClients, K::Int, 10000, QStringLiteral("most clients connected at once; more get HTTP 503"), 1,
+         1000000},
         {options::kMaxFrameBytes, K::Int, 1024 * 1024,
          QStringLiteral("largest incoming frame in bytes; larger closes with 1009"), 128, 64 * 1024 * 1024},
-        {options::kIdleTimeoutMs, K::Int, 60000,
-         QStringLiteral("close a socket after this many ms without a frame"), 1000, 24 * 3600 * 1000},
+        {options::kIdleTimeoutMs, K::Int, 60000, QStringLiteral("close a socket after this many ms without a frame"),
+         1000, 24 * 3600 * 1000},
         {options::kMaxChannels, K::Int, 100, QStringLiteral("channels one connection may join"), 1, 10000},
         {options::kWatchdogMs, K::Int, 5000,
          QStringLiteral("restart the instance when its thread does not answer for this long"), 200, 600000},
@@ -23,14 +24,14 @@ QList<OptionSpec> commonOptionSpecs() {
         {options::kRestartWindowMs, K::Int, 60000, QStringLiteral("window for max_restarts, in ms"), 1000,
          24 * 3600 * 1000},
         {options::kMaxChannelCrashes, K::Int, 10,
-         QStringLiteral("channel crashes within channel_crash_window_ms that restart the instance"), 1,
-         100000},
-        {options::kChannelCrashWindowMs, K::Int, 10000,
-         QStringLiteral("window for max_channel_crashes, in ms"), 100, 24 * 3600 * 1000},
+         QStringLiteral("channel crashes within channel_crash_window_ms that restart the instance"), 1, 100000},
+        {options::kChannelCrashWindowMs, K::Int, 10000, QStringLiteral("window for max_channel_crashes, in ms"), 100,
+         24 * 3600 * 1000},
     };
 }
 
-QString validateInstanceId(const QString &id) {
+QString validateInstanceId(const QString &id)
+{
     static const QRegularExpression pattern(QStringLiteral("^[A-Za-z0-9_-]{1,64}$"));
     if (id.isEmpty()) {
         return QStringLiteral("instance id is empty");
@@ -46,7 +47,8 @@ QString validateInstanceId(const QString &id) {
 
 namespace {
 
-bool convert(const OptionSpec &spec, const QVariant &raw, QVariant *out, QString *error) {
+bool convert(const OptionSpec &spec, const QVariant &raw, QVariant *out, QString *error)
+{
     const bool isString = raw.typeId() == QMetaType::QString;
     const QString text = raw.toString().trimmed();
     switch (spec.kind) {
@@ -111,16 +113,15 @@ bool convert(const OptionSpec &spec, const QVariant &raw, QVariant *out, QString
 
 } // namespace
 
-bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVariantMap *resolved,
-                    QString *error) {
+bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVariantMap *resolved, QString *error)
+{
     QVariantMap result;
     for (const OptionSpec &spec : specs) {
         result.insert(spec.name, spec.defaultValue);
     }
     for (auto it = raw.cbegin(); it != raw.cend(); ++it) {
-        const auto spec = std::find_if(specs.cbegin(), specs.cend(), [&](const OptionSpec &candidate) {
-            return candidate.name == it.key();
-        });
+        const auto spec = std::find_if(specs.cbegin(), specs.cend(),
+                                       [&](const OptionSpec &candidate) { return candidate.name == it.key(); });
         if (spec == specs.cend()) {
             QStringList known;
             for (const OptionSpec &candidate : specs) {

@@ -52,7 +52,6 @@ QString validateInstanceId(const QString &id);
 
 // Converts raw option values (strings from the command line, or JSON values) to the spec's kind,
 // checking names and bounds, and fills in defaults. On failure returns false and sets `error`.
-bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVariantMap *resolved,
-                    QString *error);
+bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVariantMap *resolved, QString *error);
 
 } // namespace wsserve

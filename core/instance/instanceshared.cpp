@@ -10,17 +10,20 @@
 
 namespace wsserve {
 
-void InstanceShared::addDescriptor(qintptr fd) {
+void InstanceShared::addDescriptor(qintptr fd)
+{
     const QMutexLocker lock(&m_mutex);
     m_descriptors.insert(fd);
 }
 
-void InstanceShared::removeDescriptor(qintptr fd) {
+void InstanceShared::removeDescriptor(qintptr fd)
+{
     const QMutexLocker lock(&m_mutex);
     m_descriptors.remove(fd);
 }
 
-int InstanceShared::shutdownAll() {
+int InstanceShared::shutdownAll()
+{
     const QMutexLocker lock(&m_mutex);
     for (const qintptr fd : std::as_const(m_descriptors)) {
 #ifdef Q_OS_WIN

@@ -13,7 +13,8 @@ namespace wsserve {
 // the instance thread's last sign of life (for the watchdog) and the descriptors of its sockets (so a
 // hung thread's clients can be disconnected at the OS level).
 // Thread: any; every member is thread-safe.
-class InstanceShared {
+class InstanceShared
+{
 public:
     void touch(qint64 nowMs) { m_aliveMs.store(nowMs, std::memory_order_relaxed); }
     qint64 aliveMs() const { return m_aliveMs.load(std::memory_order_relaxed); }

@@ -10,7 +10,8 @@
 
 namespace wsserve {
 
-QString wireFormatName(WireFormat format) {
+QString wireFormatName(WireFormat format)
+{
     switch (format) {
     case WireFormat::V1Json:
         return QStringLiteral("V1");
@@ -22,7 +23,8 @@ QString wireFormatName(WireFormat format) {
     return QStringLiteral("invalid");
 }
 
-qsizetype Payload::sizeHint() const {
+qsizetype Payload::sizeHint() const
+{
     if (isBinary) {
         return bytes.size();
     }
@@ -38,7 +40,8 @@ qsizetype Payload::sizeHint() const {
 namespace codec {
 namespace {
 
-DecodeResult failure(quint16 code, const QString &error) {
+DecodeResult failure(quint16 code, const QString &error)
+{
     DecodeResult result;
     result.closeCode = code;
     result.error = error;
@@ -48,12 +51,14 @@ DecodeResult failure(quint16 code, const QString &error) {
 constexpr quint16 kInvalidData = 1007;
 constexpr quint16 kUnsupportedData = 1003;
 
-bool isRefValue(const QJsonValue &value) {
+bool isRefValue(const QJsonValue &value)
+{
     return value.isNull() || value.isString() || value.isDouble() || value.isUndefined();
 }
 
 // Refs travel as strings in binary frames; numeric refs from text clients are written in decimal.
-QByteArray refBytes(const QJsonValue &ref) {
+QByteArray refBytes(const QJsonValue &ref)
+{
     if (ref.isString()) {
         return ref.toString().toUtf8();
     }
@@ -67,7 +72,8 @@ QByteArray refBytes(const QJsonValue &ref) {
     return {};
 }
 
-QJsonValue refFromBytes(const QByteArray &bytes) {
+QJsonValue refFromBytes(const QByteArray &bytes)
+{
     if (bytes.isEmpty()) {
         return QJsonValue::Null;
     }
@@ -75,7 +81,8 @@ QJsonValue refFromBytes(const QByteArray &bytes) {
 }
 
 Frame textFrame(WireFormat format, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
-                const QString &event, const QJsonValue &payload) {
+                const QString &event, const QJsonValue &payload)
+{
     const QJsonValue refOrNull = ref.isUndefined() ? QJsonValue(QJsonValue::Null) : ref;
     if (format == WireFormat::V1Json) {
         // V1 server frames never carry join_ref (phoenix-protocol.md 2.2).
@@ -90,8 +97,8 @@ Frame textFrame(WireFormat format, const QJsonValue &joinRef, const QJsonValue &
     return Frame{QJsonDocument(array).toJson(QJsonDocument::Compact), false};
 }
 
-bool appendField(QByteArray &header, QByteArray &body, const QByteArray &field, const char *name,
-                 QString *error) {
+bool appendField(QByteArray &header, QByteArray &body, const QByteArray &field, const char *name, QString *error)
+{
     if (field.size() > kMaxBinaryHeaderField) {
         if (error) {
             *error = QStringLiteral("binary frame field '%1' is %2 bytes; the limit is %3")
@@ -106,8 +113,9 @@ bool appendField(QByteArray &header, QByteArray &body, const QByteArray &field, 
     return true;
 }
 
-Frame binaryFrame(quint8 kind, const QList<std::pair<QByteArray, const char *>> &fields,
-                  const QByteArray &payload, QString *error) {
+Frame binaryFrame(quint8 kind, const QList<std::pair<QByteArray, const char *>> &fields, const QByteArray &payload,
+                  QString *error)
+{
     QByteArray header;
     QByteArray body;
     header.reserve(1 + fields.size());
@@ -123,7 +131,8 @@ Frame binaryFrame(quint8 kind, const QList<std::pair<QByteArray, const char *>> 
     return Frame{data, true};
 }
 
-bool refuseBinaryForV1(WireFormat format, QString *error) {
+bool refuseBinaryForV1(WireFormat format, QString *error)
+{
     if (format == WireFormat::V1Json) {
         if (error) {
             *error = QStringLiteral("binary payloads cannot be sent to V1 (vsn 1.0) clients");
@@ -135,13 +144,14 @@ bool refuseBinaryForV1(WireFormat format, QString *error) {
 
 } // namespace
 
-DecodeResult decodeText(WireFormat format, const QByteArray &data) {
+DecodeResult decodeText(WireFormat format, const QByteArray &data)
+{
     QJsonParseError parseError{};
     const QJsonDocument document = QJsonDocument::fromJson(data, &parseError);
     if (parseError.error != QJsonParseError::NoError) {
-        return failure(kInvalidData, QStringLiteral("invalid JSON at offset %1: %2")
-                                         .arg(parseError.offset)
-                                         .arg(parseError.errorString()));
+        return failure(
+            kInvalidData,
+            QStringLiteral("invalid JSON at offset %1: %2").arg(parseError.offset).arg(parseError.errorString()));
     }
     DecodeResult result;
     Message &message = result.message;
@@ -151,8 +161,7 @@ DecodeResult decodeText(WireFormat format, const QByteArray &data) {
         }
         const QJsonArray array = document.array();
         if (array.size() < 5) {
-            return failure(kInvalidData,
-                           QStringLiteral("V2 frame has %1 elements; expected 5").arg(array.size()));
+            return failure(kInvalidData, QStringLiteral("V2 frame has %1 elements; expected 5").arg(array.size()));
         }
         message.joinRef = array.at(0);
         message.ref = array.at(1);
@@ -169,13 +178,11 @@ DecodeResult decodeText(WireFormat format, const QByteArray &data) {
         const QJsonObject object = document.object();
         for (const char *key : {"topic", "event", "payload", "ref"}) {
             if (!object.contains(QLatin1String(key))) {
-                return failure(
-                    kInvalidData,
-                    QStringLiteral("V1 frame lacks the required key '%1'").arg(QLatin1String(key)));
+                return failure(kInvalidData,
+                               QStringLiteral("V1 frame lacks the required key '%1'").arg(QLatin1String(key)));
             }
         }
-        if (!object.value(QLatin1String("topic")).isString() ||
-            !object.value(QLatin1String("event")).isString()) {
+        if (!object.value(QLatin1String("topic")).isString() || !object.value(QLatin1String("event")).isString()) {
             return failure(kInvalidData, QStringLiteral("V1 frame topic and event must be strings"));
         }
         message.topic = object.value(QLatin1String("topic")).toString();
@@ -194,7 +201,8 @@ DecodeResult decodeText(WireFormat format, const QByteArray &data) {
     return result;
 }
 
-DecodeResult decodeBinary(WireFormat format, const QByteArray &data) {
+DecodeResult decodeBinary(WireFormat format, const QByteArray &data)
+{
     if (format != WireFormat::V2Json) {
         return failure(kUnsupportedData, QStringLiteral("binary frames need vsn 2.0.0"));
     }
@@ -203,9 +211,8 @@ DecodeResult decodeBinary(WireFormat format, const QByteArray &data) {
     }
     const auto kind = static_cast<quint8>(data.at(0));
     if (kind != 0) {
-        return failure(
-            kUnsupportedData,
-            QStringLiteral("binary frame kind %1 is not accepted from clients (only 0, push)").arg(kind));
+        return failure(kUnsupportedData,
+                       QStringLiteral("binary frame kind %1 is not accepted from clients (only 0, push)").arg(kind));
     }
     constexpr qsizetype kHeader = 5;
     if (data.size() < kHeader) {
@@ -236,20 +243,21 @@ DecodeResult decodeBinary(WireFormat format, const QByteArray &data) {
 }
 
 Frame encodePush(WireFormat format, const QJsonValue &joinRef, const QString &topic, const QString &event,
-                 const Payload &payload, QString *error) {
+                 const Payload &payload, QString *error)
+{
     if (!payload.isBinary) {
         return textFrame(format, joinRef, QJsonValue::Null, topic, event, payload.json);
     }
     if (refuseBinaryForV1(format, error)) {
         return {};
     }
-    return binaryFrame(
-        0, {{refBytes(joinRef), "join_ref"}, {topic.toUtf8(), "topic"}, {event.toUtf8(), "event"}},
-        payload.bytes, error);
+    return binaryFrame(0, {{refBytes(joinRef), "join_ref"}, {topic.toUtf8(), "topic"}, {event.toUtf8(), "event"}},
+                       payload.bytes, error);
 }
 
 Frame encodeReply(WireFormat format, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
-                  const QString &status, const Payload &response, QString *error) {
+                  const QString &status, const Payload &response, QString *error)
+{
     if (!response.isBinary) {
         const QJsonValue body =
             response.json.isUndefined() || response.json.isNull() ? QJsonValue(QJsonObject{}) : response.json;
@@ -268,7 +276,8 @@ Frame encodeReply(WireFormat format, const QJsonValue &joinRef, const QJsonValue
 }
 
 Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &event, const Payload &payload,
-                      QString *error) {
+                      QString *error)
+{
     if (!payload.isBinary) {
         return textFrame(format, QJsonValue::Null, QJsonValue::Null, topic, event, payload.json);
     }
@@ -278,12 +287,14 @@ Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &ev
     return binaryFrame(2, {{topic.toUtf8(), "topic"}, {event.toUtf8(), "event"}}, payload.bytes, error);
 }
 
-Frame encodeChannelControl(WireFormat format, const QJsonValue &joinRef, const QString &topic,
-                           const QString &event, const QJsonObject &payload) {
+Frame encodeChannelControl(WireFormat format, const QJsonValue &joinRef, const QString &topic, const QString &event,
+                           const QJsonObject &payload)
+{
     return textFrame(format, joinRef, joinRef, topic, event, payload);
 }
 
-Frame encodeClientMessage(WireFormat format, const Message &message, QString *error) {
+Frame encodeClientMessage(WireFormat format, const Message &message, QString *error)
+{
     if (!message.payload.isBinary) {
         if (format == WireFormat::V1Json) {
             QJsonObject object{{QStringLiteral("topic"), message.topic},
@@ -295,10 +306,10 @@ Frame encodeClientMessage(WireFormat format, const Message &message, QString *er
             }
             return Frame{QJsonDocument(object).toJson(QJsonDocument::Compact), false};
         }
-        return Frame{QJsonDocument(QJsonArray{message.joinRef, message.ref, message.topic, message.event,
-                                              message.payload.json})
-                         .toJson(QJsonDocument::Compact),
-                     false};
+        return Frame{
+            QJsonDocument(QJsonArray{message.joinRef, message.ref, message.topic, message.event, message.payload.json})
+                .toJson(QJsonDocument::Compact),
+            false};
     }
     if (refuseBinaryForV1(format, error)) {
         return {};

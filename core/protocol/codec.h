@@ -43,8 +43,8 @@ Frame encodeReply(WireFormat format, const QJsonValue &joinRef, const QJsonValue
 Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &event, const Payload &payload,
                       QString *error = nullptr);
 // phx_close / phx_error: join_ref and ref both carry the channel's join reference.
-Frame encodeChannelControl(WireFormat format, const QJsonValue &joinRef, const QString &topic,
-                           const QString &event, const QJsonObject &payload);
+Frame encodeChannelControl(WireFormat format, const QJsonValue &joinRef, const QString &topic, const QString &event,
+                           const QJsonObject &payload);
 
 // C->S encoders, used by tests and the load generator to speak as a client would.
 Frame encodeClientMessage(WireFormat format, const Message &message, QString *error = nullptr);

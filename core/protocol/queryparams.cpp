@@ -8,7 +8,8 @@
 namespace wsserve {
 namespace {
 
-int hexValue(char c) {
+int hexValue(char c)
+{
     if (c >= '0' && c <= '9') {
         return c - '0';
     }
@@ -22,7 +23,8 @@ int hexValue(char c) {
 }
 
 // Splits `a[b][c]` into {"a","b","c"}; a key with unbalanced brackets is kept whole, as Plug does.
-QStringList splitKey(const QString &key) {
+QStringList splitKey(const QString &key)
+{
     const qsizetype open = key.indexOf(QLatin1Char('['));
     if (open <= 0 || !key.endsWith(QLatin1Char(']'))) {
         return {key};
@@ -44,7 +46,8 @@ QStringList splitKey(const QString &key) {
 }
 
 // Inserts value at path inside target; an empty path element ("list[]") appends to an array.
-void insertPath(QJsonObject &target, const QStringList &path, qsizetype index, const QString &value) {
+void insertPath(QJsonObject &target, const QStringList &path, qsizetype index, const QString &value)
+{
     const QString &name = path.at(index);
     const bool last = index == path.size() - 1;
     if (last) {
@@ -64,7 +67,8 @@ void insertPath(QJsonObject &target, const QStringList &path, qsizetype index, c
 
 } // namespace
 
-QByteArray percentDecode(const QByteArray &input, bool plusIsSpace) {
+QByteArray percentDecode(const QByteArray &input, bool plusIsSpace)
+{
     QByteArray output;
     output.reserve(input.size());
     for (qsizetype i = 0; i < input.size(); ++i) {
@@ -83,7 +87,8 @@ QByteArray percentDecode(const QByteArray &input, bool plusIsSpace) {
     return output;
 }
 
-QJsonObject parseQueryParams(const QByteArray &query) {
+QJsonObject parseQueryParams(const QByteArray &query)
+{
     QJsonObject params;
     for (const QByteArray &segment : query.split('&')) {
         if (segment.isEmpty()) {

@@ -21,12 +21,14 @@ constexpr int kThreadJoinMs = 3000;
 constexpr quint16 kCloseServiceRestart = 1012;
 constexpr quint16 kCloseGoingAway = 1001;
 
-qint64 nowMs() {
+qint64 nowMs()
+{
     return QDateTime::currentMSecsSinceEpoch();
 }
 } // namespace
 
-QString instanceStateName(InstanceState state) {
+QString instanceStateName(InstanceState state)
+{
     switch (state) {
     case InstanceState::Starting:
         return QStringLiteral("Starting");
@@ -64,7 +66,8 @@ Supervisor::Supervisor(std::shared_ptr<const BehaviourRegistry> registry, std::s
                        QObject *parent)
     : QObject(parent)
     , m_registry(std::move(registry))
-    , m_routes(std::move(routes)) {
+    , m_routes(std::move(routes))
+{
     qRegisterMetaType<InstanceStats>();
     qRegisterMetaType<InstanceState>();
     qRegisterMetaType<SupervisorEvent>();
@@ -74,7 +77,8 @@ Supervisor::Supervisor(std::shared_ptr<const BehaviourRegistry> registry, std::s
     m_watchdogTimer->start();
 }
 
-Supervisor::~Supervisor() {
+Supervisor::~Supervisor()
+{
     for (Record *record : std::as_const(m_records)) {
         m_routes->remove(record->config.id);
         if (record->thread) {
@@ -87,14 +91,14 @@ Supervisor::~Supervisor() {
         if (thread->wait(kThreadJoinMs)) {
             delete thread;
         } else {
-            qCWarning(lcSupervisor) << "thread" << thread->objectName()
-                                    << "did not finish; leaving it behind";
+            qCWarning(lcSupervisor) << "thread" << thread->objectName() << "did not finish; leaving it behind";
         }
     }
     qDeleteAll(m_records);
 }
 
-Supervisor::Record *Supervisor::find(const QString &id, QString *error) const {
+Supervisor::Record *Supervisor::find(const QString &id, QString *error) const
+{
     Record *record = m_records.value(id);
     if (!record && error) {
         *error = QStringLiteral("no instance '%1'").arg(id);
@@ -102,7 +106,8 @@ Supervisor::Record *Supervisor::find(const QString &id, QString *error) const {
     return record;
 }
 
-bool Supervisor::addInstance(const InstanceConfig &config, QString *error) {
+bool Supervisor::addInstance(const InstanceConfig &config, QString *error)
+{
     if (m_records.contains(config.id)) {
         *error = QStringLiteral("instance id '%1' is already taken").arg(config.id);
         return false;
@@ -120,7 +125,8 @@ bool Supervisor::addInstance(const InstanceConfig &config, QString *error) {
     return true;
 }
 
-bool Supervisor::startInstance(const QString &id, QString *error) {
+bool Supervisor::startInstance(const QString &id, QString *error)
+{
     Record *record = find(id, error);
     if (!record) {
         return false;
@@ -146,7 +152,8 @@ bool Supervisor::startInstance(const QString &id, QString *error) {
     return false;
 }
 
-bool Supervisor::stopInstance(const QString &id, QString *error) {
+bool Supervisor::stopInstance(const QString &id, QString *error)
+{
     Record *record = find(id, error);
     if (!record) {
         return false;
@@ -165,7 +172,8 @@ bool Supervisor::stopInstance(const QString &id, QString *error) {
     return true;
 }
 
-bool Supervisor::restartInstance(const QString &id, const QString &reason, QString *error) {
+bool Supervisor::restartInstance(const QString &id, const QString &reason, QString *error)
+{
     Record *record = find(id, error);
     if (!record) {
         return false;
@@ -182,7 +190,8 @@ bool Supervisor::restartInstance(const QString &id, const QString &reason, QStri
     return true;
 }
 
-bool Supervisor::removeInstance(const QString &id, QString *error) {
+bool Supervisor::removeInstance(const QString &id, QString *error)
+{
     Record *record = find(id, error);
     if (!record) {
         return false;
@@ -202,15 +211,16 @@ bool Supervisor::removeInstance(const QString &id, QString *error) {
     return true;
 }
 
-void Supervisor::stopAll() {
+void Supervisor::stopAll()
+{
     m_stoppingAll = true;
     for (Record *record : std::as_const(m_records)) {
         if (record->backoffTimer) {
             record->backoffTimer->stop();
         }
         if (record->instance && record->state != InstanceState::Stopping) {
-            teardown(*record, kCloseServiceRestart, QStringLiteral("server shutting down"),
-                     AfterStop::StayStopped, InstanceState::Stopping);
+            teardown(*record, kCloseServiceRestart, QStringLiteral("server shutting down"), AfterStop::StayStopped,
+                     InstanceState::Stopping);
         } else if (!record->instance && record->state == InstanceState::Restarting) {
             setState(*record, InstanceState::Stopped, QStringLiteral("server shutting down"));
         }
@@ -219,7 +229,8 @@ void Supervisor::stopAll() {
     QTimer::singleShot(0, this, &Supervisor::maybeAllStopped);
 }
 
-void Supervisor::maybeAllStopped() {
+void Supervisor::maybeAllStopped()
+{
     if (!m_stoppingAll) {
         return;
     }
@@ -232,7 +243,8 @@ void Supervisor::maybeAllStopped() {
     emit allStopped();
 }
 
-bool Supervisor::kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error) {
+bool Supervisor::kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error)
+{
     Record *record = find(id, error);
     if (!record) {
         return false;
@@ -245,15 +257,14 @@ bool Supervisor::kickClient(const QString &id, quint64 clientId, const QString &
     // cross-thread: queued into the instance thread.
     QMetaObject::invokeMethod(
         instance,
-        [instance, clientId, reason] {
-            instance->kick(clientId, QWebSocketProtocol::CloseCodePolicyViolated, reason);
-        },
+        [instance, clientId, reason] { instance->kick(clientId, QWebSocketProtocol::CloseCodePolicyViolated, reason); },
         Qt::QueuedConnection);
     return true;
 }
 
-bool Supervisor::broadcast(const QString &id, const QString &topic, const QString &event,
-                           const QJsonObject &payload, QString *error) {
+bool Supervisor::broadcast(const QString &id, const QString &topic, const QString &event, const QJsonObject &payload,
+                           QString *error)
+{
     Record *record = find(id, error);
     if (!record) {
         return false;
@@ -265,39 +276,44 @@ bool Supervisor::broadcast(const QString &id, const QString &topic, const QStrin
     Instance *instance = record->instance;
     // cross-thread: queued into the instance thread.
     QMetaObject::invokeMethod(
-        instance,
-        [instance, topic, event, payload] { instance->broadcastFromOutside(topic, event, payload); },
+        instance, [instance, topic, event, payload] { instance->broadcastFromOutside(topic, event, payload); },
         Qt::QueuedConnection);
     return true;
 }
 
-QStringList Supervisor::instanceIds() const {
+QStringList Supervisor::instanceIds() const
+{
     QStringList ids = m_records.keys();
     ids.sort();
     return ids;
 }
 
-InstanceState Supervisor::state(const QString &id) const {
+InstanceState Supervisor::state(const QString &id) const
+{
     const Record *record = m_records.value(id);
     return record ? record->state : InstanceState::Invalid;
 }
 
-InstanceConfig Supervisor::config(const QString &id) const {
+InstanceConfig Supervisor::config(const QString &id) const
+{
     const Record *record = m_records.value(id);
     return record ? record->config : InstanceConfig{};
 }
 
-InstanceStats Supervisor::stats(const QString &id) const {
+InstanceStats Supervisor::stats(const QString &id) const
+{
     const Record *record = m_records.value(id);
     return record ? record->stats : InstanceStats{};
 }
 
-int Supervisor::restartCount(const QString &id) const {
+int Supervisor::restartCount(const QString &id) const
+{
     const Record *record = m_records.value(id);
     return record ? record->restarts : 0;
 }
 
-void Supervisor::launch(Record &record) {
+void Supervisor::launch(Record &record)
+{
     const QString id = record.config.id;
     record.shared = std::make_shared<InstanceShared>();
     record.shared->touch(nowMs());
@@ -329,7 +345,8 @@ void Supervisor::launch(Record &record) {
     QMetaObject::invokeMethod(instance, &Instance::start, Qt::QueuedConnection);
 }
 
-void Supervisor::onStarted(const QString &id, Instance *instance, bool ok, const QString &error) {
+void Supervisor::onStarted(const QString &id, Instance *instance, bool ok, const QString &error)
+{
     Record *record = m_records.value(id);
     if (!record || record->instance != instance || record->state != InstanceState::Starting) {
         return;
@@ -344,7 +361,8 @@ void Supervisor::onStarted(const QString &id, Instance *instance, bool ok, const
 }
 
 void Supervisor::teardown(Record &record, quint16 closeCode, const QString &reason, AfterStop after,
-                          InstanceState state) {
+                          InstanceState state)
+{
     m_routes->close(record.config.id);
     record.afterStop = after;
     record.pendingReason = reason;
@@ -355,7 +373,8 @@ void Supervisor::teardown(Record &record, quint16 closeCode, const QString &reas
         instance, [instance, closeCode, reason] { instance->stop(closeCode, reason); }, Qt::QueuedConnection);
 }
 
-void Supervisor::onStopped(const QString &id, Instance *instance) {
+void Supervisor::onStopped(const QString &id, Instance *instance)
+{
     Record *record = m_records.value(id);
     if (!record || record->instance != instance) {
         return;
@@ -389,7 +408,8 @@ void Supervisor::onStopped(const QString &id, Instance *instance) {
     maybeAllStopped();
 }
 
-void Supervisor::onFaulted(const QString &id, Instance *instance, const QString &reason) {
+void Supervisor::onFaulted(const QString &id, Instance *instance, const QString &reason)
+{
     Record *record = m_records.value(id);
     if (!record || record->instance != instance || record->state != InstanceState::Running) {
         return;
@@ -398,7 +418,8 @@ void Supervisor::onFaulted(const QString &id, Instance *instance, const QString 
     teardown(*record, kCloseServiceRestart, reason, AfterStop::Failure, InstanceState::Restarting);
 }
 
-void Supervisor::handleFailure(Record &record, const QString &reason) {
+void Supervisor::handleFailure(Record &record, const QString &reason)
+{
     const qint64 now = nowMs();
     const qint64 window = record.config.intOption(options::kRestartWindowMs);
     const qint64 maxRestarts = record.config.intOption(options::kMaxRestarts);
@@ -440,7 +461,8 @@ void Supervisor::handleFailure(Record &record, const QString &reason) {
     record.backoffTimer->start(backoffMs);
 }
 
-void Supervisor::retireThread(Record &record) {
+void Supervisor::retireThread(Record &record)
+{
     if (!record.thread) {
         return;
     }
@@ -456,7 +478,8 @@ void Supervisor::retireThread(Record &record) {
     thread->quit();
 }
 
-void Supervisor::checkWatchdogs() {
+void Supervisor::checkWatchdogs()
+{
     const qint64 now = nowMs();
     const QList<Record *> records = m_records.values();
     for (Record *record : records) {
@@ -468,9 +491,8 @@ void Supervisor::checkWatchdogs() {
         if (silentMs <= limitMs) {
             continue;
         }
-        const QString reason = QStringLiteral("instance thread unresponsive for %1 ms (watchdog %2 ms)")
-                                   .arg(silentMs)
-                                   .arg(limitMs);
+        const QString reason =
+            QStringLiteral("instance thread unresponsive for %1 ms (watchdog %2 ms)").arg(silentMs).arg(limitMs);
         qCWarning(lcSupervisor).noquote() << QString(u'[' + record->config.id + u']') << reason;
         m_routes->close(record->config.id);
         // A hung thread cannot close its own sockets: shut them down at the OS level so clients notice now.
@@ -481,7 +503,8 @@ void Supervisor::checkWatchdogs() {
     }
 }
 
-void Supervisor::setState(Record &record, InstanceState state, const QString &reason) {
+void Supervisor::setState(Record &record, InstanceState state, const QString &reason)
+{
     const bool changed = record.state != state;
     record.state = state;
     SupervisorEvent event{QDateTime::currentDateTime(), record.config.id, state, reason};
@@ -489,8 +512,8 @@ void Supervisor::setState(Record &record, InstanceState state, const QString &re
     if (m_log.size() > kMaxLogEntries) {
         m_log.removeFirst();
     }
-    qCInfo(lcSupervisor).noquote() << QString(u'[' + record.config.id + u']')
-                                   << instanceStateName(state) + u':' << reason;
+    qCInfo(lcSupervisor).noquote() << QString(u'[' + record.config.id + u']') << instanceStateName(state) + u':'
+                                   << reason;
     emit supervisorEvent(event);
     if (changed || state == InstanceState::Restarting) {
         emit instanceStateChanged(record.config.id, state, reason);

@@ -26,7 +26,8 @@ class RouteTable;
 // Owns every instance and its thread, runs the lifecycle (start, stop, restart, remove), the restart
 // policy with bounded backoff and the Failed state, and the watchdog that detects hung instance threads.
 // Thread: main thread.
-class Supervisor final : public QObject {
+class Supervisor final : public QObject
+{
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(Supervisor)
 
@@ -72,8 +73,7 @@ private:
 
     Record *find(const QString &id, QString *error) const;
     void launch(Record &record);
-    void teardown(Record &record, quint16 closeCode, const QString &reason, AfterStop after,
-                  InstanceState state);
+    void teardown(Record &record, quint16 closeCode, const QString &reason, AfterStop after, InstanceState state);
     void onStarted(const QString &id, Instance *instance, bool ok, const QString &error);
     void onStopped(const QString &id, Instance *instance);
     void onFaulted(const QString &id, Instance *instance, const QString &reason);

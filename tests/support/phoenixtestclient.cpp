@@ -11,7 +11,8 @@
 namespace wsserve::test {
 
 PhoenixTestClient::PhoenixTestClient(QObject *parent)
-    : QObject(parent) {
+    : QObject(parent)
+{
     connect(&m_socket, &QWebSocket::textMessageReceived, this, [this](const QString &text) {
         ReceivedFrame frame;
         frame.raw = text.toUtf8();
@@ -31,7 +32,8 @@ PhoenixTestClient::PhoenixTestClient(QObject *parent)
     });
 }
 
-bool PhoenixTestClient::open(const QUrl &url, int timeoutMs, const QStringList &subprotocols) {
+bool PhoenixTestClient::open(const QUrl &url, int timeoutMs, const QStringList &subprotocols)
+{
     QWebSocketHandshakeOptions options;
     options.setSubprotocols(subprotocols);
     m_socket.open(QNetworkRequest(url), options);
@@ -44,31 +46,37 @@ bool PhoenixTestClient::open(const QUrl &url, int timeoutMs, const QStringList &
     return settled && m_socket.state() == QAbstractSocket::ConnectedState;
 }
 
-QString PhoenixTestClient::nextRef() {
+QString PhoenixTestClient::nextRef()
+{
     return QString::number(++m_ref);
 }
 
-void PhoenixTestClient::sendText(const QByteArray &text) {
+void PhoenixTestClient::sendText(const QByteArray &text)
+{
     m_socket.sendTextMessage(QString::fromUtf8(text));
 }
 
 void PhoenixTestClient::sendV2(const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
-                               const QString &event, const QJsonValue &payload) {
+                               const QString &event, const QJsonValue &payload)
+{
     sendText(QJsonDocument(QJsonArray{joinRef, ref, topic, event, payload}).toJson(QJsonDocument::Compact));
 }
 
-void PhoenixTestClient::sendBinary(const QByteArray &data) {
+void PhoenixTestClient::sendBinary(const QByteArray &data)
+{
     m_socket.sendBinaryMessage(data);
 }
 
-QString PhoenixTestClient::join(const QString &topic, const QJsonObject &params) {
+QString PhoenixTestClient::join(const QString &topic, const QJsonObject &params)
+{
     const QString ref = nextRef();
     sendV2(ref, ref, topic, QStringLiteral("phx_join"), params);
     return ref;
 }
 
-std::optional<ReceivedFrame>
-PhoenixTestClient::waitFor(const std::function<bool(const ReceivedFrame &)> &match, int timeoutMs) {
+std::optional<ReceivedFrame> PhoenixTestClient::waitFor(const std::function<bool(const ReceivedFrame &)> &match,
+                                                        int timeoutMs)
+{
     std::optional<ReceivedFrame> found;
     (void)QTest::qWaitFor(
         [&] {
@@ -84,22 +92,22 @@ PhoenixTestClient::waitFor(const std::function<bool(const ReceivedFrame &)> &mat
     return found;
 }
 
-std::optional<ReceivedFrame> PhoenixTestClient::waitForReply(const QString &topic, const QJsonValue &ref,
-                                                             int timeoutMs) {
+std::optional<ReceivedFrame> PhoenixTestClient::waitForReply(const QString &topic, const QJsonValue &ref, int timeoutMs)
+{
     return waitFor(
         [&](const ReceivedFrame &frame) {
-            return !frame.binary && frame.topic() == topic && frame.event() == u"phx_reply" &&
-                   frame.ref() == ref;
+            return !frame.binary && frame.topic() == topic && frame.event() == u"phx_reply" && frame.ref() == ref;
         },
         timeoutMs);
 }
 
-bool PhoenixTestClient::waitForDisconnected(int timeoutMs) {
-    return QTest::qWaitFor([this] { return m_socket.state() == QAbstractSocket::UnconnectedState; },
-                           timeoutMs);
+bool PhoenixTestClient::waitForDisconnected(int timeoutMs)
+{
+    return QTest::qWaitFor([this] { return m_socket.state() == QAbstractSocket::UnconnectedState; }, timeoutMs);
 }
 
-int httpStatus(quint16 port, const QByteArray &request, int timeoutMs, QByteArray *response) {
+int httpStatus(quint16 port, const QByteArray &request, int timeoutMs, QByteArray *response)
+{
     QTcpSocket socket;
     socket.connectToHost(QHostAddress::LocalHost, port);
     if (!socket.waitForConnected(timeoutMs)) {
@@ -127,7 +135,8 @@ int httpStatus(quint16 port, const QByteArray &request, int timeoutMs, QByteArra
 
 namespace wsserve::test {
 
-bool RawWebSocketClient::open(quint16 port, const QByteArray &target, int timeoutMs) {
+bool RawWebSocketClient::open(quint16 port, const QByteArray &target, int timeoutMs)
+{
     m_socket = new QTcpSocket(this);
     m_socket->connectToHost(QHostAddress::LocalHost, port);
     if (!m_socket->waitForConnected(timeoutMs)) {
@@ -154,7 +163,8 @@ bool RawWebSocketClient::open(quint16 port, const QByteArray &target, int timeou
     return true;
 }
 
-void RawWebSocketClient::sendText(const QByteArray &text) {
+void RawWebSocketClient::sendText(const QByteArray &text)
+{
     QByteArray frame;
     frame.append(static_cast<char>(0x81));
     if (text.size() < 126) {
@@ -172,7 +182,8 @@ void RawWebSocketClient::sendText(const QByteArray &text) {
     m_socket->write(frame);
 }
 
-void RawWebSocketClient::parseFrames() {
+void RawWebSocketClient::parseFrames()
+{
     while (m_buffer.size() >= 2) {
         const auto opcode = static_cast<quint8>(m_buffer.at(0)) & 0x0f;
         qsizetype length = static_cast<quint8>(m_buffer.at(1)) & 0x7f;
@@ -208,7 +219,8 @@ void RawWebSocketClient::parseFrames() {
     }
 }
 
-bool RawWebSocketClient::waitForText(const QByteArray &needle, int timeoutMs) {
+bool RawWebSocketClient::waitForText(const QByteArray &needle, int timeoutMs)
+{
     return QTest::qWaitFor(
         [&] {
             return std::any_of(m_texts.cbegin(), m_texts.cend(),
@@ -217,10 +229,10 @@ bool RawWebSocketClient::waitForText(const QByteArray &needle, int timeoutMs) {
         timeoutMs);
 }
 
-int RawWebSocketClient::waitForClose(int timeoutMs) {
-    (void)QTest::qWaitFor(
-        [this] { return m_closeCode >= 0 || m_socket->state() == QAbstractSocket::UnconnectedState; },
-        timeoutMs);
+int RawWebSocketClient::waitForClose(int timeoutMs)
+{
+    (void)QTest::qWaitFor([this] { return m_closeCode >= 0 || m_socket->state() == QAbstractSocket::UnconnectedState; },
+                          timeoutMs);
     return m_closeCode >= 0 ? m_closeCode : 1006;
 }
 

@@ -32,7 +32,8 @@ struct ReceivedFrame {
 
 // A real QWebSocket client speaking raw Phoenix frames, for integration tests. It records every frame
 // and close code and waits on conditions (never fixed sleeps). Thread: the test's thread.
-class PhoenixTestClient final : public QObject {
+class PhoenixTestClient final : public QObject
+{
     Q_OBJECT
 
 public:
@@ -58,8 +59,7 @@ public:
     std::optional<ReceivedFrame> waitFor(const std::function<bool(const ReceivedFrame &)> &match,
                                          int timeoutMs = 10000);
     // Waits for the V2 reply to `ref` on `topic`.
-    std::optional<ReceivedFrame> waitForReply(const QString &topic, const QJsonValue &ref,
-                                              int timeoutMs = 10000);
+    std::optional<ReceivedFrame> waitForReply(const QString &topic, const QJsonValue &ref, int timeoutMs = 10000);
     bool waitForDisconnected(int timeoutMs = 10000);
     // Close code the server sent (or the socket reported), valid after disconnect.
     int closeCode() const { return m_closeCode; }
@@ -74,8 +74,7 @@ private:
 };
 
 // Performs one raw HTTP request on 127.0.0.1:port and returns the status code (0 when none arrived).
-int httpStatus(quint16 port, const QByteArray &request, int timeoutMs = 10000,
-               QByteArray *response = nullptr);
+int httpStatus(quint16 port, const QByteArray &request, int timeoutMs = 10000, QByteArray *response = nullptr);
 
 } // namespace wsserve::test
 
@@ -84,7 +83,8 @@ namespace wsserve::test {
 // A minimal WebSocket client on a raw QTcpSocket that reports the close code exactly as sent. QWebSocket
 // (Qt 6.4) reports codes it does not know, such as 1012 "service restart", as 1002, so tests that check
 // restart semantics read the close frame themselves. Thread: the test's thread.
-class RawWebSocketClient final : public QObject {
+class RawWebSocketClient final : public QObject
+{
     Q_OBJECT
 
 public:

@@ -8,21 +8,25 @@
 namespace wsserve::test {
 
 TestServer::TestServer(BehaviourRegistry registry)
-    : m_controller(std::make_unique<ServerController>(std::move(registry))) {}
+    : m_controller(std::make_unique<ServerController>(std::move(registry)))
+{}
 
-TestServer::~TestServer() {
+TestServer::~TestServer()
+{
     QSignalSpy done(m_controller.get(), &ServerController::shutdownComplete);
     m_controller->shutdown();
     (void)done.wait(10000);
 }
 
-bool TestServer::start() {
+bool TestServer::start()
+{
     QSignalSpy listening(m_controller.get(), &ServerController::listening);
     m_controller->listen(QHostAddress::LocalHost, 0);
     return listening.wait(10000) || m_controller->isListening();
 }
 
-bool TestServer::addInstance(const QString &id, const QString &type, const QVariantMap &options) {
+bool TestServer::addInstance(const QString &id, const QString &type, const QVariantMap &options)
+{
     QString error;
     if (!m_controller->createInstance(id, type, options, true, &error)) {
         qWarning("createInstance failed: %s", qPrintable(error));
@@ -31,11 +35,13 @@ bool TestServer::addInstance(const QString &id, const QString &type, const QVari
     return waitForState(id, InstanceState::Running);
 }
 
-bool TestServer::waitForState(const QString &id, InstanceState state, int timeoutMs) {
+bool TestServer::waitForState(const QString &id, InstanceState state, int timeoutMs)
+{
     return QTest::qWaitFor([&] { return m_controller->instance(id).state == state; }, timeoutMs);
 }
 
-QUrl TestServer::url(const QString &id, const QString &query) const {
+QUrl TestServer::url(const QString &id, const QString &query) const
+{
     QUrl result(QStringLiteral("ws://127.0.0.1:%1/socket/%2/websocket").arg(port()).arg(id));
     if (!query.isEmpty()) {
         result.setQuery(query);

@@ -12,7 +12,8 @@ namespace wsserve::test {
 
 // An in-process server on 127.0.0.1:0 for integration tests: the real controller, endpoint thread,
 // supervisor and instance threads. Thread: the test's thread.
-class TestServer {
+class TestServer
+{
 public:
     explicit TestServer(BehaviourRegistry registry = BehaviourRegistry::withBuiltins());
     ~TestServer();

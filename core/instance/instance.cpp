@@ -22,6 +22,7 @@ namespace {
 constexpr int kSweepIntervalMs = 250;
 constexpr int kStatsIntervalMs = 100;
 constexpr int kStopGraceMs = 1500;
+constexpr qint64 kStaleHandshakeMs = 30000;
 constexpr qsizetype kMaxCloseReasonBytes = 120;
 
 qint64 nowMs()
@@ -270,7 +271,7 @@ void Instance::adoptConnection(QTcpSocket *socket, const UpgradeRequest &request
         m_shared->removeDescriptor(fd);
         m_pendingUpgrades.remove(key); // handshake failed or timed out
     });
-    m_pendingUpgrades.insert(key, PendingUpgrade{request, info, fd, socket});
+    m_pendingUpgrades.insert(key, PendingUpgrade{request, info, fd, socket, nowMs()});
     socket->setParent(nullptr); // the handshake server takes it over
     m_handshakes->handleConnection(socket);
 }
@@ -781,8 +782,10 @@ void Instance::stop(quint16 closeCode, const QString &reason)
     // Handshakes still in flight are dropped; their sockets are not ours to close gracefully yet.
     const auto pending = m_pendingUpgrades;
     for (const PendingUpgrade &upgrade : pending) {
-        upgrade.socket->abort();
-        upgrade.socket->deleteLater();
+        if (upgrade.socket) {
+            upgrade.socket->abort();
+            upgrade.socket->deleteLater();
+        }
     }
     if (m_clients.isEmpty()) {
         finishStop();
@@ -861,6 +864,20 @@ void Instance::sweep()
 {
     const qint64 now = nowMs();
     m_shared->touch(now);
+    // Handshakes the handshake server neither completed nor failed in time (it has its own 10 s limit)
+    // must not hold max_clients slots forever.
+    for (auto it = m_pendingUpgrades.begin(); it != m_pendingUpgrades.end();) {
+        if (now - it->sinceMs > kStaleHandshakeMs) {
+            if (it->socket) {
+                it->socket->abort();
+                it->socket->deleteLater();
+            }
+            m_shared->removeDescriptor(it->descriptor);
+            it = m_pendingUpgrades.erase(it);
+        } else {
+            ++it;
+        }
+    }
     const qint64 idleMs = m_config.intOption(options::kIdleTimeoutMs);
     QList<Client *> idle;
     for (Client *client : std::as_const(m_clients)) {

@@ -11,11 +11,12 @@
 
 #include <QHash>
 #include <QObject>
+#include <QPointer>
 #include <QSet>
+#include <QTcpSocket>
 
 #include <memory>
 
-class QTcpSocket;
 class QTimer;
 class QWebSocket;
 class QWebSocketServer;
@@ -113,7 +114,8 @@ private:
         UpgradeRequest request;
         ConnectInfo info;
         qintptr descriptor = -1;
-        QTcpSocket *socket = nullptr; // owned by the handshake server until newConnection
+        QPointer<QTcpSocket> socket; // owned by the handshake server until newConnection
+        qint64 sinceMs = 0;
     };
     QHash<QString, PendingUpgrade> m_pendingUpgrades; // peer "addr|port" -> request, until the handshake
     QHash<QString, QSet<quint64>> m_subscribers;      // topic -> clients joined to it

@@ -29,6 +29,7 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     connect(d->supervisor, &Supervisor::instanceStateChanged, this, &ServerController::instanceStateChanged);
     connect(d->supervisor, &Supervisor::instanceStatsChanged, this, &ServerController::instanceStatsChanged);
     connect(d->supervisor, &Supervisor::supervisorEvent, this, &ServerController::supervisorEvent);
+    connect(d->supervisor, &Supervisor::instanceClientsChanged, this, &ServerController::instanceClientsChanged);
 
     d->endpointThread.setObjectName(QStringLiteral("endpoint"));
     d->endpoint = new Endpoint(d->routes);
@@ -115,7 +116,12 @@ QStringList ServerController::instanceIds() const
 InstanceInfo ServerController::instance(const QString &id) const
 {
     return InstanceInfo{d->supervisor->config(id), d->supervisor->state(id), d->supervisor->stats(id),
-                        d->supervisor->restartCount(id)};
+                        d->supervisor->restartCount(id), d->supervisor->runningSinceMs(id)};
+}
+
+ClientList ServerController::clients(const QString &id) const
+{
+    return d->supervisor->clients(id);
 }
 
 QList<SupervisorEvent> ServerController::supervisorLog() const

@@ -4,6 +4,7 @@
 
 #include "instance/behaviourregistry.h"
 #include "supervisor/instancestate.h"
+#include "telemetry/clientinfo.h"
 #include "telemetry/instancestats.h"
 
 #include <QHostAddress>
@@ -23,6 +24,7 @@ struct InstanceInfo {
     InstanceState state = InstanceState::Invalid;
     InstanceStats stats;
     int restarts = 0;
+    qint64 runningSinceMs = 0; // 0 unless Running
 };
 
 // The facade every front end (GUI, headless CLI, admin API) drives: listening, instance lifecycle,
@@ -59,6 +61,8 @@ public:
     QStringList instanceIds() const;
     InstanceInfo instance(const QString &id) const;
     QList<SupervisorEvent> supervisorLog() const;
+    // The instance's connected clients as last published (at most 500 ms old).
+    ClientList clients(const QString &id) const;
 
     // Closes every client with 1012, stops every instance and the listener; emits shutdownComplete().
     void shutdown();
@@ -70,6 +74,7 @@ Q_SIGNALS:
     void instanceRemoved(const QString &id);
     void instanceStateChanged(const QString &id, wsserve::InstanceState state, const QString &reason);
     void instanceStatsChanged(const QString &id, const wsserve::InstanceStats &stats);
+    void instanceClientsChanged(const QString &id, const wsserve::ClientList &clients);
     void supervisorEvent(const wsserve::SupervisorEvent &event);
     void shutdownComplete();
 

@@ -243,12 +243,23 @@ private slots:
         auto a = joined(u"e"_s, u"room:1"_s);
         auto b = joined(u"e"_s, u"room:1"_s);
         QVERIFY(a && b);
+        // The published client list names both, with their topics and counters.
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->controller().clients(u"e"_s).size(), 2, 10000);
+        const ClientList clients = m_server->controller().clients(u"e"_s);
+        QCOMPARE(clients.at(0).id, 1ULL);
+        QCOMPARE(clients.at(0).topics, QStringList{u"room:1"_s});
+        QCOMPARE(clients.at(0).format, WireFormat::V2Json);
+        QCOMPARE(clients.at(0).remoteAddress, u"127.0.0.1"_s);
+        QVERIFY(clients.at(0).messagesIn >= 1 && clients.at(0).messagesOut >= 1);
+        QVERIFY(clients.at(0).bytesIn > 0 && clients.at(0).bytesOut > 0);
         QString error;
         QVERIFY(m_server->controller().kickClient(u"e"_s, 1, u"bye"_s, &error));
         QVERIFY(a->waitForDisconnected());
         QCOMPARE(a->closeCode(), 1008);
         QCOMPARE(a->closeReason(), u"bye"_s);
         QVERIFY(echoes(*b, u"room:1"_s, u"1"_s));
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->controller().clients(u"e"_s).size(), 1, 10000);
+        QCOMPARE(m_server->controller().clients(u"e"_s).at(0).id, 2ULL);
     }
 
     void instancesRunInNamedThreads()

@@ -81,6 +81,10 @@ struct Instance::Client {
     qint64 lastActivityMs = 0;
     qintptr descriptor = -1;
     bool closing = false;
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    quint64 bytesIn = 0;
+    quint64 bytesOut = 0;
 };
 
 struct Instance::PresenceEntry {
@@ -301,6 +305,7 @@ void Instance::onNewConnection()
         socket->setMaxAllowedIncomingFrameSize(maxFrame);
         socket->setMaxAllowedIncomingMessageSize(maxFrame);
         m_clients.insert(client->id, client);
+        m_clientsDirty = true;
         ++m_stats.connectionsTotal;
         const quint64 id = client->id;
         connect(socket, &QWebSocket::textMessageReceived, this, [this, id](const QString &text) {
@@ -329,9 +334,7 @@ void Instance::onNewConnection()
 void Instance::onTextMessage(Client &client, const QString &text)
 {
     const QByteArray data = text.toUtf8();
-    client.lastActivityMs = nowMs();
-    ++m_stats.messagesIn;
-    m_stats.bytesIn += static_cast<quint64>(data.size());
+    countIn(client, data.size());
     DecodeResult decoded = codec::decodeText(client.info.format, data);
     if (!decoded.ok) {
         protocolError(client, decoded.closeCode, decoded.error);
@@ -342,9 +345,7 @@ void Instance::onTextMessage(Client &client, const QString &text)
 
 void Instance::onBinaryMessage(Client &client, const QByteArray &data)
 {
-    client.lastActivityMs = nowMs();
-    ++m_stats.messagesIn;
-    m_stats.bytesIn += static_cast<quint64>(data.size());
+    countIn(client, data.size());
     DecodeResult decoded = codec::decodeBinary(client.info.format, data);
     if (!decoded.ok) {
         protocolError(client, decoded.closeCode, decoded.error);
@@ -437,6 +438,7 @@ void Instance::handleJoin(Client &client, const Message &message)
         return;
     }
     client.channels.insert(topic, channel);
+    m_clientsDirty = true;
     m_subscribers[topic].insert(client.id);
     ++m_stats.joinsTotal;
     sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("ok"), Payload::fromJson(result.response));
@@ -519,6 +521,7 @@ void Instance::removeChannel(Client &client, const QString &topic, LeaveReason r
         presenceUntrack(client, *it, topic);
     }
     client.channels.erase(it);
+    m_clientsDirty = true;
     auto subscribers = m_subscribers.find(topic);
     if (subscribers != m_subscribers.end()) {
         subscribers->remove(client.id);
@@ -539,6 +542,7 @@ void Instance::removeClient(quint64 clientId)
         removeChannel(*client, topic, m_stopping ? LeaveReason::Shutdown : LeaveReason::Disconnected);
     }
     m_clients.remove(clientId);
+    m_clientsDirty = true;
     m_shared->removeDescriptor(client->descriptor);
     client->socket->deleteLater();
     qCDebug(lcInstance).noquote() << logTag(m_config.id) << "client" << clientId << "disconnected";
@@ -571,8 +575,7 @@ void Instance::send(Client &client, const Frame &frame)
     } else {
         client.socket->sendTextMessage(QString::fromUtf8(frame.data));
     }
-    ++m_stats.messagesOut;
-    m_stats.bytesOut += static_cast<quint64>(frame.data.size());
+    countOut(client, frame.data.size());
 }
 
 void Instance::sendReply(Client &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
@@ -634,8 +637,7 @@ void Instance::broadcastImpl(const QString &topic, const QString &event, const P
         } else {
             client->socket->sendTextMessage(texts[slot]);
         }
-        ++m_stats.messagesOut;
-        m_stats.bytesOut += static_cast<quint64>(frame.data.size());
+        countOut(*client, frame.data.size());
     }
 }
 
@@ -892,8 +894,54 @@ void Instance::sweep()
     }
 }
 
+void Instance::countIn(Client &client, qsizetype bytes)
+{
+    client.lastActivityMs = nowMs();
+    ++client.messagesIn;
+    client.bytesIn += static_cast<quint64>(bytes);
+    ++m_stats.messagesIn;
+    m_stats.bytesIn += static_cast<quint64>(bytes);
+    m_clientsDirty = true;
+}
+
+void Instance::countOut(Client &client, qsizetype bytes)
+{
+    ++client.messagesOut;
+    client.bytesOut += static_cast<quint64>(bytes);
+    ++m_stats.messagesOut;
+    m_stats.bytesOut += static_cast<quint64>(bytes);
+    m_clientsDirty = true;
+}
+
+ClientList Instance::clientSnapshot() const
+{
+    ClientList list;
+    list.reserve(m_clients.size());
+    for (const Client *client : std::as_const(m_clients)) {
+        ClientInfo info;
+        info.id = client->id;
+        info.remoteAddress = client->info.remoteAddress;
+        info.connectedAtMs = client->connectedAtMs;
+        info.format = client->info.format;
+        info.topics = client->channels.keys();
+        info.topics.sort();
+        info.messagesIn = client->messagesIn;
+        info.messagesOut = client->messagesOut;
+        info.bytesIn = client->bytesIn;
+        info.bytesOut = client->bytesOut;
+        list.append(info);
+    }
+    std::sort(list.begin(), list.end(), [](const ClientInfo &a, const ClientInfo &b) { return a.id < b.id; });
+    return list;
+}
+
 void Instance::publishStats()
 {
+    constexpr int kClientListEveryTicks = 5;
+    if (m_clientsDirty && (++m_statsTicks % kClientListEveryTicks == 0 || m_stopping)) {
+        m_clientsDirty = false;
+        emit clientsChanged(clientSnapshot());
+    }
     m_stats.clients = static_cast<int>(m_clients.size());
     int channels = 0;
     for (const Client *client : std::as_const(m_clients)) {

@@ -7,6 +7,7 @@
 #include "instanceconfig.h"
 #include "instanceshared.h"
 #include "protocol/codec.h"
+#include "telemetry/clientinfo.h"
 #include "telemetry/instancestats.h"
 
 #include <QHash>
@@ -64,6 +65,8 @@ Q_SIGNALS:
     // A fault that needs the supervisor: too many channel crashes, or failInstance().
     void faulted(const QString &reason);
     void statsChanged(const wsserve::InstanceStats &stats);
+    // The connected clients, at most every 500 ms and only after something changed.
+    void clientsChanged(const wsserve::ClientList &clients);
 
 private:
     friend class ChannelContextImpl;
@@ -91,6 +94,9 @@ private:
     void sweep();
     void finishStop();
     void publishStats();
+    void countIn(Client &client, qsizetype bytes);
+    void countOut(Client &client, qsizetype bytes);
+    ClientList clientSnapshot() const;
     void noteCrash(const QString &what);
 
     // Presence, per topic: key -> metas in tracking order.
@@ -128,6 +134,8 @@ private:
     bool m_stopping = false;
     bool m_faultReported = false;
     bool m_stopFinished = false;
+    bool m_clientsDirty = false;
+    int m_statsTicks = 0;
 };
 
 } // namespace wsserve

@@ -59,6 +59,8 @@ struct Supervisor::Record {
     QList<qint64> failureTimesMs;
     int restarts = 0;
     InstanceStats stats;
+    ClientList clients;
+    qint64 runningSinceMs = 0;
     QTimer *backoffTimer = nullptr;
 };
 
@@ -71,6 +73,7 @@ Supervisor::Supervisor(std::shared_ptr<const BehaviourRegistry> registry, std::s
     qRegisterMetaType<InstanceStats>();
     qRegisterMetaType<InstanceState>();
     qRegisterMetaType<SupervisorEvent>();
+    qRegisterMetaType<ClientList>();
     m_watchdogTimer = new QTimer(this);
     m_watchdogTimer->setInterval(kWatchdogTickMs);
     connect(m_watchdogTimer, &QTimer::timeout, this, &Supervisor::checkWatchdogs);
@@ -306,6 +309,18 @@ InstanceStats Supervisor::stats(const QString &id) const
     return record ? record->stats : InstanceStats{};
 }
 
+ClientList Supervisor::clients(const QString &id) const
+{
+    const Record *record = m_records.value(id);
+    return record ? record->clients : ClientList{};
+}
+
+qint64 Supervisor::runningSinceMs(const QString &id) const
+{
+    const Record *record = m_records.value(id);
+    return record && record->state == InstanceState::Running ? record->runningSinceMs : 0;
+}
+
 int Supervisor::restartCount(const QString &id) const
 {
     const Record *record = m_records.value(id);
@@ -337,6 +352,13 @@ void Supervisor::launch(Record &record)
             emit instanceStatsChanged(id, stats);
         }
     });
+    connect(instance, &Instance::clientsChanged, this, [this, id, instance](const ClientList &clients) {
+        Record *current = m_records.value(id);
+        if (current && current->instance == instance) {
+            current->clients = clients;
+            emit instanceClientsChanged(id, clients);
+        }
+    });
     record.instance = instance;
     record.thread = thread;
     setState(record, InstanceState::Starting, QStringLiteral("starting"));
@@ -357,6 +379,7 @@ void Supervisor::onStarted(const QString &id, Instance *instance, bool ok, const
         return;
     }
     m_routes->open(id, instance);
+    record->runningSinceMs = nowMs();
     setState(*record, InstanceState::Running, QStringLiteral("running"));
 }
 
@@ -468,6 +491,10 @@ void Supervisor::retireThread(Record &record)
     }
     QThread *thread = record.thread;
     record.instance->disconnect(this);
+    if (!record.clients.isEmpty()) {
+        record.clients.clear();
+        emit instanceClientsChanged(record.config.id, record.clients);
+    }
     record.instance = nullptr;
     record.thread = nullptr;
     m_retiring.append(thread);

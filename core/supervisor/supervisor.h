@@ -4,6 +4,7 @@
 
 #include "instance/instanceconfig.h"
 #include "instancestate.h"
+#include "telemetry/clientinfo.h"
 #include "telemetry/instancestats.h"
 
 #include <QHash>
@@ -57,6 +58,8 @@ public:
     InstanceConfig config(const QString &id) const;
     InstanceStats stats(const QString &id) const;
     int restartCount(const QString &id) const;
+    ClientList clients(const QString &id) const;
+    qint64 runningSinceMs(const QString &id) const; // 0 unless Running
     QList<SupervisorEvent> log() const { return m_log; }
 
 Q_SIGNALS:
@@ -64,6 +67,7 @@ Q_SIGNALS:
     void instanceRemoved(const QString &id);
     void instanceStateChanged(const QString &id, wsserve::InstanceState state, const QString &reason);
     void instanceStatsChanged(const QString &id, const wsserve::InstanceStats &stats);
+    void instanceClientsChanged(const QString &id, const wsserve::ClientList &clients);
     void supervisorEvent(const wsserve::SupervisorEvent &event);
     void allStopped();
 

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "protocol/message.h"
+
+#include <QList>
+#include <QMetaType>
+#include <QString>
+#include <QStringList>
+
+namespace wsserve {
+
+// One connected socket as front ends see it. Thread: a value; published by the instance in batches.
+struct ClientInfo {
+    quint64 id = 0;
+    QString remoteAddress;
+    qint64 connectedAtMs = 0; // ms since the epoch
+    WireFormat format = WireFormat::Invalid;
+    QStringList topics;
+    quint64 messagesIn = 0;
+    quint64 messagesOut = 0;
+    quint64 bytesIn = 0;
+    quint64 bytesOut = 0;
+};
+
+using ClientList = QList<ClientInfo>;
+
+} // namespace wsserve
+
+Q_DECLARE_METATYPE(wsserve::ClientInfo)
+Q_DECLARE_METATYPE(wsserve::ClientList)

@@ -2,6 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "clirunner.h"
 
+#include "adminserver.h"
 #include "servercontroller.h"
 
 #include <QCoreApplication>
@@ -29,6 +30,13 @@ bool CliRunner::start(QString *error)
             return false;
         }
         seen.append(spec.id);
+    }
+    if (m_config.adminEnabled) {
+        // Bound before anything else starts, so a bad admin setup stops the launch with nothing running.
+        m_admin = new AdminServer(m_controller, m_config.adminToken, this);
+        if (!m_admin->listen(m_config.adminBind, m_config.effectiveAdminPort(), error)) {
+            return false;
+        }
     }
     connect(&m_controller, &ServerController::listenFailed, this, &CliRunner::fail);
     connect(&m_controller, &ServerController::listening, this, &CliRunner::onListening);
@@ -77,6 +85,14 @@ void CliRunner::checkAllRunning()
     // The first stdout line, exactly; scripts and tests read the port from it.
     std::fprintf(stdout, "wsserve: listening on ws://%s:%u\n", qPrintable(host),
                  static_cast<unsigned>(m_controller.listenPort()));
+    if (m_admin) {
+        const QHostAddress adminAddress = m_config.adminBind;
+        const QString adminHost = adminAddress.protocol() == QAbstractSocket::IPv6Protocol
+                                      ? u'[' + adminAddress.toString() + u']'
+                                      : adminAddress.toString();
+        std::fprintf(stdout, "wsserve: admin API on http://%s:%u\n", qPrintable(adminHost),
+                     static_cast<unsigned>(m_admin->port()));
+    }
     std::fflush(stdout);
 }
 

@@ -8,6 +8,7 @@
 
 namespace wsserve {
 
+class AdminServer;
 class ServerController;
 
 // The headless front end: starts the listener and the configured instances through the facade, prints
@@ -33,6 +34,7 @@ private:
 
     ServerController &m_controller;
     ServerConfig m_config;
+    AdminServer *m_admin = nullptr;
     bool m_announced = false;
     bool m_stopping = false;
 };

@@ -100,12 +100,23 @@ int main(int argc, char *argv[])
     const QCommandLineOption logLevelOption(QStringLiteral("log-level"),
                                             QStringLiteral("debug, info (default), warning or error."),
                                             QStringLiteral("level"));
+    const QCommandLineOption adminPortOption(
+        QStringLiteral("admin-port"),
+        QStringLiteral("Admin HTTP API port (default 4001; a free port when --port is 0)."), QStringLiteral("port"));
+    const QCommandLineOption adminBindOption(
+        QStringLiteral("admin-bind"),
+        QStringLiteral("Admin API address (default 127.0.0.1); any other address needs --admin-token."),
+        QStringLiteral("address"));
+    const QCommandLineOption adminTokenOption(QStringLiteral("admin-token"),
+                                              QStringLiteral("Require 'Authorization: Bearer TOKEN' on the admin API."),
+                                              QStringLiteral("token"));
+    const QCommandLineOption noAdminOption(QStringLiteral("no-admin"), QStringLiteral("Do not serve the admin API."));
     const QCommandLineOption helpOption({QStringLiteral("h"), QStringLiteral("help")},
                                         QStringLiteral("Show this help and exit."));
     const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
                                            QStringLiteral("Show the version and exit."));
-    parser.addOptions({headlessOption, bindOption, portOption, instanceOption, configOption, logLevelOption, helpOption,
-                       versionOption});
+    parser.addOptions({headlessOption, bindOption, portOption, instanceOption, configOption, logLevelOption,
+                       adminPortOption, adminBindOption, adminTokenOption, noAdminOption, helpOption, versionOption});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         return failStart(parser.errorText());
@@ -138,6 +149,24 @@ int main(int argc, char *argv[])
                 QStringLiteral("--port '%1' is not a port number (0-65535)").arg(parser.value(portOption)));
         }
         config.port = static_cast<quint16>(port);
+    }
+    if (parser.isSet(adminPortOption)) {
+        bool ok = false;
+        const uint port = parser.value(adminPortOption).toUInt(&ok);
+        if (!ok || port > 65535) {
+            return failStart(
+                QStringLiteral("--admin-port '%1' is not a port number (0-65535)").arg(parser.value(adminPortOption)));
+        }
+        config.adminPort = static_cast<int>(port);
+    }
+    if (parser.isSet(adminBindOption) && !parseBindAddress(parser.value(adminBindOption), &config.adminBind, &error)) {
+        return failStart(error);
+    }
+    if (parser.isSet(adminTokenOption)) {
+        config.adminToken = parser.value(adminTokenOption);
+    }
+    if (parser.isSet(noAdminOption)) {
+        config.adminEnabled = false;
     }
     for (const QString &text : parser.values(instanceOption)) {
         InstanceSpec spec;

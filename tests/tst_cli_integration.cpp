@@ -106,6 +106,10 @@ private slots:
                                         << u"cannot read config file '/nonexistent/wsserve.json'"_s;
         QTest::newRow("bad log level") << QStringList{u"--headless"_s, u"--log-level"_s, u"loud"_s}
                                        << u"--log-level 'loud'"_s;
+        QTest::newRow("admin off loopback without token")
+            << QStringList{u"--headless"_s, u"--admin-bind"_s, u"0.0.0.0"_s} << u"set --admin-token"_s;
+        QTest::newRow("bad admin port") << QStringList{u"--headless"_s, u"--admin-port"_s, u"-3"_s}
+                                        << u"--admin-port '-3' is not a port number"_s;
         QTest::newRow("stray argument") << QStringList{u"--headless"_s, u"extra"_s} << u"unexpected argument 'extra'"_s;
     }
     void badStartsExitWith2()
@@ -130,6 +134,32 @@ private slots:
         QCOMPARE(result.exitCode, 2);
         QVERIFY2(result.err.contains(u"invalid JSON at offset"_s), qPrintable(result.err));
         QVERIFY(result.err.contains(file.fileName()));
+    }
+
+    void adminApiLineAndNoAdmin()
+    {
+        QProcess server;
+        const quint16 port = startServer(server, {u"--headless"_s, u"--port"_s, u"0"_s, u"--instance"_s, u"a:echo"_s});
+        QVERIFY(port != 0);
+        QVERIFY(QTest::qWaitFor([&] { return server.canReadLine(); }, 10000));
+        const QString adminLine = QString::fromUtf8(server.readLine()).trimmed();
+        static const QRegularExpression pattern(u"^wsserve: admin API on http://127\\.0\\.0\\.1:(\\d+)$"_s);
+        const auto match = pattern.match(adminLine);
+        QVERIFY2(match.hasMatch(), qPrintable(adminLine));
+        const auto adminPort = static_cast<quint16>(match.captured(1).toUInt());
+        QVERIFY(adminPort != port);
+        QByteArray response;
+        QCOMPARE(httpStatus(adminPort, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 10000, &response), 200);
+        server.terminate();
+        QVERIFY(server.waitForFinished(10000));
+        QCOMPARE(server.exitCode(), 0);
+
+        QProcess quiet;
+        QVERIFY(startServer(quiet, {u"--headless"_s, u"--port"_s, u"0"_s, u"--no-admin"_s}) != 0);
+        quiet.terminate();
+        QVERIFY(quiet.waitForFinished(10000));
+        QCOMPARE(QString::fromUtf8(quiet.readAllStandardOutput()).trimmed(), QString()); // no admin line
+        QCOMPARE(quiet.exitCode(), 0);
     }
 
     void portInUseSaysSo()

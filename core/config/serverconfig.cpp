@@ -113,6 +113,37 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
         }
         result.port = static_cast<quint16>(port);
     }
+    if (root.contains(u"admin")) {
+        if (!root.value(u"admin").isBool()) {
+            *error = QStringLiteral("'admin' must be true or false");
+            return false;
+        }
+        result.adminEnabled = root.value(u"admin").toBool();
+    }
+    if (root.contains(u"admin_bind")) {
+        if (!root.value(u"admin_bind").isString() ||
+            !parseBindAddress(root.value(u"admin_bind").toString(), &result.adminBind, error)) {
+            if (error->isEmpty()) {
+                *error = QStringLiteral("'admin_bind' must be a string");
+            }
+            return false;
+        }
+    }
+    if (root.contains(u"admin_port")) {
+        const double port = root.value(u"admin_port").toDouble(-1);
+        if (!root.value(u"admin_port").isDouble() || port < 0 || port > 65535 || port != static_cast<int>(port)) {
+            *error = QStringLiteral("'admin_port' must be a whole number from 0 to 65535");
+            return false;
+        }
+        result.adminPort = static_cast<int>(port);
+    }
+    if (root.contains(u"admin_token")) {
+        if (!root.value(u"admin_token").isString()) {
+            *error = QStringLiteral("'admin_token' must be a string");
+            return false;
+        }
+        result.adminToken = root.value(u"admin_token").toString();
+    }
     if (root.contains(u"log_level")) {
         if (!root.value(u"log_level").isString()) {
             *error = QStringLiteral("'log_level' must be a string");

@@ -23,6 +23,18 @@ struct ServerConfig {
     quint16 port = 4000;
     QString logLevel = QStringLiteral("info");
     QList<InstanceSpec> instances;
+
+    // Admin HTTP API. Port -1 means "not given": 4001, or a free port when `port` is 0.
+    bool adminEnabled = true;
+    QHostAddress adminBind = QHostAddress::LocalHost;
+    int adminPort = -1;
+    QString adminToken;
+
+    static constexpr quint16 kDefaultAdminPort = 4001;
+    quint16 effectiveAdminPort() const
+    {
+        return adminPort >= 0 ? static_cast<quint16>(adminPort) : (port == 0 ? 0 : kDefaultAdminPort);
+    }
 };
 
 // Parses `ID:TYPE[:key=value,key=value...]`.
@@ -30,6 +42,7 @@ bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error);
 
 // Parses a config file's JSON:
 //   {"bind": "0.0.0.0", "port": 4000, "log_level": "info",
+//    "admin": true, "admin_bind": "127.0.0.1", "admin_port": 4001, "admin_token": "secret",
 //    "instances": [{"id": "lobby", "type": "chat", "options": {"presence": true}, "start": true}]}
 // Unknown keys are errors, so typos do not pass silently. Errors name the key or the JSON offset.
 bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error);

@@ -1,0 +1,527 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "adminserver.h"
+
+#include "servercontroller.h"
+
+#include <QDateTime>
+#include <QFile>
+#include <QHttpServerRequest>
+#include <QHttpServerResponder>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QTcpServer>
+
+using namespace Qt::StringLiterals;
+
+namespace wsserve {
+
+using Status = QHttpServerResponder::StatusCode;
+
+struct AdminServer::Reply {
+    Status status = Status::Ok;
+    QByteArray body;
+    QByteArray contentType = "application/json";
+    QList<std::pair<QByteArray, QByteArray>> headers;
+
+    static Reply json(const QJsonValue &value, Status status = Status::Ok)
+    {
+        const QJsonDocument document =
+            value.isArray() ? QJsonDocument(value.toArray()) : QJsonDocument(value.toObject());
+        return Reply{status, document.toJson(QJsonDocument::Compact) + '\n', "application/json", {}};
+    }
+    static Reply error(Status status, const QString &message, const QString &field = {})
+    {
+        QJsonObject object{{u"error"_s, message}};
+        if (!field.isEmpty()) {
+            object.insert(u"field"_s, field);
+        }
+        return json(object, status);
+    }
+};
+
+namespace {
+
+QString methodName(QHttpServerRequest::Method method)
+{
+    switch (method) {
+    case QHttpServerRequest::Method::Get:
+        return u"GET"_s;
+    case QHttpServerRequest::Method::Post:
+        return u"POST"_s;
+    case QHttpServerRequest::Method::Delete:
+        return u"DELETE"_s;
+    case QHttpServerRequest::Method::Put:
+        return u"PUT"_s;
+    case QHttpServerRequest::Method::Patch:
+        return u"PATCH"_s;
+    case QHttpServerRequest::Method::Head:
+        return u"HEAD"_s;
+    case QHttpServerRequest::Method::Options:
+        return u"OPTIONS"_s;
+    default:
+        return u"other"_s;
+    }
+}
+
+// Parses a JSON object body; on failure fills `reply` with a 400 naming the parse error position.
+bool parseBody(const QHttpServerRequest &request, QJsonObject *object, QString *error)
+{
+    const QByteArray body = request.body();
+    if (body.trimmed().isEmpty()) {
+        *object = {};
+        return true;
+    }
+    QJsonParseError parseError{};
+    const QJsonDocument document = QJsonDocument::fromJson(body, &parseError);
+    if (parseError.error != QJsonParseError::NoError) {
+        *error = u"malformed JSON at offset %1: %2"_s.arg(parseError.offset).arg(parseError.errorString());
+        return false;
+    }
+    if (!document.isObject()) {
+        *error = u"the body must be a JSON object"_s;
+        return false;
+    }
+    *object = document.object();
+    return true;
+}
+
+bool constantTimeEquals(const QByteArray &a, const QByteArray &b)
+{
+    // Runs over the longer input whatever the contents, so timing reveals at most the length.
+    const qsizetype length = std::max(a.size(), b.size());
+    unsigned char difference = a.size() == b.size() ? 0 : 1;
+    for (qsizetype i = 0; i < length; ++i) {
+        const auto x = static_cast<unsigned char>(i < a.size() ? a.at(i) : 0);
+        const auto y = static_cast<unsigned char>(i < b.size() ? b.at(i) : 0);
+        difference |= static_cast<unsigned char>(x ^ y);
+    }
+    return difference == 0;
+}
+
+QString optionKindName(OptionSpec::Kind kind)
+{
+    switch (kind) {
+    case OptionSpec::Kind::Bool:
+        return u"bool"_s;
+    case OptionSpec::Kind::Int:
+        return u"int"_s;
+    case OptionSpec::Kind::String:
+        return u"string"_s;
+    case OptionSpec::Kind::Invalid:
+        break;
+    }
+    return u"invalid"_s;
+}
+
+QJsonObject clientJson(const ClientInfo &client)
+{
+    return QJsonObject{
+        {u"id"_s, QString::number(client.id)},
+        {u"remote_address"_s, client.remoteAddress},
+        {u"connected_at"_s, QDateTime::fromMSecsSinceEpoch(client.connectedAtMs).toUTC().toString(Qt::ISODateWithMs)},
+        {u"wire_format"_s, wireFormatName(client.format)},
+        {u"topics"_s, QJsonArray::fromStringList(client.topics)},
+        {u"messages_in"_s, static_cast<qint64>(client.messagesIn)},
+        {u"messages_out"_s, static_cast<qint64>(client.messagesOut)},
+        {u"bytes_in"_s, static_cast<qint64>(client.bytesIn)},
+        {u"bytes_out"_s, static_cast<qint64>(client.bytesOut)},
+    };
+}
+
+qint64 residentSetBytes()
+{
+#ifdef Q_OS_LINUX
+    QFile statm(u"/proc/self/statm"_s);
+    if (statm.open(QIODevice::ReadOnly)) {
+        const QList<QByteArray> fields = statm.readAll().split(' ');
+        if (fields.size() > 1) {
+            return fields.at(1).toLongLong() * 4096;
+        }
+    }
+#endif
+    return 0;
+}
+
+QByteArray escapeLabel(const QString &value)
+{
+    QByteArray out = value.toUtf8();
+    out.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    return out;
+}
+
+} // namespace
+
+AdminServer::AdminServer(ServerController &controller, QString token, QObject *parent)
+    : QAbstractHttpServer(parent)
+    , m_controller(controller)
+    , m_token(std::move(token))
+{}
+
+AdminServer::~AdminServer() = default;
+
+bool AdminServer::isLoopback(const QHostAddress &address)
+{
+    return address.isLoopback();
+}
+
+bool AdminServer::listen(const QHostAddress &address, quint16 port, QString *error)
+{
+    if (!isLoopback(address) && m_token.isEmpty()) {
+        *error = u"the admin API on %1 is reachable from other machines; set --admin-token (or \"admin_token\" "
+                 "in the config file), or bind it to 127.0.0.1"_s.arg(address.toString());
+        return false;
+    }
+    auto *listener = new QTcpServer(this);
+    if (!listener->listen(address, port)) {
+        *error = u"cannot listen for the admin API on %1:%2: %3"_s.arg(address.toString())
+                     .arg(port)
+                     .arg(listener->serverError() == QAbstractSocket::AddressInUseError ? u"address already in use"_s
+                                                                                        : listener->errorString());
+        delete listener;
+        return false;
+    }
+    m_listener = listener;
+    bind(listener);
+    return true;
+}
+
+quint16 AdminServer::port() const
+{
+    return m_listener ? m_listener->serverPort() : 0;
+}
+
+bool AdminServer::authorized(const QHttpServerRequest &request) const
+{
+    if (m_token.isEmpty()) {
+        return true;
+    }
+    const QByteArray header = request.value("Authorization");
+    const QByteArray expected = "Bearer " + m_token.toUtf8();
+    return constantTimeEquals(header.trimmed(), expected);
+}
+
+bool AdminServer::handleRequest(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    Reply reply;
+    if (!authorized(request)) {
+        reply = Reply::error(Status::Unauthorized, u"missing or wrong bearer token"_s);
+        reply.headers.append(std::pair<QByteArray, QByteArray>("WWW-Authenticate", "Bearer realm=\"wsserve\""));
+    } else if (request.body().size() > kMaxBodyBytes) {
+        reply = Reply::error(Status::PayloadTooLarge, u"request body over %1 bytes"_s.arg(kMaxBodyBytes));
+    } else {
+        reply = dispatch(request);
+    }
+    QHttpServerResponder responder = makeResponder(request, socket);
+    responder.writeStatusLine(reply.status);
+    responder.writeHeader("Content-Type", reply.contentType);
+    responder.writeHeader("Content-Length", QByteArray::number(reply.body.size()));
+    for (const auto &[name, value] : std::as_const(reply.headers)) {
+        responder.writeHeader(name, value);
+    }
+    responder.writeBody(reply.body);
+    return true;
+}
+
+void AdminServer::missingHandler(const QHttpServerRequest &request, QTcpSocket *socket)
+{
+    // Not reached: handleRequest answers everything, unknown routes included.
+    makeResponder(request, socket).write(Status::NotFound);
+}
+
+AdminServer::Reply AdminServer::dispatch(const QHttpServerRequest &request)
+{
+    const QString path = request.url().path();
+    const auto method = request.method();
+    const auto onlyGet = [&](const std::function<Reply()> &handler) {
+        if (method != QHttpServerRequest::Method::Get) {
+            Reply reply =
+                Reply::error(Status::MethodNotAllowed, u"%1 is not allowed here; use GET"_s.arg(methodName(method)));
+            reply.headers.append(std::pair<QByteArray, QByteArray>("Allow", "GET"));
+            return reply;
+        }
+        return handler();
+    };
+    if (path == u"/healthz") {
+        return onlyGet([this] { return health(); });
+    }
+    if (path == u"/metrics") {
+        return onlyGet([this] { return Reply{Status::Ok, metrics(), "text/plain; version=0.0.4; charset=utf-8", {}}; });
+    }
+    if (path == u"/api/types") {
+        return onlyGet([this] {
+            QJsonArray types;
+            for (const BehaviourType &type : m_controller.registry().types()) {
+                QJsonArray options;
+                for (const OptionSpec &spec : m_controller.registry().optionSpecs(type.name)) {
+                    QJsonObject option{{u"name"_s, spec.name},
+                                       {u"type"_s, optionKindName(spec.kind)},
+                                       {u"default"_s, QJsonValue::fromVariant(spec.defaultValue)},
+                                       {u"description"_s, spec.description}};
+                    if (spec.kind == OptionSpec::Kind::Int) {
+                        option.insert(u"minimum"_s, spec.minimum);
+                        option.insert(u"maximum"_s, spec.maximum);
+                    }
+                    options.append(option);
+                }
+                types.append(
+                    QJsonObject{{u"name"_s, type.name}, {u"description"_s, type.description}, {u"options"_s, options}});
+            }
+            return Reply::json(types);
+        });
+    }
+    if (path == u"/api/instances" || path.startsWith(u"/api/instances/")) {
+        QStringList segments = path.mid(QStringLiteral("/api/instances").size()).split(u'/', Qt::SkipEmptyParts);
+        return instancesRoute(request, segments);
+    }
+    return Reply::error(Status::NotFound, u"no route %1"_s.arg(path));
+}
+
+AdminServer::Reply AdminServer::instancesRoute(const QHttpServerRequest &request, const QStringList &segments)
+{
+    using Method = QHttpServerRequest::Method;
+    const Method method = request.method();
+    const auto notAllowed = [&](const QByteArray &allow) {
+        Reply reply =
+            Reply::error(Status::MethodNotAllowed,
+                         u"%1 is not allowed here; use %2"_s.arg(methodName(method), QString::fromLatin1(allow)));
+        reply.headers.append(std::pair<QByteArray, QByteArray>("Allow", allow));
+        return reply;
+    };
+    if (segments.isEmpty()) {
+        if (method == Method::Get) {
+            QJsonArray list;
+            for (const QString &id : m_controller.instanceIds()) {
+                list.append(instanceJson(id));
+            }
+            return Reply::json(list);
+        }
+        if (method == Method::Post) {
+            return createInstance(request);
+        }
+        return notAllowed("GET, POST");
+    }
+    const QString id = segments.at(0);
+    if (!m_controller.instanceIds().contains(id)) {
+        return Reply::error(Status::NotFound, u"no instance '%1'"_s.arg(id));
+    }
+    QString error;
+    if (segments.size() == 1) {
+        if (method == Method::Get) {
+            return Reply::json(instanceJson(id));
+        }
+        if (method == Method::Delete) {
+            if (!m_controller.removeInstance(id, &error)) {
+                return Reply::error(Status::Conflict, error);
+            }
+            return Reply::json(QJsonObject{{u"id"_s, id}, {u"removed"_s, true}});
+        }
+        return notAllowed("GET, DELETE");
+    }
+    const QString action = segments.at(1);
+    if (segments.size() == 2 && (action == u"start" || action == u"stop" || action == u"restart")) {
+        if (method != Method::Post) {
+            return notAllowed("POST");
+        }
+        const bool ok = action == u"start"  ? m_controller.startInstance(id, &error)
+                        : action == u"stop" ? m_controller.stopInstance(id, &error)
+                                            : m_controller.restartInstance(id, &error);
+        if (!ok) {
+            return Reply::error(Status::Conflict, error);
+        }
+        return Reply::json(instanceJson(id));
+    }
+    if (segments.size() == 2 && action == u"broadcast") {
+        if (method != Method::Post) {
+            return notAllowed("POST");
+        }
+        return broadcast(id, request);
+    }
+    if (action == u"clients" && segments.size() == 2) {
+        if (method != Method::Get) {
+            return notAllowed("GET");
+        }
+        QJsonArray list;
+        for (const ClientInfo &client : m_controller.clients(id)) {
+            list.append(clientJson(client));
+        }
+        return Reply::json(list);
+    }
+    if (action == u"clients" && segments.size() == 3) {
+        if (method != Method::Delete) {
+            return notAllowed("DELETE");
+        }
+        bool ok = false;
+        const quint64 clientId = segments.at(2).toULongLong(&ok);
+        const ClientList clients = m_controller.clients(id);
+        const bool known = ok && std::any_of(clients.cbegin(), clients.cend(),
+                                             [&](const ClientInfo &client) { return client.id == clientId; });
+        if (!known) {
+            return Reply::error(Status::NotFound, u"no client '%1' on instance '%2'"_s.arg(segments.at(2), id));
+        }
+        const QString reason = request.query().queryItemValue(u"reason"_s, QUrl::FullyDecoded);
+        if (!m_controller.kickClient(id, clientId, reason.isEmpty() ? u"kicked by admin"_s : reason.left(100),
+                                     &error)) {
+            return Reply::error(Status::Conflict, error);
+        }
+        return Reply::json(QJsonObject{{u"id"_s, segments.at(2)}, {u"kicked"_s, true}});
+    }
+    return Reply::error(Status::NotFound, u"no route %1"_s.arg(request.url().path()));
+}
+
+AdminServer::Reply AdminServer::createInstance(const QHttpServerRequest &request)
+{
+    QJsonObject body;
+    QString error;
+    if (!parseBody(request, &body, &error)) {
+        return Reply::error(Status::BadRequest, error);
+    }
+    static const QStringList allowed{u"id"_s, u"type"_s, u"options"_s, u"start"_s};
+    for (auto it = body.begin(); it != body.end(); ++it) {
+        if (!allowed.contains(it.key())) {
+            return Reply::error(Status::BadRequest, u"unknown field '%1'"_s.arg(it.key()), it.key());
+        }
+    }
+    if (!body.value(u"id").isString()) {
+        return Reply::error(Status::BadRequest, u"'id' must be a string"_s, u"id"_s);
+    }
+    if (!body.value(u"type").isString()) {
+        return Reply::error(Status::BadRequest, u"'type' must be a string"_s, u"type"_s);
+    }
+    if (body.contains(u"options") && !body.value(u"options").isObject()) {
+        return Reply::error(Status::BadRequest, u"'options' must be an object"_s, u"options"_s);
+    }
+    if (body.contains(u"start") && !body.value(u"start").isBool()) {
+        return Reply::error(Status::BadRequest, u"'start' must be true or false"_s, u"start"_s);
+    }
+    const QString id = body.value(u"id").toString();
+    const QString type = body.value(u"type").toString();
+    if (const QString idError = validateInstanceId(id); !idError.isEmpty()) {
+        return Reply::error(Status::BadRequest, idError, u"id"_s);
+    }
+    if (m_controller.instanceIds().contains(id)) {
+        return Reply::error(Status::Conflict, u"instance id '%1' is already taken"_s.arg(id), u"id"_s);
+    }
+    if (!m_controller.registry().find(type)) {
+        return Reply::error(
+            Status::UnprocessableEntity,
+            u"unknown instance type '%1' (known: %2)"_s.arg(type, m_controller.registry().names().join(u", ")),
+            u"type"_s);
+    }
+    if (!m_controller.createInstance(id, type, body.value(u"options").toObject().toVariantMap(),
+                                     body.value(u"start").toBool(true), &error)) {
+        return Reply::error(Status::BadRequest, error, u"options"_s);
+    }
+    return Reply::json(instanceJson(id), Status::Created);
+}
+
+AdminServer::Reply AdminServer::broadcast(const QString &id, const QHttpServerRequest &request)
+{
+    QJsonObject body;
+    QString error;
+    if (!parseBody(request, &body, &error)) {
+        return Reply::error(Status::BadRequest, error);
+    }
+    if (!body.value(u"topic").isString() || body.value(u"topic").toString().isEmpty()) {
+        return Reply::error(Status::BadRequest, u"'topic' must be a non-empty string"_s, u"topic"_s);
+    }
+    if (!body.value(u"event").isString() || body.value(u"event").toString().isEmpty()) {
+        return Reply::error(Status::BadRequest, u"'event' must be a non-empty string"_s, u"event"_s);
+    }
+    if (body.contains(u"payload") && !body.value(u"payload").isObject()) {
+        return Reply::error(Status::BadRequest, u"'payload' must be an object"_s, u"payload"_s);
+    }
+    if (!m_controller.broadcast(id, body.value(u"topic").toString(), body.value(u"event").toString(),
+                                body.value(u"payload").toObject(), &error)) {
+        return Reply::error(Status::Conflict, error);
+    }
+    return Reply::json(QJsonObject{{u"broadcast"_s, true}}, Status::Accepted);
+}
+
+AdminServer::Reply AdminServer::health() const
+{
+    if (!m_controller.isListening()) {
+        return Reply::json(QJsonObject{{u"status"_s, u"failing"_s}, {u"reason"_s, u"not listening"_s}},
+                           Status::ServiceUnavailable);
+    }
+    QStringList failed;
+    for (const QString &id : m_controller.instanceIds()) {
+        if (m_controller.instance(id).state == InstanceState::Failed) {
+            failed.append(id);
+        }
+    }
+    if (!failed.isEmpty()) {
+        return Reply::json(
+            QJsonObject{{u"status"_s, u"failing"_s}, {u"reason"_s, u"instances Failed: %1"_s.arg(failed.join(u", "))}},
+            Status::ServiceUnavailable);
+    }
+    return Reply::json(QJsonObject{{u"status"_s, u"ok"_s}, {u"port"_s, m_controller.listenPort()}});
+}
+
+QJsonObject AdminServer::instanceJson(const QString &id) const
+{
+    const InstanceInfo info = m_controller.instance(id);
+    QJsonObject options;
+    for (auto it = info.config.options.cbegin(); it != info.config.options.cend(); ++it) {
+        options.insert(it.key(), QJsonValue::fromVariant(it.value()));
+    }
+    const qint64 uptimeMs = info.runningSinceMs > 0 ? QDateTime::currentMSecsSinceEpoch() - info.runningSinceMs : 0;
+    return QJsonObject{
+        {u"id"_s, id},
+        {u"type"_s, info.config.type},
+        {u"state"_s, instanceStateName(info.state)},
+        {u"options"_s, options},
+        {u"clients"_s, info.stats.clients},
+        {u"messages_in"_s, static_cast<qint64>(info.stats.messagesIn)},
+        {u"messages_out"_s, static_cast<qint64>(info.stats.messagesOut)},
+        {u"restarts"_s, info.restarts},
+        {u"uptime_s"_s, uptimeMs / 1000.0},
+    };
+}
+
+QByteArray AdminServer::metrics() const
+{
+    QByteArray out;
+    const auto family = [&](const char *name, const char *type, const char *help) {
+        out += "# HELP " + QByteArray(name) + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n';
+    };
+    const QStringList ids = m_controller.instanceIds();
+    const auto perInstance = [&](const char *name, const char *type, const char *help,
+                                 const std::function<double(const InstanceInfo &)> &value) {
+        family(name, type, help);
+        for (const QString &id : ids) {
+            const InstanceInfo info = m_controller.instance(id);
+            out += QByteArray(name) + "{instance=\"" + escapeLabel(id) + "\",type=\"" + escapeLabel(info.config.type) +
+                   "\"} " + QByteArray::number(value(info), 'g', 17) + '\n';
+        }
+    };
+    perInstance("wsserve_connections", "gauge", "Connected WebSocket clients.",
+                [](const InstanceInfo &i) { return i.stats.clients; });
+    perInstance("wsserve_channels", "gauge", "Joined channels.",
+                [](const InstanceInfo &i) { return i.stats.channels; });
+    perInstance("wsserve_connections_total", "counter", "WebSocket connections accepted.",
+                [](const InstanceInfo &i) { return static_cast<double>(i.stats.connectionsTotal); });
+    perInstance("wsserve_joins_total", "counter", "Successful channel joins.",
+                [](const InstanceInfo &i) { return static_cast<double>(i.stats.joinsTotal); });
+    perInstance("wsserve_messages_received_total", "counter", "Frames received from clients.",
+                [](const InstanceInfo &i) { return static_cast<double>(i.stats.messagesIn); });
+    perInstance("wsserve_messages_sent_total", "counter", "Frames sent to clients.",
+                [](const InstanceInfo &i) { return static_cast<double>(i.stats.messagesOut); });
+    perInstance("wsserve_received_bytes_total", "counter", "Bytes of frames received from clients.",
+                [](const InstanceInfo &i) { return static_cast<double>(i.stats.bytesIn); });
+    perInstance("wsserve_sent_bytes_total", "counter", "Bytes of frames sent to clients.",
+                [](const InstanceInfo &i) { return static_cast<double>(i.stats.bytesOut); });
+    perInstance("wsserve_broadcasts_total", "counter", "Broadcasts fanned out to a topic.",
+                [](const InstanceInfo &i) { return static_cast<double>(i.stats.broadcasts); });
+    perInstance("wsserve_channel_crashes_total", "counter", "Channel handlers that threw.",
+                [](const InstanceInfo &i) { return static_cast<double>(i.stats.channelCrashes); });
+    perInstance("wsserve_instance_restarts_total", "counter", "Instance restarts by the supervisor or on request.",
+                [](const InstanceInfo &i) { return i.restarts; });
+    perInstance("wsserve_instance_up", "gauge", "1 when the instance is Running.",
+                [](const InstanceInfo &i) { return i.state == InstanceState::Running ? 1.0 : 0.0; });
+    family("wsserve_process_resident_memory_bytes", "gauge", "Resident set size of the wsserve process.");
+    out += "wsserve_process_resident_memory_bytes " + QByteArray::number(residentSetBytes()) + '\n';
+    return out;
+}
+
+} // namespace wsserve

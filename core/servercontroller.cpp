@@ -30,6 +30,7 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     connect(d->supervisor, &Supervisor::instanceStatsChanged, this, &ServerController::instanceStatsChanged);
     connect(d->supervisor, &Supervisor::supervisorEvent, this, &ServerController::supervisorEvent);
     connect(d->supervisor, &Supervisor::instanceClientsChanged, this, &ServerController::instanceClientsChanged);
+    connect(d->supervisor, &Supervisor::instanceMessageFlow, this, &ServerController::instanceMessageFlow);
 
     d->endpointThread.setObjectName(QStringLiteral("endpoint"));
     d->endpoint = new Endpoint(d->routes);
@@ -122,6 +123,11 @@ InstanceInfo ServerController::instance(const QString &id) const
 ClientList ServerController::clients(const QString &id) const
 {
     return d->supervisor->clients(id);
+}
+
+void ServerController::setMessageFlowEnabled(const QString &id, bool enabled)
+{
+    d->supervisor->setMessageFlowEnabled(id, enabled);
 }
 
 QList<SupervisorEvent> ServerController::supervisorLog() const

@@ -6,6 +6,7 @@
 #include "supervisor/instancestate.h"
 #include "telemetry/clientinfo.h"
 #include "telemetry/instancestats.h"
+#include "telemetry/messageevent.h"
 
 #include <QHostAddress>
 #include <QJsonObject>
@@ -63,6 +64,9 @@ public:
     QList<SupervisorEvent> supervisorLog() const;
     // The instance's connected clients as last published (at most 500 ms old).
     ClientList clients(const QString &id) const;
+    // While enabled, the instance publishes instanceMessageFlow() batches (every 100 ms, sampled above
+    // MessageBatch::kMaxEventsPerBatch frames). Off by default: headless runs pay nothing for it.
+    void setMessageFlowEnabled(const QString &id, bool enabled);
 
     // Closes every client with 1012, stops every instance and the listener; emits shutdownComplete().
     void shutdown();
@@ -75,6 +79,7 @@ Q_SIGNALS:
     void instanceStateChanged(const QString &id, wsserve::InstanceState state, const QString &reason);
     void instanceStatsChanged(const QString &id, const wsserve::InstanceStats &stats);
     void instanceClientsChanged(const QString &id, const wsserve::ClientList &clients);
+    void instanceMessageFlow(const QString &id, const wsserve::MessageBatch &batch);
     void supervisorEvent(const wsserve::SupervisorEvent &event);
     void shutdownComplete();
 

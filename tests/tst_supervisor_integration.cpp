@@ -262,6 +262,48 @@ private slots:
         QCOMPARE(m_server->controller().clients(u"e"_s).at(0).id, 2ULL);
     }
 
+    void messageFlowBatchesAndSampling()
+    {
+        QVERIFY(m_server->addInstance(u"e"_s, u"echo"_s));
+        QList<MessageEvent> events;
+        quint64 dropped = 0;
+        connect(&m_server->controller(), &ServerController::instanceMessageFlow, this,
+                [&](const QString &id, const MessageBatch &batch) {
+                    QCOMPARE(id, u"e"_s);
+                    events += batch.events;
+                    dropped += batch.dropped;
+                });
+        auto quiet = joined(u"e"_s, u"room:1"_s);
+        QVERIFY(quiet);
+        QVERIFY(echoes(*quiet, u"room:1"_s, u"1"_s)); // not watched: must not be recorded
+
+        m_server->controller().setMessageFlowEnabled(u"e"_s, true);
+        quiet->sendV2(u"1"_s, u"watched"_s, u"room:1"_s, u"ping"_s, QJsonObject{});
+        QVERIFY(quiet->waitForReply(u"room:1"_s, u"watched"_s));
+        QTRY_VERIFY(events.size() >= 2);
+        // Batches arrive in order, so the first recorded frame is the first one sent while watched.
+        const MessageEvent in = events.at(0);
+        QVERIFY(!in.outgoing);
+        QCOMPARE(in.clientId, 1ULL);
+        QCOMPARE(in.topic, u"room:1"_s);
+        QCOMPARE(in.event, u"ping"_s);
+        QCOMPARE(in.frame, QByteArray(R"(["1","watched","room:1","ping",{}])"));
+        QCOMPARE(in.size, in.frame.size());
+        const MessageEvent out = events.at(1);
+        QVERIFY(out.outgoing);
+        QCOMPARE(out.event, u"phx_reply"_s);
+
+        // Far more than one batch holds in 100 ms: the instance samples and says how many it left out.
+        events.clear();
+        for (int i = 0; i < 3000; ++i) {
+            quiet->sendV2(u"1"_s, QString::number(1000 + i), u"room:1"_s, u"flood"_s, QJsonObject{});
+        }
+        QVERIFY(quiet->waitForReply(u"room:1"_s, u"3999"_s, 20000));
+        QTRY_VERIFY(dropped > 0);
+        QVERIFY(events.size() + dropped >= 6000);
+        m_server->controller().setMessageFlowEnabled(u"e"_s, false);
+    }
+
     void instancesRunInNamedThreads()
     {
         QVERIFY(m_server->addInstance(u"one"_s, u"echo"_s));

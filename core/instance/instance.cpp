@@ -130,9 +130,9 @@ public:
             return;
         }
         if (m_mode == Mode::Join) {
-            m_deferred.append(frame); // sent right after the join reply
+            m_deferred.append({frame, event}); // sent right after the join reply
         } else {
-            m_instance.send(m_client, frame);
+            m_instance.send(m_client, frame, m_topic, event);
         }
     }
     void broadcast(const QString &event, const Payload &payload) override
@@ -158,8 +158,8 @@ public:
     bool stopRequested() const { return m_stopRequested; }
     void flushDeferred()
     {
-        for (const Frame &frame : std::as_const(m_deferred)) {
-            m_instance.send(m_client, frame);
+        for (const auto &[frame, event] : std::as_const(m_deferred)) {
+            m_instance.send(m_client, frame, m_topic, event);
         }
         m_deferred.clear();
     }
@@ -171,7 +171,7 @@ private:
     Instance::Channel &m_channel;
     Mode m_mode = Mode::Invalid;
     QJsonValue m_ref;
-    QList<Frame> m_deferred;
+    QList<std::pair<Frame, QString>> m_deferred;
     bool m_replied = false;
     bool m_stopRequested = false;
 };
@@ -336,6 +336,10 @@ void Instance::onTextMessage(Client &client, const QString &text)
     const QByteArray data = text.toUtf8();
     countIn(client, data.size());
     DecodeResult decoded = codec::decodeText(client.info.format, data);
+    if (m_shared->messageFlowEnabled()) {
+        tap(false, client.id, 1, Frame{data, false}, decoded.message.topic,
+            decoded.ok ? decoded.message.event : QStringLiteral("(malformed)"));
+    }
     if (!decoded.ok) {
         protocolError(client, decoded.closeCode, decoded.error);
         return;
@@ -347,6 +351,10 @@ void Instance::onBinaryMessage(Client &client, const QByteArray &data)
 {
     countIn(client, data.size());
     DecodeResult decoded = codec::decodeBinary(client.info.format, data);
+    if (m_shared->messageFlowEnabled()) {
+        tap(false, client.id, 1, Frame{data, true}, decoded.message.topic,
+            decoded.ok ? decoded.message.event : QStringLiteral("(malformed)"));
+    }
     if (!decoded.ok) {
         protocolError(client, decoded.closeCode, decoded.error);
         return;
@@ -414,7 +422,7 @@ void Instance::handleJoin(Client &client, const Message &message)
     }
     const auto sendOldClose = [&] {
         if (duplicate) {
-            send(client, codec::encodeChannelControl(client.info.format, oldJoinRef, topic, events::kClose, {}));
+            sendControl(client, oldJoinRef, topic, events::kClose, {});
         }
     };
     Channel channel;
@@ -454,7 +462,7 @@ void Instance::handleJoin(Client &client, const Message &message)
     if (after.stopRequested()) {
         const QJsonValue joinRef = joined.joinRef;
         removeChannel(client, topic, LeaveReason::Stopped);
-        send(client, codec::encodeChannelControl(client.info.format, joinRef, topic, events::kClose, {}));
+        sendControl(client, joinRef, topic, events::kClose, {});
     }
 }
 
@@ -473,7 +481,7 @@ void Instance::handleLeave(Client &client, const Message &message)
     const QJsonValue joinRef = channel->joinRef;
     sendReply(client, joinRef, message.ref, message.topic, QStringLiteral("ok"), Payload::fromJson(QJsonObject{}));
     removeChannel(client, message.topic, LeaveReason::Left);
-    send(client, codec::encodeChannelControl(client.info.format, joinRef, message.topic, events::kClose, {}));
+    sendControl(client, joinRef, message.topic, events::kClose, {});
 }
 
 void Instance::handleEvent(Client &client, Channel &channel, const Message &message)
@@ -487,7 +495,7 @@ void Instance::handleEvent(Client &client, Channel &channel, const Message &mess
     if (context.stopRequested()) {
         const QJsonValue joinRef = channel.joinRef;
         removeChannel(client, message.topic, LeaveReason::Stopped);
-        send(client, codec::encodeChannelControl(client.info.format, joinRef, message.topic, events::kClose, {}));
+        sendControl(client, joinRef, message.topic, events::kClose, {});
     }
 }
 
@@ -500,8 +508,7 @@ void Instance::crashChannel(Client &client, const QString &topic, const QString 
     qCWarning(lcInstance).noquote() << logTag(m_config.id) << "channel" << topic << "of client" << client.id
                                     << "crashed:" << what;
     const QJsonValue joinRef = channel->joinRef;
-    send(client, codec::encodeChannelControl(client.info.format, joinRef, topic, events::kError,
-                                             reasonObject(QStringLiteral("channel_crash"))));
+    sendControl(client, joinRef, topic, events::kError, reasonObject(QStringLiteral("channel_crash")));
     removeChannel(client, topic, LeaveReason::Crashed);
     noteCrash(QStringLiteral("channel %1: %2").arg(topic, what));
 }
@@ -565,10 +572,19 @@ void Instance::closeClient(Client &client, quint16 code, const QString &reason)
     client.socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), text);
 }
 
-void Instance::send(Client &client, const Frame &frame)
+void Instance::sendControl(Client &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
+                           const QJsonObject &payload)
+{
+    send(client, codec::encodeChannelControl(client.info.format, joinRef, topic, event, payload), topic, event);
+}
+
+void Instance::send(Client &client, const Frame &frame, const QString &topic, const QString &event)
 {
     if (frame.isNull() || client.closing) {
         return;
+    }
+    if (m_shared->messageFlowEnabled()) {
+        tap(true, client.id, 1, frame, topic, event);
     }
     if (frame.binary) {
         client.socket->sendBinaryMessage(frame.data);
@@ -587,7 +603,7 @@ void Instance::sendReply(Client &client, const QJsonValue &joinRef, const QJsonV
         qCWarning(lcInstance).noquote() << logTag(m_config.id) << "reply dropped:" << error;
         return;
     }
-    send(client, frame);
+    send(client, frame, topic, events::kReply);
 }
 
 void Instance::broadcast(const QString &topic, const QString &event, const Payload &payload)
@@ -612,6 +628,8 @@ void Instance::broadcastImpl(const QString &topic, const QString &event, const P
     QString texts[2];
     bool encoded[2] = {false, false};
     const QSet<quint64> targets = *subscribers; // a send can never re-enter, but stay safe against edits
+    int recipients = 0;
+    const Frame *tapped = nullptr;
     for (const quint64 id : targets) {
         if (id == excludeClient) {
             continue;
@@ -638,7 +656,33 @@ void Instance::broadcastImpl(const QString &topic, const QString &event, const P
             client->socket->sendTextMessage(texts[slot]);
         }
         countOut(*client, frame.data.size());
+        ++recipients;
+        tapped = &frame;
     }
+    if (tapped && m_shared->messageFlowEnabled()) {
+        tap(true, 0, recipients, *tapped, topic, event);
+    }
+}
+
+void Instance::tap(bool outgoing, quint64 clientId, int recipients, const Frame &frame, const QString &topic,
+                   const QString &event)
+{
+    if (m_flow.events.size() >= MessageBatch::kMaxEventsPerBatch) {
+        ++m_flow.dropped; // sampling: the view says how much it is not showing
+        return;
+    }
+    MessageEvent item;
+    item.timeMs = nowMs();
+    item.outgoing = outgoing;
+    item.binary = frame.binary;
+    item.clientId = clientId;
+    item.recipients = recipients;
+    item.topic = topic;
+    item.event = event;
+    item.size = frame.data.size();
+    item.truncated = frame.data.size() > MessageEvent::kMaxFrameBytes;
+    item.frame = item.truncated ? frame.data.left(MessageEvent::kMaxFrameBytes) : frame.data;
+    m_flow.events.append(std::move(item));
 }
 
 QJsonObject Instance::presenceList(const QString &topic) const
@@ -937,6 +981,10 @@ ClientList Instance::clientSnapshot() const
 
 void Instance::publishStats()
 {
+    if (!m_flow.events.isEmpty() || m_flow.dropped > 0) {
+        emit messageFlow(m_flow);
+        m_flow = MessageBatch{};
+    }
     constexpr int kClientListEveryTicks = 5;
     if (m_clientsDirty && (++m_statsTicks % kClientListEveryTicks == 0 || m_stopping)) {
         m_clientsDirty = false;

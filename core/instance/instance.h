@@ -9,6 +9,7 @@
 #include "protocol/codec.h"
 #include "telemetry/clientinfo.h"
 #include "telemetry/instancestats.h"
+#include "telemetry/messageevent.h"
 
 #include <QHash>
 #include <QObject>
@@ -67,6 +68,8 @@ Q_SIGNALS:
     void statsChanged(const wsserve::InstanceStats &stats);
     // The connected clients, at most every 500 ms and only after something changed.
     void clientsChanged(const wsserve::ClientList &clients);
+    // The live message flow, every 100 ms while InstanceShared::messageFlowEnabled().
+    void messageFlow(const wsserve::MessageBatch &batch);
 
 private:
     friend class ChannelContextImpl;
@@ -86,7 +89,12 @@ private:
     void removeClient(quint64 clientId);
     void closeClient(Client &client, quint16 code, const QString &reason);
     void protocolError(Client &client, quint16 code, const QString &error);
-    void send(Client &client, const Frame &frame);
+    void send(Client &client, const Frame &frame, const QString &topic, const QString &event);
+    void sendControl(Client &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
+                     const QJsonObject &payload);
+    // Records a frame for the live message flow (only while someone watches).
+    void tap(bool outgoing, quint64 clientId, int recipients, const Frame &frame, const QString &topic,
+             const QString &event);
     void sendReply(Client &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
                    const QString &status, const Payload &response);
     void broadcastImpl(const QString &topic, const QString &event, const Payload &payload, quint64 excludeClient);
@@ -130,6 +138,7 @@ private:
     quint64 m_nextClientId = 1;
     quint64 m_presenceCounter = 0;
     InstanceStats m_stats;
+    MessageBatch m_flow;
     InstanceStats m_publishedStats;
     bool m_stopping = false;
     bool m_faultReported = false;

@@ -19,6 +19,10 @@ public:
     void touch(qint64 nowMs) { m_aliveMs.store(nowMs, std::memory_order_relaxed); }
     qint64 aliveMs() const { return m_aliveMs.load(std::memory_order_relaxed); }
 
+    // Whether a front end watches the message flow; the instance only records frames while it does.
+    void setMessageFlowEnabled(bool enabled) { m_flowEnabled.store(enabled, std::memory_order_relaxed); }
+    bool messageFlowEnabled() const { return m_flowEnabled.load(std::memory_order_relaxed); }
+
     void addDescriptor(qintptr fd);
     void removeDescriptor(qintptr fd);
     // Shuts every registered socket down (both directions) without closing the descriptors, which
@@ -27,6 +31,7 @@ public:
 
 private:
     std::atomic<qint64> m_aliveMs{0};
+    std::atomic<bool> m_flowEnabled{false};
     QMutex m_mutex;
     QSet<qintptr> m_descriptors;
 };

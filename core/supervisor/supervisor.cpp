@@ -61,6 +61,7 @@ struct Supervisor::Record {
     InstanceStats stats;
     ClientList clients;
     qint64 runningSinceMs = 0;
+    bool messageFlow = false;
     QTimer *backoffTimer = nullptr;
 };
 
@@ -74,6 +75,7 @@ Supervisor::Supervisor(std::shared_ptr<const BehaviourRegistry> registry, std::s
     qRegisterMetaType<InstanceState>();
     qRegisterMetaType<SupervisorEvent>();
     qRegisterMetaType<ClientList>();
+    qRegisterMetaType<MessageBatch>();
     m_watchdogTimer = new QTimer(this);
     m_watchdogTimer->setInterval(kWatchdogTickMs);
     connect(m_watchdogTimer, &QTimer::timeout, this, &Supervisor::checkWatchdogs);
@@ -315,6 +317,16 @@ ClientList Supervisor::clients(const QString &id) const
     return record ? record->clients : ClientList{};
 }
 
+void Supervisor::setMessageFlowEnabled(const QString &id, bool enabled)
+{
+    if (Record *record = m_records.value(id)) {
+        record->messageFlow = enabled;
+        if (record->shared) {
+            record->shared->setMessageFlowEnabled(enabled);
+        }
+    }
+}
+
 qint64 Supervisor::runningSinceMs(const QString &id) const
 {
     const Record *record = m_records.value(id);
@@ -332,6 +344,7 @@ void Supervisor::launch(Record &record)
     const QString id = record.config.id;
     record.shared = std::make_shared<InstanceShared>();
     record.shared->touch(nowMs());
+    record.shared->setMessageFlowEnabled(record.messageFlow);
     record.stats = InstanceStats{};
     auto *instance = new Instance(record.config, m_registry, record.shared);
     auto *thread = new QThread;
@@ -357,6 +370,12 @@ void Supervisor::launch(Record &record)
         if (current && current->instance == instance) {
             current->clients = clients;
             emit instanceClientsChanged(id, clients);
+        }
+    });
+    connect(instance, &Instance::messageFlow, this, [this, id, instance](const MessageBatch &batch) {
+        Record *current = m_records.value(id);
+        if (current && current->instance == instance) {
+            emit instanceMessageFlow(id, batch);
         }
     });
     record.instance = instance;

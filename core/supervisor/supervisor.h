@@ -6,6 +6,7 @@
 #include "instancestate.h"
 #include "telemetry/clientinfo.h"
 #include "telemetry/instancestats.h"
+#include "telemetry/messageevent.h"
 
 #include <QHash>
 #include <QJsonObject>
@@ -59,6 +60,8 @@ public:
     InstanceStats stats(const QString &id) const;
     int restartCount(const QString &id) const;
     ClientList clients(const QString &id) const;
+    // Turns the live message flow of one instance on or off (kept across restarts).
+    void setMessageFlowEnabled(const QString &id, bool enabled);
     qint64 runningSinceMs(const QString &id) const; // 0 unless Running
     QList<SupervisorEvent> log() const { return m_log; }
 
@@ -68,6 +71,7 @@ Q_SIGNALS:
     void instanceStateChanged(const QString &id, wsserve::InstanceState state, const QString &reason);
     void instanceStatsChanged(const QString &id, const wsserve::InstanceStats &stats);
     void instanceClientsChanged(const QString &id, const wsserve::ClientList &clients);
+    void instanceMessageFlow(const QString &id, const wsserve::MessageBatch &batch);
     void supervisorEvent(const wsserve::SupervisorEvent &event);
     void allStopped();
 

@@ -11,7 +11,15 @@
 #include <QCoreApplication>
 #include <QLoggingCategory>
 
+#ifdef WSSERVE_HAS_GUI
+#include "mainwindow.h"
+
+#include <QApplication>
+#include <QSettings>
+#endif
+
 #include <cstdio>
+#include <cstring>
 #include <memory>
 
 using namespace wsserve;
@@ -66,6 +74,38 @@ QString typeHelp(const BehaviourRegistry &registry)
     return text;
 }
 
+bool hasArgument(int argc, char *argv[], std::initializer_list<const char *> names)
+{
+    for (int i = 1; i < argc; ++i) {
+        for (const char *name : names) {
+            if (std::strcmp(argv[i], name) == 0) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+// A window can be shown: not asked to run headless, and (on X11/Wayland systems) a display to show it on.
+bool wantsWindow(int argc, char *argv[])
+{
+#ifdef WSSERVE_HAS_GUI
+    if (hasArgument(argc, argv, {"--headless", "--help", "-h", "--version", "-v"})) {
+        return false;
+    }
+#if defined(Q_OS_UNIX) && !defined(Q_OS_MACOS)
+    return !qEnvironmentVariableIsEmpty("DISPLAY") || !qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY") ||
+           !qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
+#else
+    return true;
+#endif
+#else
+    Q_UNUSED(argc)
+    Q_UNUSED(argv)
+    return false;
+#endif
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -74,7 +114,14 @@ int main(int argc, char *argv[])
                                       "%{if-debug}debug%{endif}%{if-info}info %{endif}%{if-warning}warn "
                                       "%{endif}%{if-critical}error%{endif}%{if-fatal}fatal%{endif} "
                                       "%{category}: %{message}"));
-    QCoreApplication app(argc, argv);
+    // The application object is chosen before it exists: QApplication only when a window will be shown.
+    const bool gui = wantsWindow(argc, argv);
+#ifdef WSSERVE_HAS_GUI
+    std::unique_ptr<QCoreApplication> app =
+        gui ? std::make_unique<QApplication>(argc, argv) : std::make_unique<QCoreApplication>(argc, argv);
+#else
+    auto app = std::make_unique<QCoreApplication>(argc, argv);
+#endif
     QCoreApplication::setApplicationName(QStringLiteral("wsserve"));
     QCoreApplication::setApplicationVersion(QStringLiteral(WSSERVE_VERSION));
     QCoreApplication::setOrganizationName(QStringLiteral("wsserve"));
@@ -181,12 +228,22 @@ int main(int argc, char *argv[])
     if (!applyLogLevel(config.logLevel, &error)) {
         return failStart(error);
     }
+    ServerController controller(registry);
+#ifdef WSSERVE_HAS_GUI
+    if (gui) {
+        QSettings settings;
+        MainWindow window(controller, settings);
+        SignalWatcher signalWatcher;
+        QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &window, &QWidget::close);
+        window.start(config);
+        window.show();
+        return QCoreApplication::exec();
+    }
+#endif
     if (!parser.isSet(headlessOption)) {
-        // The desktop window is its own piece of work (ui/); until it lands every run is headless.
-        std::fprintf(stderr, "wsserve: note: this build has no desktop window yet; running headless\n");
+        std::fprintf(stderr, "wsserve: note: no display found (or no window in this build); running headless\n");
     }
 
-    ServerController controller(registry);
     CliRunner runner(controller, config);
     SignalWatcher signalWatcher;
     QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &runner, &CliRunner::requestStop);

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "servercontroller.h"
+
+#include <QAbstractTableModel>
+#include <QList>
+
+class QTimer;
+
+namespace wsserve {
+
+// One point of an instance's recent history, sampled every second.
+struct StatsSample {
+    qint64 timeMs = 0;
+    double messagesInPerSecond = 0;
+    double messagesOutPerSecond = 0;
+    int clients = 0;
+};
+
+// The instance list: id, type, state, clients, messages/s in and out, restarts. Also keeps the last
+// kHistorySeconds of per-second samples for the Stats charts. Thread: GUI thread; fed by the facade.
+class InstanceListModel final : public QAbstractTableModel
+{
+    Q_OBJECT
+    Q_DISABLE_COPY_MOVE(InstanceListModel)
+
+public:
+    enum Column {
+        IdColumn = 0,
+        TypeColumn,
+        StateColumn,
+        ClientsColumn,
+        InColumn,
+        OutColumn,
+        RestartsColumn,
+        ColumnCount
+    };
+    static constexpr int kHistorySeconds = 300;
+
+    explicit InstanceListModel(ServerController &controller, QObject *parent = nullptr);
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+    QString idAt(int row) const;
+    int rowOf(const QString &id) const;
+    QList<StatsSample> history(const QString &id) const;
+    static QColor stateColor(InstanceState state);
+
+    // Takes one sample of every instance now (the 1 s timer calls it; tests may too).
+    void sample();
+
+Q_SIGNALS:
+    void historyChanged(const QString &id);
+
+private:
+    struct Row {
+        QString id;
+        InstanceStats lastStats;
+        qint64 lastSampleMs = 0;
+        double inPerSecond = 0;
+        double outPerSecond = 0;
+        QList<StatsSample> history;
+    };
+    void refreshRow(const QString &id);
+
+    ServerController &m_controller;
+    QList<Row> m_rows;
+    QTimer *m_sampleTimer = nullptr;
+};
+
+} // namespace wsserve

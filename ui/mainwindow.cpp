@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "mainwindow.h"
+
+#include "adminserver.h"
+#include "createinstancedialog.h"
+#include "instancedetails.h"
+#include "instancelistmodel.h"
+
+#include <QAction>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QHeaderView>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QLabel>
+#include <QMenu>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QSettings>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QStyle>
+#include <QTableView>
+#include <QTimer>
+#include <QToolBar>
+
+using namespace Qt::StringLiterals;
+
+namespace wsserve {
+
+namespace {
+const QString kInstancesKey = u"instances"_s;
+} // namespace
+
+MainWindow::MainWindow(ServerController &controller, QSettings &settings, QWidget *parent)
+    : QMainWindow(parent)
+    , m_controller(controller)
+    , m_settings(settings)
+{
+    setWindowTitle(u"wsserve"_s);
+    m_instances = new InstanceListModel(controller, this);
+    m_splitter = new QSplitter(Qt::Horizontal, this);
+    m_view = new QTableView(m_splitter);
+    m_view->setModel(m_instances);
+    m_view->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_view->verticalHeader()->hide();
+    m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    m_view->horizontalHeader()->setStretchLastSection(true);
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    m_details = new InstanceDetails(controller, *m_instances, m_splitter);
+    m_splitter->addWidget(m_view);
+    m_splitter->addWidget(m_details);
+    m_splitter->setStretchFactor(0, 2);
+    m_splitter->setStretchFactor(1, 3);
+    setCentralWidget(m_splitter);
+
+    m_status = new QLabel(this);
+    statusBar()->addPermanentWidget(m_status, 1);
+    buildActions();
+
+    connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] {
+        m_details->setInstance(selectedInstance());
+        updateActions();
+        scheduleSave();
+    });
+    connect(m_view, &QTableView::doubleClicked, this, [this] {
+        m_details->setCurrentIndex(0);
+        m_details->setFocus();
+    });
+    connect(m_view, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
+        QMenu menu(this);
+        menu.addActions({m_new, m_start, m_stop, m_restart, m_remove});
+        menu.exec(m_view->viewport()->mapToGlobal(pos));
+    });
+    connect(&m_controller, &ServerController::instanceStateChanged, this, [this] {
+        updateActions();
+        updateStatus();
+        scheduleSave();
+    });
+    connect(&m_controller, &ServerController::instanceAdded, this, [this] {
+        updateStatus();
+        scheduleSave();
+    });
+    connect(&m_controller, &ServerController::instanceRemoved, this, [this] {
+        updateActions();
+        updateStatus();
+        scheduleSave();
+    });
+    connect(&m_controller, &ServerController::listening, this, &MainWindow::updateStatus);
+    connect(&m_controller, &ServerController::listenFailed, this, [this](const QString &error) {
+        m_status->setText(error);
+        QMessageBox::critical(this, tr("wsserve cannot listen"),
+                              tr("%1\n\nStart wsserve with another --port, or stop the program using it.").arg(error));
+    });
+    m_saveTimer = new QTimer(this);
+    m_saveTimer->setSingleShot(true);
+    m_saveTimer->setInterval(300);
+    connect(m_saveTimer, &QTimer::timeout, this, &MainWindow::saveState);
+
+    m_settings.beginGroup(u"window"_s);
+    if (!restoreGeometry(m_settings.value(u"geometry"_s).toByteArray())) {
+        resize(1180, 720);
+    }
+    if (!m_splitter->restoreState(m_settings.value(u"splitter"_s).toByteArray())) {
+        m_splitter->setSizes({440, 740});
+    }
+    m_details->setCurrentIndex(m_settings.value(u"tab"_s, 0).toInt());
+    m_settings.endGroup();
+    updateActions();
+    updateStatus();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildActions()
+{
+    m_new = new QAction(style()->standardIcon(QStyle::SP_FileDialogNewFolder), tr("&New instance…"), this);
+    m_new->setShortcut(QKeySequence::New);
+    m_start = new QAction(style()->standardIcon(QStyle::SP_MediaPlay), tr("&Start"), this);
+    m_stop = new QAction(style()->standardIcon(QStyle::SP_MediaStop), tr("S&top"), this);
+    m_restart = new QAction(style()->standardIcon(QStyle::SP_BrowserReload), tr("&Restart"), this);
+    m_remove = new QAction(style()->standardIcon(QStyle::SP_TrashIcon), tr("Re&move…"), this);
+    m_remove->setShortcut(QKeySequence::Delete);
+    connect(m_new, &QAction::triggered, this, [this] {
+        CreateInstanceDialog dialog(m_controller, this);
+        if (dialog.exec() == QDialog::Accepted) {
+            selectInstance(dialog.createdId());
+        }
+    });
+    connect(m_start, &QAction::triggered, this, [this] {
+        runCommand(tr("Start"),
+                   [this](const QString &id, QString *error) { return m_controller.startInstance(id, error); });
+    });
+    connect(m_stop, &QAction::triggered, this, [this] {
+        runCommand(tr("Stop"),
+                   [this](const QString &id, QString *error) { return m_controller.stopInstance(id, error); });
+    });
+    connect(m_restart, &QAction::triggered, this, [this] {
+        runCommand(tr("Restart"),
+                   [this](const QString &id, QString *error) { return m_controller.restartInstance(id, error); });
+    });
+    connect(m_remove, &QAction::triggered, this, [this] {
+        const QString id = selectedInstance();
+        if (id.isEmpty() ||
+            QMessageBox::question(this, tr("Remove instance"),
+                                  tr("Remove '%1'? Its clients are disconnected and it is forgotten.").arg(id)) !=
+                QMessageBox::Yes) {
+            return;
+        }
+        runCommand(tr("Remove"), [this](const QString &target, QString *error) {
+            return m_controller.removeInstance(target, error);
+        });
+    });
+
+    QToolBar *toolbar = addToolBar(tr("Instances"));
+    toolbar->setObjectName(u"instancesToolbar"_s);
+    toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    toolbar->addActions({m_new, m_start, m_stop, m_restart, m_remove});
+
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(m_new);
+    file->addSeparator();
+    QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+    QMenu *instance = menuBar()->addMenu(tr("&Instance"));
+    instance->addActions({m_start, m_stop, m_restart, m_remove});
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About wsserve"), this, [this] {
+        QMessageBox::about(this, tr("About wsserve"),
+                           tr("<h3>wsserve %1</h3><p>Hosts real-time WebSocket servers on your network. Clients "
+                              "speak the Phoenix Channels protocol, so every Phoenix client library works.</p>"
+                              "<p>Qt %2</p>")
+                               .arg(QCoreApplication::applicationVersion(), QString::fromLatin1(qVersion())));
+    });
+}
+
+QString MainWindow::selectedInstance() const
+{
+    const QModelIndex current = m_view->selectionModel()->currentIndex();
+    return current.isValid() ? m_instances->idAt(current.row()) : QString();
+}
+
+void MainWindow::selectInstance(const QString &id)
+{
+    const int row = m_instances->rowOf(id);
+    if (row >= 0) {
+        m_view->selectionModel()->setCurrentIndex(m_instances->index(row, 0),
+                                                  QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    }
+}
+
+void MainWindow::runCommand(const QString &what, const std::function<bool(const QString &, QString *)> &command)
+{
+    const QString id = selectedInstance();
+    if (id.isEmpty()) {
+        return;
+    }
+    QString error;
+    if (!command(id, &error)) {
+        QMessageBox::warning(this, tr("%1 failed").arg(what), error);
+    }
+}
+
+void MainWindow::updateActions()
+{
+    const QString id = selectedInstance();
+    const InstanceState state = id.isEmpty() ? InstanceState::Invalid : m_controller.instance(id).state;
+    m_start->setEnabled(state == InstanceState::Stopped || state == InstanceState::Failed ||
+                        state == InstanceState::Restarting);
+    m_stop->setEnabled(state == InstanceState::Running || state == InstanceState::Starting ||
+                       state == InstanceState::Restarting || state == InstanceState::Failed);
+    m_restart->setEnabled(state == InstanceState::Running || state == InstanceState::Stopped ||
+                          state == InstanceState::Failed);
+    m_remove->setEnabled(!id.isEmpty() && state != InstanceState::Stopping);
+}
+
+void MainWindow::updateStatus()
+{
+    if (!m_controller.isListening()) {
+        return;
+    }
+    const QHostAddress address = m_controller.listenAddress();
+    const QString host =
+        address.protocol() == QAbstractSocket::IPv6Protocol ? u'[' + address.toString() + u']' : address.toString();
+    int running = 0;
+    int clients = 0;
+    for (const QString &id : m_controller.instanceIds()) {
+        const InstanceInfo info = m_controller.instance(id);
+        running += info.state == InstanceState::Running ? 1 : 0;
+        clients += info.stats.clients;
+    }
+    QString text = tr("Listening on ws://%1:%2  ·  %3 of %4 instances running")
+                       .arg(host)
+                       .arg(m_controller.listenPort())
+                       .arg(running)
+                       .arg(m_controller.instanceIds().size());
+    if (m_admin) {
+        text += tr("  ·  admin API on http://127.0.0.1:%1").arg(m_admin->port());
+    }
+    m_status->setText(text);
+    Q_UNUSED(clients)
+}
+
+QStringList MainWindow::start(const ServerConfig &config)
+{
+    QStringList errors;
+    m_restoring = true;
+    const int count = m_settings.beginReadArray(kInstancesKey);
+    for (int i = 0; i < count; ++i) {
+        m_settings.setArrayIndex(i);
+        QString error;
+        const QString id = m_settings.value(u"id"_s).toString();
+        const QVariantMap options =
+            QJsonDocument::fromJson(m_settings.value(u"options"_s).toString().toUtf8()).object().toVariantMap();
+        if (!m_controller.createInstance(id, m_settings.value(u"type"_s).toString(), options,
+                                         m_settings.value(u"running"_s).toBool(), &error)) {
+            errors.append(tr("Saved instance '%1' was not restored: %2").arg(id, error));
+        }
+    }
+    m_settings.endArray();
+    for (const InstanceSpec &spec : config.instances) {
+        QString error;
+        if (!m_controller.instanceIds().contains(spec.id) &&
+            !m_controller.createInstance(spec.id, spec.type, spec.options, spec.start, &error)) {
+            errors.append(error);
+        }
+    }
+    m_restoring = false;
+    if (config.adminEnabled) {
+        m_admin = new AdminServer(m_controller, config.adminToken, this);
+        QString error;
+        if (!m_admin->listen(config.adminBind, config.effectiveAdminPort(), &error)) {
+            errors.append(error);
+            delete m_admin;
+            m_admin = nullptr;
+        }
+    }
+    m_controller.listen(config.bind, config.port);
+    // Back where the user was: the instance selected last time, else the first one.
+    const QString last = m_settings.value(u"window/selected"_s).toString();
+    selectInstance(m_instances->rowOf(last) >= 0 ? last : m_instances->idAt(0));
+    if (!errors.isEmpty()) {
+        statusBar()->showMessage(errors.join(u"  ·  "_s), 15000);
+    }
+    return errors;
+}
+
+void MainWindow::scheduleSave()
+{
+    if (!m_closing && !m_restoring) {
+        m_saveTimer->start();
+    }
+}
+
+void MainWindow::saveState()
+{
+    m_settings.beginGroup(u"window"_s);
+    m_settings.setValue(u"geometry"_s, saveGeometry());
+    m_settings.setValue(u"splitter"_s, m_splitter->saveState());
+    m_settings.setValue(u"tab"_s, m_details->currentIndex());
+    m_settings.setValue(u"selected"_s, selectedInstance());
+    m_settings.endGroup();
+    m_settings.beginWriteArray(kInstancesKey);
+    int index = 0;
+    for (const QString &id : m_controller.instanceIds()) {
+        const InstanceInfo info = m_controller.instance(id);
+        m_settings.setArrayIndex(index++);
+        m_settings.setValue(u"id"_s, id);
+        m_settings.setValue(u"type"_s, info.config.type);
+        // JSON, so the settings file stays readable and editable by a person.
+        m_settings.setValue(
+            u"options"_s,
+            QString::fromUtf8(
+                QJsonDocument(QJsonObject::fromVariantMap(info.config.options)).toJson(QJsonDocument::Compact)));
+        // Instances come back the way the user left them: running ones start again.
+        const bool running = info.state == InstanceState::Running || info.state == InstanceState::Starting ||
+                             info.state == InstanceState::Restarting;
+        m_settings.setValue(u"running"_s, running);
+    }
+    m_settings.endArray();
+    m_settings.sync();
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    if (m_closing) {
+        event->accept();
+        return;
+    }
+    // Save first: stopping the instances for the exit must not be remembered as "stopped".
+    saveState();
+    m_closing = true;
+    m_saveTimer->stop();
+    event->ignore();
+    statusBar()->showMessage(tr("Closing every client with 1012 and stopping…"));
+    connect(
+        &m_controller, &ServerController::shutdownComplete, this, [this] { close(); }, Qt::SingleShotConnection);
+    m_controller.shutdown();
+}
+
+} // namespace wsserve

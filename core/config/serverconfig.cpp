@@ -98,10 +98,11 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
     }
     ServerConfig result = *config;
     if (root.contains(u"bind")) {
-        if (!root.value(u"bind").isString() || !parseBindAddress(root.value(u"bind").toString(), &result.bind, error)) {
-            if (error->isEmpty()) {
-                *error = QStringLiteral("'bind' must be a string");
-            }
+        if (!root.value(u"bind").isString()) {
+            *error = QStringLiteral("'bind' must be a string");
+            return false;
+        }
+        if (!parseBindAddress(root.value(u"bind").toString(), &result.bind, error)) {
             return false;
         }
     }
@@ -121,11 +122,11 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
         result.adminEnabled = root.value(u"admin").toBool();
     }
     if (root.contains(u"admin_bind")) {
-        if (!root.value(u"admin_bind").isString() ||
-            !parseBindAddress(root.value(u"admin_bind").toString(), &result.adminBind, error)) {
-            if (error->isEmpty()) {
-                *error = QStringLiteral("'admin_bind' must be a string");
-            }
+        if (!root.value(u"admin_bind").isString()) {
+            *error = QStringLiteral("'admin_bind' must be a string");
+            return false;
+        }
+        if (!parseBindAddress(root.value(u"admin_bind").toString(), &result.adminBind, error)) {
             return false;
         }
     }

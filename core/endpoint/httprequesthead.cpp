@@ -118,7 +118,11 @@ HttpParseResult parseHttpRequestHead(const QByteArray &data)
         if (colon <= 0) {
             return malformed(QStringLiteral("malformed header line %1").arg(i));
         }
-        const QByteArray name = line.left(colon).trimmed().toLower();
+        // RFC 9112 5.1/5.2: no whitespace between name and colon, and no obsolete line folding.
+        if (line.at(0) == ' ' || line.at(0) == '\t') {
+            return malformed(QStringLiteral("folded header line %1").arg(i));
+        }
+        const QByteArray name = line.left(colon).toLower();
         for (char c : name) {
             if (!isTokenChar(c)) {
                 return malformed(QStringLiteral("malformed header name on line %1").arg(i));

@@ -23,6 +23,7 @@ constexpr int kSweepIntervalMs = 250;
 constexpr int kStatsIntervalMs = 100;
 constexpr int kStopGraceMs = 1500;
 constexpr qint64 kStaleHandshakeMs = 30000;
+constexpr qint64 kCloseHandshakeMs = 5000;
 constexpr qsizetype kMaxCloseReasonBytes = 120;
 
 qint64 nowMs()
@@ -85,6 +86,9 @@ struct Instance::Client {
     quint64 messagesOut = 0;
     quint64 bytesIn = 0;
     quint64 bytesOut = 0;
+    double rateTokens = 0; // token bucket for max_messages_per_second
+    qint64 rateRefillMs = 0;
+    qint64 closingSinceMs = 0;
 };
 
 struct Instance::PresenceEntry {
@@ -334,7 +338,9 @@ void Instance::onNewConnection()
 void Instance::onTextMessage(Client &client, const QString &text)
 {
     const QByteArray data = text.toUtf8();
-    countIn(client, data.size());
+    if (!countIn(client, data.size())) {
+        return;
+    }
     DecodeResult decoded = codec::decodeText(client.info.format, data);
     if (m_shared->messageFlowEnabled()) {
         tap(false, client.id, 1, Frame{data, false}, decoded.message.topic,
@@ -349,7 +355,9 @@ void Instance::onTextMessage(Client &client, const QString &text)
 
 void Instance::onBinaryMessage(Client &client, const QByteArray &data)
 {
-    countIn(client, data.size());
+    if (!countIn(client, data.size())) {
+        return;
+    }
     DecodeResult decoded = codec::decodeBinary(client.info.format, data);
     if (m_shared->messageFlowEnabled()) {
         tap(false, client.id, 1, Frame{data, true}, decoded.message.topic,
@@ -565,6 +573,7 @@ void Instance::closeClient(Client &client, quint16 code, const QString &reason)
         return;
     }
     client.closing = true;
+    client.closingSinceMs = nowMs();
     QString text = reason;
     while (text.toUtf8().size() > kMaxCloseReasonBytes) {
         text.chop(1);
@@ -592,6 +601,7 @@ void Instance::send(Client &client, const Frame &frame, const QString &topic, co
         client.socket->sendTextMessage(QString::fromUtf8(frame.data));
     }
     countOut(client, frame.data.size());
+    checkSendBuffer(client);
 }
 
 void Instance::sendReply(Client &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
@@ -656,6 +666,7 @@ void Instance::broadcastImpl(const QString &topic, const QString &event, const P
             client->socket->sendTextMessage(texts[slot]);
         }
         countOut(*client, frame.data.size());
+        checkSendBuffer(*client);
         ++recipients;
         tapped = &frame;
     }
@@ -929,6 +940,8 @@ void Instance::sweep()
     for (Client *client : std::as_const(m_clients)) {
         if (!client->closing && now - client->lastActivityMs > idleMs) {
             idle.append(client);
+        } else if (client->closing && now - client->closingSinceMs > kCloseHandshakeMs) {
+            client->socket->abort(); // the peer never answered the close frame (or never read it)
         }
     }
     for (Client *client : std::as_const(idle)) {
@@ -938,14 +951,56 @@ void Instance::sweep()
     }
 }
 
-void Instance::countIn(Client &client, qsizetype bytes)
+bool Instance::countIn(Client &client, qsizetype bytes)
 {
-    client.lastActivityMs = nowMs();
+    const qint64 now = nowMs();
+    client.lastActivityMs = now;
     ++client.messagesIn;
     client.bytesIn += static_cast<quint64>(bytes);
     ++m_stats.messagesIn;
     m_stats.bytesIn += static_cast<quint64>(bytes);
     m_clientsDirty = true;
+    if (client.closing) {
+        return false;
+    }
+    // Token bucket: `limit` frames a second, bursts up to twice that (protects the instance thread from
+    // one client's flood of joins, heartbeats or pushes).
+    const qint64 limit = m_config.intOption(options::kMaxMessagesPerSecond);
+    if (limit <= 0) {
+        return true;
+    }
+    const double capacity = 2.0 * static_cast<double>(limit);
+    if (client.rateRefillMs == 0) {
+        client.rateTokens = capacity;
+    } else {
+        client.rateTokens = std::min(capacity, client.rateTokens + static_cast<double>(now - client.rateRefillMs) *
+                                                                       static_cast<double>(limit) / 1000.0);
+    }
+    client.rateRefillMs = now;
+    if (client.rateTokens < 1.0) {
+        qCWarning(lcInstance).noquote() << logTag(m_config.id) << "client" << client.id << "sends over" << limit
+                                        << "frames/s; closing";
+        closeClient(client, QWebSocketProtocol::CloseCodePolicyViolated,
+                    QStringLiteral("message rate over %1/s").arg(limit));
+        return false;
+    }
+    client.rateTokens -= 1.0;
+    return true;
+}
+
+void Instance::checkSendBuffer(Client &client)
+{
+    const qint64 queued = client.socket->bytesToWrite();
+    const qint64 limit = m_config.intOption(options::kMaxSendBufferBytes);
+    if (queued <= limit || client.closing) {
+        return;
+    }
+    // A client that does not read would make the instance buffer without bound. The close frame may never
+    // be read either: the sweep aborts the socket if the close handshake does not finish.
+    qCWarning(lcInstance).noquote() << logTag(m_config.id) << "client" << client.id << "has" << queued
+                                    << "bytes unsent (slow reader); closing";
+    closeClient(client, QWebSocketProtocol::CloseCodePolicyViolated,
+                QStringLiteral("send buffer over %1 bytes (not reading)").arg(limit));
 }
 
 void Instance::countOut(Client &client, qsizetype bytes)

@@ -102,7 +102,9 @@ private:
     void sweep();
     void finishStop();
     void publishStats();
-    void countIn(Client &client, qsizetype bytes);
+    // Counts an incoming frame; false when the client is closing or just went over its rate limit.
+    bool countIn(Client &client, qsizetype bytes);
+    void checkSendBuffer(Client &client);
     void countOut(Client &client, qsizetype bytes);
     ClientList clientSnapshot() const;
     void noteCrash(const QString &what);

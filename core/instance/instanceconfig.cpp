@@ -4,6 +4,8 @@
 
 #include <QRegularExpression>
 
+#include <cmath>
+
 namespace wsserve {
 
 QList<OptionSpec> commonOptionSpecs()
@@ -27,12 +29,20 @@ QList<OptionSpec> commonOptionSpecs()
          QStringLiteral("channel crashes within channel_crash_window_ms that restart the instance"), 1, 100000},
         {options::kChannelCrashWindowMs, K::Int, 10000, QStringLiteral("window for max_channel_crashes, in ms"), 100,
          24 * 3600 * 1000},
+        {options::kMaxSendBufferBytes, K::Int, 4 * 1024 * 1024,
+         QStringLiteral("bytes queued to one client before it counts as a slow reader and is closed (1008)"), 64 * 1024,
+         1024LL * 1024 * 1024},
+        {options::kMaxMessagesPerSecond, K::Int, 5000,
+         QStringLiteral("frames one client may send per second (bursts up to twice that); more closes it (1008); "
+                        "0 turns the limit off"),
+         0, 1000000},
     };
 }
 
 QString validateInstanceId(const QString &id)
 {
-    static const QRegularExpression pattern(QStringLiteral("^[A-Za-z0-9_-]{1,64}$"));
+    // anchoredPattern: a plain "$" would also accept a trailing newline.
+    static const QRegularExpression pattern(QRegularExpression::anchoredPattern(QStringLiteral("[A-Za-z0-9_-]{1,64}")));
     if (id.isEmpty()) {
         return QStringLiteral("instance id is empty");
     }
@@ -74,8 +84,9 @@ bool convert(const OptionSpec &spec, const QVariant &raw, QVariant *out, QString
         qint64 value = 0;
         if (raw.typeId() == QMetaType::Double) {
             const double d = raw.toDouble();
-            ok = d == static_cast<double>(static_cast<qint64>(d));
-            value = static_cast<qint64>(d);
+            // Range-check before the cast: converting an out-of-range double is undefined behaviour.
+            ok = std::isfinite(d) && std::fabs(d) < 9.0e15 && d == std::trunc(d);
+            value = ok ? static_cast<qint64>(d) : 0;
         } else if (raw.typeId() == QMetaType::Int || raw.typeId() == QMetaType::LongLong) {
             ok = true;
             value = raw.toLongLong();

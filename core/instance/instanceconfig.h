@@ -43,6 +43,8 @@ inline const QString kMaxRestarts = QStringLiteral("max_restarts");
 inline const QString kRestartWindowMs = QStringLiteral("restart_window_ms");
 inline const QString kMaxChannelCrashes = QStringLiteral("max_channel_crashes");
 inline const QString kChannelCrashWindowMs = QStringLiteral("channel_crash_window_ms");
+inline const QString kMaxSendBufferBytes = QStringLiteral("max_send_buffer_bytes");
+inline const QString kMaxMessagesPerSecond = QStringLiteral("max_messages_per_second");
 } // namespace options
 
 QList<OptionSpec> commonOptionSpecs();

@@ -179,7 +179,8 @@ private slots:
         QVERIFY(dir.isValid());
         QFile file(dir.filePath(u"config.json"_s));
         QVERIFY(file.open(QIODevice::WriteOnly));
-        file.write(R"({"bind": "127.0.0.1", "port": 0, "log_level": "warning", "instances": [
+        file.write(R"({"bind": "127.0.0.1", "port": 0, "log_level": "warning", "admin": true, "admin_bind": "127.0.0.1",
+            "admin_port": 0, "admin_token": "t0ken", "instances": [
             {"id": "lobby", "type": "chat", "options": {"presence": false, "max_clients": 50}},
             {"id": "later", "type": "echo", "start": false}]})");
         file.close();
@@ -200,6 +201,19 @@ private slots:
         QCOMPARE(httpStatus(port, "GET /socket/later/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: x\r\nUpgrade: "
                                   "websocket\r\nConnection: Upgrade\r\n\r\n"),
                  503);
+        // The admin settings from the file apply: its own port, and the token.
+        QVERIFY(QTest::qWaitFor([&] { return server.canReadLine(); }, 10000));
+        const QString adminLine = QString::fromUtf8(server.readLine()).trimmed();
+        const auto adminPort = static_cast<quint16>(adminLine.section(u':', -1).toUInt());
+        QVERIFY2(adminLine.startsWith(u"wsserve: admin API on http://127.0.0.1:"_s) && adminPort != 0,
+                 qPrintable(adminLine));
+        QCOMPARE(httpStatus(adminPort, "GET /api/instances HTTP/1.1\r\nHost: x\r\n\r\n"), 401);
+        QByteArray listing;
+        QCOMPARE(httpStatus(adminPort,
+                            "GET /api/instances/later HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t0ken\r\n\r\n",
+                            10000, &listing),
+                 200);
+        QVERIFY2(listing.contains(R"("state":"Stopped")"), listing.constData());
         server.terminate(); // SIGTERM
         QVERIFY(server.waitForFinished(10000));
         QCOMPARE(server.exitStatus(), QProcess::NormalExit);

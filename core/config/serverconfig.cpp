@@ -78,6 +78,56 @@ bool checkKeys(const QJsonObject &object, const QStringList &allowed, const QStr
     return true;
 }
 
+// Each reader leaves `out` alone when the key is absent, and names the key when its value is wrong.
+bool readString(const QJsonObject &object, const QString &key, QString *out, QString *error)
+{
+    if (!object.contains(key)) {
+        return true;
+    }
+    if (!object.value(key).isString()) {
+        *error = QStringLiteral("'%1' must be a string").arg(key);
+        return false;
+    }
+    *out = object.value(key).toString();
+    return true;
+}
+
+bool readBool(const QJsonObject &object, const QString &key, bool *out, QString *error)
+{
+    if (!object.contains(key)) {
+        return true;
+    }
+    if (!object.value(key).isBool()) {
+        *error = QStringLiteral("'%1' must be true or false").arg(key);
+        return false;
+    }
+    *out = object.value(key).toBool();
+    return true;
+}
+
+bool readPort(const QJsonObject &object, const QString &key, int *out, QString *error)
+{
+    if (!object.contains(key)) {
+        return true;
+    }
+    const double port = object.value(key).toDouble(-1);
+    if (!object.value(key).isDouble() || port < 0 || port > 65535 || port != static_cast<int>(port)) {
+        *error = QStringLiteral("'%1' must be a whole number from 0 to 65535").arg(key);
+        return false;
+    }
+    *out = static_cast<int>(port);
+    return true;
+}
+
+bool readBind(const QJsonObject &object, const QString &key, QHostAddress *out, QString *error)
+{
+    QString text;
+    if (!object.contains(key)) {
+        return true;
+    }
+    return readString(object, key, &text, error) && parseBindAddress(text, out, error);
+}
+
 } // namespace
 
 bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error)
@@ -93,65 +143,23 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
         return false;
     }
     const QJsonObject root = document.object();
-    if (!checkKeys(root, {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s}, QStringLiteral("config"), error)) {
+    if (!checkKeys(root,
+                   {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s, u"admin"_s, u"admin_bind"_s, u"admin_port"_s,
+                    u"admin_token"_s},
+                   QStringLiteral("config"), error)) {
         return false;
     }
     ServerConfig result = *config;
-    if (root.contains(u"bind")) {
-        if (!root.value(u"bind").isString()) {
-            *error = QStringLiteral("'bind' must be a string");
-            return false;
-        }
-        if (!parseBindAddress(root.value(u"bind").toString(), &result.bind, error)) {
-            return false;
-        }
+    int port = result.port;
+    if (!readBind(root, u"bind"_s, &result.bind, error) || !readPort(root, u"port"_s, &port, error) ||
+        !readBool(root, u"admin"_s, &result.adminEnabled, error) ||
+        !readBind(root, u"admin_bind"_s, &result.adminBind, error) ||
+        !readPort(root, u"admin_port"_s, &result.adminPort, error) ||
+        !readString(root, u"admin_token"_s, &result.adminToken, error) ||
+        !readString(root, u"log_level"_s, &result.logLevel, error)) {
+        return false;
     }
-    if (root.contains(u"port")) {
-        const double port = root.value(u"port").toDouble(-1);
-        if (!root.value(u"port").isDouble() || port < 0 || port > 65535 || port != static_cast<int>(port)) {
-            *error = QStringLiteral("'port' must be a whole number from 0 to 65535");
-            return false;
-        }
-        result.port = static_cast<quint16>(port);
-    }
-    if (root.contains(u"admin")) {
-        if (!root.value(u"admin").isBool()) {
-            *error = QStringLiteral("'admin' must be true or false");
-            return false;
-        }
-        result.adminEnabled = root.value(u"admin").toBool();
-    }
-    if (root.contains(u"admin_bind")) {
-        if (!root.value(u"admin_bind").isString()) {
-            *error = QStringLiteral("'admin_bind' must be a string");
-            return false;
-        }
-        if (!parseBindAddress(root.value(u"admin_bind").toString(), &result.adminBind, error)) {
-            return false;
-        }
-    }
-    if (root.contains(u"admin_port")) {
-        const double port = root.value(u"admin_port").toDouble(-1);
-        if (!root.value(u"admin_port").isDouble() || port < 0 || port > 65535 || port != static_cast<int>(port)) {
-            *error = QStringLiteral("'admin_port' must be a whole number from 0 to 65535");
-            return false;
-        }
-        result.adminPort = static_cast<int>(port);
-    }
-    if (root.contains(u"admin_token")) {
-        if (!root.value(u"admin_token").isString()) {
-            *error = QStringLiteral("'admin_token' must be a string");
-            return false;
-        }
-        result.adminToken = root.value(u"admin_token").toString();
-    }
-    if (root.contains(u"log_level")) {
-        if (!root.value(u"log_level").isString()) {
-            *error = QStringLiteral("'log_level' must be a string");
-            return false;
-        }
-        result.logLevel = root.value(u"log_level").toString();
-    }
+    result.port = static_cast<quint16>(port);
     if (root.contains(u"instances")) {
         if (!root.value(u"instances").isArray()) {
             *error = QStringLiteral("'instances' must be an array");

@@ -248,17 +248,25 @@ void Supervisor::maybeAllStopped()
     emit allStopped();
 }
 
-bool Supervisor::kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error)
+Instance *Supervisor::runningInstance(const QString &id, QString *error) const
 {
     Record *record = find(id, error);
     if (!record) {
-        return false;
+        return nullptr;
     }
     if (!record->instance || record->state != InstanceState::Running) {
         *error = QStringLiteral("instance '%1' is not running").arg(id);
+        return nullptr;
+    }
+    return record->instance;
+}
+
+bool Supervisor::kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error)
+{
+    Instance *instance = runningInstance(id, error);
+    if (!instance) {
         return false;
     }
-    Instance *instance = record->instance;
     // cross-thread: queued into the instance thread.
     QMetaObject::invokeMethod(
         instance,
@@ -270,15 +278,10 @@ bool Supervisor::kickClient(const QString &id, quint64 clientId, const QString &
 bool Supervisor::broadcast(const QString &id, const QString &topic, const QString &event, const QJsonObject &payload,
                            QString *error)
 {
-    Record *record = find(id, error);
-    if (!record) {
+    Instance *instance = runningInstance(id, error);
+    if (!instance) {
         return false;
     }
-    if (!record->instance || record->state != InstanceState::Running) {
-        *error = QStringLiteral("instance '%1' is not running").arg(id);
-        return false;
-    }
-    Instance *instance = record->instance;
     // cross-thread: queued into the instance thread.
     QMetaObject::invokeMethod(
         instance, [instance, topic, event, payload] { instance->broadcastFromOutside(topic, event, payload); },

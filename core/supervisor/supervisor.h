@@ -80,6 +80,8 @@ private:
     enum class AfterStop { Invalid = 0, StayStopped, Relaunch, Failure, Remove };
 
     Record *find(const QString &id, QString *error) const;
+    // The instance object of a Running instance (to queue a call to), or nullptr with `error` set.
+    Instance *runningInstance(const QString &id, QString *error) const;
     void launch(Record &record);
     void teardown(Record &record, quint16 closeCode, const QString &reason, AfterStop after, InstanceState state);
     void onStarted(const QString &id, Instance *instance, bool ok, const QString &error);

@@ -115,10 +115,25 @@ int httpStatus(quint16 port, const QByteArray &request, int timeoutMs, QByteArra
     }
     socket.write(request);
     QByteArray data;
+    // Complete when the head and a Content-Length body have arrived, or the server closed.
+    const auto complete = [&data] {
+        const qsizetype end = data.indexOf("\r\n\r\n");
+        if (end < 0) {
+            return false;
+        }
+        const QByteArray head = data.left(end).toLower();
+        const qsizetype at = head.indexOf("content-length:");
+        if (at < 0) {
+            return true;
+        }
+        const qsizetype lineEnd = head.indexOf('\r', at);
+        const qsizetype length = head.mid(at + 15, lineEnd < 0 ? -1 : lineEnd - at - 15).trimmed().toLongLong();
+        return data.size() >= end + 4 + length;
+    };
     (void)QTest::qWaitFor(
         [&] {
             data += socket.readAll();
-            return data.contains("\r\n\r\n") || socket.state() == QAbstractSocket::UnconnectedState;
+            return complete() || socket.state() == QAbstractSocket::UnconnectedState;
         },
         timeoutMs);
     data += socket.readAll();

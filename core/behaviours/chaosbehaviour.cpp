@@ -32,6 +32,17 @@ void ChaosBehaviour::handleIn(ChannelContext &channel, const QString &event, con
         channel.instance().failInstance(reason);
         return;
     }
+    if (event == u"whoami") {
+        // What the server learned at connect time, so clients can check params and the auth token arrive.
+        const ConnectInfo &info = channel.connectInfo();
+        channel.reply(QStringLiteral("ok"),
+                      Payload::fromJson(QJsonObject{{QStringLiteral("client_id"), QString::number(info.clientId)},
+                                                    {QStringLiteral("params"), info.params},
+                                                    {QStringLiteral("auth_token"), info.authToken},
+                                                    {QStringLiteral("remote_address"), info.remoteAddress},
+                                                    {QStringLiteral("wire_format"), wireFormatName(info.format)}}));
+        return;
+    }
     if (event == u"stop") {
         channel.reply(QStringLiteral("ok"));
         channel.stop();

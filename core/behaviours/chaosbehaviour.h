@@ -11,6 +11,7 @@ namespace wsserve {
 //   stall {"ms": N}          blocks the instance thread N ms (at most 60000), as a hung server would
 //   fail {"reason": "..."}   reports the instance failed: the supervisor restarts it
 //   stop {}                  ends the channel gracefully (phx_close, no rejoin)
+//   whoami {}                replies with what the server saw at connect: params, auth token, address
 //   anything else            echoed back like `echo`
 // A join with {"crash": true} makes the join handler throw ("join crashed").
 class ChaosBehaviour final : public IBehaviour

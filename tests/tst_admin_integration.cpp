@@ -274,7 +274,8 @@ private slots:
         const HttpResult metrics = request("GET", u"/metrics"_s);
         QVERIFY(metrics.header("content-type").startsWith("text/plain; version=0.0.4"));
         const QRegularExpression sampleLine(
-            QStringLiteral("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"(\\\\.|[^\"\\\\])*\",?)*\\})? (-?[0-9.eE+-]+|NaN|[+-]Inf)$"));
+            QStringLiteral("^([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"(\\\\.|[^\"\\\\])*\",?)*\\})? "
+                           "(-?[0-9.eE+-]+|NaN|[+-]Inf)$"));
         QSet<QString> typed;
         int samples = 0;
         for (const QByteArray &raw : metrics.body.split('\n')) {

@@ -92,8 +92,8 @@ private slots:
     void init()
     {
         QVERIFY(m_dir.isValid());
-        m_settings = std::make_unique<QSettings>(m_dir.filePath(u"wsserve-%1.ini"_s.arg(QLatin1String(QTest::currentTestFunction()))),
-                                                 QSettings::IniFormat);
+        m_settings = std::make_unique<QSettings>(
+            m_dir.filePath(u"wsserve-%1.ini"_s.arg(QLatin1String(QTest::currentTestFunction()))), QSettings::IniFormat);
         openWindow();
     }
     void cleanup()

@@ -133,8 +133,9 @@ function waitFor(log, predicate, timeoutMs = 5000, label = 'condition') {
 
 // Spawns wsserve on 127.0.0.1 with a free port and the given `--instance` specs; resolves once the
 // first stdout line announced the port.
-async function startServer(instances, { extraArgs = [], startTimeoutMs = 10000 } = {}) {
-    const args = ['--headless', '--bind', HOST, '--port', '0', '--no-admin'];
+async function startServer(instances, { extraArgs = [], startTimeoutMs = 10000, admin = false } = {}) {
+    // With `admin`, the admin API listens on a free port too (its URL is the second stdout line).
+    const args = ['--headless', '--bind', HOST, '--port', '0', ...(admin ? ['--admin-port', '0'] : ['--no-admin'])];
     for (const spec of instances) {
         args.push('--instance', spec);
     }
@@ -206,6 +207,13 @@ async function startServer(instances, { extraArgs = [], startTimeoutMs = 10000 }
     }
     server.port = Number(match[2]);
     assert.ok(server.port > 0 && server.port < 65536, `port ${server.port}`);
+    if (admin) {
+        const adminLine = await withTimeout(new Promise((resolve) => {
+            const check = () => (server.stdoutLines.length >= 2 ? resolve(server.stdoutLines[1]) : setImmediate(check));
+            check();
+        }), startTimeoutMs, 'the admin API line');
+        server.adminPort = Number(/:(\d+)$/.exec(adminLine)[1]);
+    }
 
     // SIGINT, then the exit status (code 0 expected) and how long it took; SIGKILL after `timeoutMs`.
     server.stop = async ({ timeoutMs = 5000 } = {}) => {

@@ -15,6 +15,7 @@
 #include "mainwindow.h"
 
 #include <QApplication>
+#include <QIcon>
 #include <QSettings>
 #endif
 
@@ -231,6 +232,14 @@ int main(int argc, char *argv[])
     ServerController controller(registry);
 #ifdef WSSERVE_HAS_GUI
     if (gui) {
+        QGuiApplication::setDesktopFileName(QStringLiteral("io.github.wsserve.wsserve"));
+        // PNGs, not the SVG: Debian's Qt needs an extra plugin for SVG icons. X11 drops the whole icon
+        // when a 256 px size is included, so the set stops at 128.
+        QIcon icon;
+        for (const int size : {16, 32, 48, 64, 128}) {
+            icon.addFile(QStringLiteral(":/icons/wsserve-%1.png").arg(size), QSize(size, size));
+        }
+        QApplication::setWindowIcon(icon);
         QSettings settings;
         MainWindow window(controller, settings);
         SignalWatcher signalWatcher;

@@ -4,7 +4,8 @@
 set -euo pipefail
 
 wsserve_packages=(build-essential cmake ninja-build pkg-config
-    qt6-base-dev qt6-websockets-dev qt6-httpserver-dev libgl-dev clang-format)
+    qt6-base-dev qt6-websockets-dev qt6-httpserver-dev libgl-dev clang-format
+    dpkg-dev appstream desktop-file-utils lintian)
 
 wsserve_install_deps() {
     local missing=()

@@ -21,6 +21,10 @@
 
 #include <cstdio>
 #include <cstring>
+
+#ifdef Q_OS_WIN
+#include <windows.h>
+#endif
 #include <memory>
 
 using namespace wsserve;
@@ -111,6 +115,13 @@ bool wantsWindow(int argc, char *argv[])
 
 int main(int argc, char *argv[])
 {
+#ifdef Q_OS_WIN
+    // A GUI-subsystem program has no console; borrow the one it was started from, if any.
+    if (AttachConsole(ATTACH_PARENT_PROCESS)) {
+        std::freopen("CONOUT$", "w", stdout);
+        std::freopen("CONOUT$", "w", stderr);
+    }
+#endif
     qSetMessagePattern(QStringLiteral("%{time yyyy-MM-ddThh:mm:ss.zzz} "
                                       "%{if-debug}debug%{endif}%{if-info}info %{endif}%{if-warning}warn "
                                       "%{endif}%{if-critical}error%{endif}%{if-fatal}fatal%{endif} "

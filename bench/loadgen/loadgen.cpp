@@ -60,7 +60,8 @@ struct Options {
 
 [[noreturn]] void usage(const char *msg)
 {
-    std::fprintf(stderr,
+    std::fprintf(
+        stderr,
         "loadgen: %s\nusage: wsserve_loadgen --scenario connect|echo|broadcast|churn --port P [--host 127.0.0.1]\n"
         "  [--path /socket/ID/websocket?vsn=2.0.0] [--topic bench] [--clients N] [--in-flight K] [--payload BYTES]\n"
         "  [--seconds S] [--server-pid PID] [--source-addresses 16] [--connect-concurrency 256] [--drain-seconds 3]\n"
@@ -79,28 +80,45 @@ Options parseArgs(int argc, char **argv)
                 usage("missing value");
             return argv[++i];
         };
-        if (a == "--scenario") o.scenario = val();
-        else if (a == "--host") o.host = val();
-        else if (a == "--port") o.port = std::atoi(val());
-        else if (a == "--path") o.path = val();
-        else if (a == "--topic") o.topic = val();
-        else if (a == "--clients") o.clients = std::atoi(val());
-        else if (a == "--in-flight") o.inFlight = std::atoi(val());
-        else if (a == "--payload") o.payload = std::atoi(val());
-        else if (a == "--seconds") o.seconds = std::atof(val());
-        else if (a == "--server-pid") o.serverPid = std::atol(val());
-        else if (a == "--source-addresses") o.sourceAddresses = std::atoi(val());
-        else if (a == "--connect-concurrency") o.connectConcurrency = std::atoi(val());
-        else if (a == "--drain-seconds") o.drainSeconds = std::atof(val());
-        else if (a == "--max-undelivered") o.maxUndelivered = std::atoi(val());
-        else if (a == "--help" || a == "-h") usage("help");
-        else usage("unknown flag");
+        if (a == "--scenario")
+            o.scenario = val();
+        else if (a == "--host")
+            o.host = val();
+        else if (a == "--port")
+            o.port = std::atoi(val());
+        else if (a == "--path")
+            o.path = val();
+        else if (a == "--topic")
+            o.topic = val();
+        else if (a == "--clients")
+            o.clients = std::atoi(val());
+        else if (a == "--in-flight")
+            o.inFlight = std::atoi(val());
+        else if (a == "--payload")
+            o.payload = std::atoi(val());
+        else if (a == "--seconds")
+            o.seconds = std::atof(val());
+        else if (a == "--server-pid")
+            o.serverPid = std::atol(val());
+        else if (a == "--source-addresses")
+            o.sourceAddresses = std::atoi(val());
+        else if (a == "--connect-concurrency")
+            o.connectConcurrency = std::atoi(val());
+        else if (a == "--drain-seconds")
+            o.drainSeconds = std::atof(val());
+        else if (a == "--max-undelivered")
+            o.maxUndelivered = std::atoi(val());
+        else if (a == "--help" || a == "-h")
+            usage("help");
+        else
+            usage("unknown flag");
     }
     if (o.scenario != "connect" && o.scenario != "echo" && o.scenario != "broadcast" && o.scenario != "churn")
         usage("bad --scenario");
-    if (o.port <= 0 || o.port > 65535) usage("bad --port");
-    if (o.clients < 1 || o.inFlight < 1 || o.payload < 0 || o.seconds <= 0 || o.sourceAddresses < 1
-        || o.sourceAddresses > 254 || o.connectConcurrency < 1)
+    if (o.port <= 0 || o.port > 65535)
+        usage("bad --port");
+    if (o.clients < 1 || o.inFlight < 1 || o.payload < 0 || o.seconds <= 0 || o.sourceAddresses < 1 ||
+        o.sourceAddresses > 254 || o.connectConcurrency < 1)
         usage("bad numeric flag");
     in_addr tmp{};
     if (inet_pton(AF_INET, o.host.c_str(), &tmp) != 1 || (ntohl(tmp.s_addr) >> 24) != 127)
@@ -118,29 +136,35 @@ uint64_t nowNs()
 
 long readRssKb(long pid)
 {
-    if (pid <= 0) return -1;
+    if (pid <= 0)
+        return -1;
     char p[64];
     std::snprintf(p, sizeof p, "/proc/%ld/status", pid);
     FILE *f = std::fopen(p, "r");
-    if (!f) return -1;
+    if (!f)
+        return -1;
     char line[256];
     long kb = -1;
     while (std::fgets(line, sizeof line, f))
-        if (std::strncmp(line, "VmRSS:", 6) == 0) kb = std::atol(line + 6);
+        if (std::strncmp(line, "VmRSS:", 6) == 0)
+            kb = std::atol(line + 6);
     std::fclose(f);
     return kb;
 }
 
 long countFds(long pid)
 {
-    if (pid <= 0) return -1;
+    if (pid <= 0)
+        return -1;
     char p[64];
     std::snprintf(p, sizeof p, "/proc/%ld/fd", pid);
     DIR *d = opendir(p);
-    if (!d) return -1;
+    if (!d)
+        return -1;
     long n = 0;
     while (dirent *e = readdir(d))
-        if (e->d_name[0] != '.') ++n;
+        if (e->d_name[0] != '.')
+            ++n;
     closedir(d);
     return n;
 }
@@ -148,9 +172,11 @@ long countFds(long pid)
 std::string loadAvg1()
 {
     FILE *f = std::fopen("/proc/loadavg", "r");
-    if (!f) return "?";
+    if (!f)
+        return "?";
     char buf[32] = {};
-    if (std::fscanf(f, "%31s", buf) != 1) buf[0] = '?';
+    if (std::fscanf(f, "%31s", buf) != 1)
+        buf[0] = '?';
     std::fclose(f);
     return buf;
 }
@@ -159,14 +185,17 @@ struct Stats {
     std::vector<uint32_t> us;
     void add(uint64_t ns)
     {
-        if (us.size() < 50'000'000) us.push_back(uint32_t(std::min<uint64_t>(ns / 1000, 0xffffffffu)));
+        if (us.size() < 50'000'000)
+            us.push_back(uint32_t(std::min<uint64_t>(ns / 1000, 0xffffffffu)));
     }
     // Percentile by nearest rank; -1 without samples.
     long pct(double p)
     {
-        if (us.empty()) return -1;
+        if (us.empty())
+            return -1;
         size_t k = size_t(p / 100.0 * double(us.size()));
-        if (k >= us.size()) k = us.size() - 1;
+        if (k >= us.size())
+            k = us.size() - 1;
         std::nth_element(us.begin(), us.begin() + long(k), us.end());
         return long(us[k]);
     }
@@ -196,7 +225,8 @@ void appendFrame(std::string &out, uint8_t opcode, std::string_view payload)
         hdr[h++] = uint8_t(n);
     } else {
         hdr[h++] = 0x80 | 127;
-        for (int i = 7; i >= 0; --i) hdr[h++] = uint8_t(uint64_t(n) >> (8 * i));
+        for (int i = 7; i >= 0; --i)
+            hdr[h++] = uint8_t(uint64_t(n) >> (8 * i));
     }
     const uint32_t key = rng32();
     unsigned char mask[4];
@@ -207,7 +237,8 @@ void appendFrame(std::string &out, uint8_t opcode, std::string_view payload)
     out.append(reinterpret_cast<const char *>(hdr), h);
     out.append(payload.data(), n);
     char *p = out.data() + base + h;
-    for (size_t i = 0; i < n; ++i) p[i] = char(uint8_t(p[i]) ^ mask[i & 3]);
+    for (size_t i = 0; i < n; ++i)
+        p[i] = char(uint8_t(p[i]) ^ mask[i & 3]);
 }
 
 // Minimal V2 frame view: [join_ref, ref, topic, event, payload]. Header strings are taken verbatim
@@ -219,12 +250,16 @@ struct Msg {
 
 bool parseField(std::string_view s, size_t &i, std::string_view &out, bool &isNull)
 {
-    while (i < s.size() && (s[i] == ' ' || s[i] == ',')) ++i;
-    if (i >= s.size()) return false;
+    while (i < s.size() && (s[i] == ' ' || s[i] == ','))
+        ++i;
+    if (i >= s.size())
+        return false;
     if (s[i] == '"') {
         size_t j = i + 1;
-        while (j < s.size() && s[j] != '"') j += (s[j] == '\\') ? 2 : 1;
-        if (j >= s.size()) return false;
+        while (j < s.size() && s[j] != '"')
+            j += (s[j] == '\\') ? 2 : 1;
+        if (j >= s.size())
+            return false;
         out = s.substr(i + 1, j - i - 1);
         isNull = false;
         i = j + 1;
@@ -238,7 +273,8 @@ bool parseField(std::string_view s, size_t &i, std::string_view &out, bool &isNu
     }
     // a number (refs sent as numbers by some clients)
     size_t j = i;
-    while (j < s.size() && s[j] != ',' && s[j] != ']') ++j;
+    while (j < s.size() && s[j] != ',' && s[j] != ']')
+        ++j;
     out = s.substr(i, j - i);
     isNull = false;
     i = j;
@@ -248,18 +284,23 @@ bool parseField(std::string_view s, size_t &i, std::string_view &out, bool &isNu
 bool parseMsg(std::string_view s, Msg &m)
 {
     size_t i = 0;
-    while (i < s.size() && s[i] == ' ') ++i;
-    if (i >= s.size() || s[i] != '[') return false;
+    while (i < s.size() && s[i] == ' ')
+        ++i;
+    if (i >= s.size() || s[i] != '[')
+        return false;
     ++i;
     bool n1 = false, n2 = false, n3 = false, n4 = false;
-    if (!parseField(s, i, m.joinRef, n1) || !parseField(s, i, m.ref, n2) || !parseField(s, i, m.topic, n3)
-        || !parseField(s, i, m.event, n4))
+    if (!parseField(s, i, m.joinRef, n1) || !parseField(s, i, m.ref, n2) || !parseField(s, i, m.topic, n3) ||
+        !parseField(s, i, m.event, n4))
         return false;
     m.refNull = n2;
-    while (i < s.size() && (s[i] == ' ' || s[i] == ',')) ++i;
+    while (i < s.size() && (s[i] == ' ' || s[i] == ','))
+        ++i;
     size_t end = s.size();
-    while (end > i && (s[end - 1] == ' ' || s[end - 1] == '\n')) --end;
-    if (end <= i || s[end - 1] != ']') return false;
+    while (end > i && (s[end - 1] == ' ' || s[end - 1] == '\n'))
+        --end;
+    if (end <= i || s[end - 1] != ']')
+        return false;
     m.payload = s.substr(i, end - 1 - i);
     return true;
 }
@@ -268,13 +309,17 @@ uint64_t toU64(std::string_view v)
 {
     uint64_t r = 0;
     for (char ch : v) {
-        if (ch < '0' || ch > '9') return UINT64_MAX;
+        if (ch < '0' || ch > '9')
+            return UINT64_MAX;
         r = r * 10 + uint64_t(ch - '0');
     }
     return v.empty() ? UINT64_MAX : r;
 }
 
-bool replyOk(std::string_view payload) { return payload.find("\"status\":\"ok\"") != std::string_view::npos; }
+bool replyOk(std::string_view payload)
+{
+    return payload.find("\"status\":\"ok\"") != std::string_view::npos;
+}
 
 // ---------------------------------------------------------------------------------------------- connections
 enum class St : uint8_t { Free, Connecting, Handshaking, Open, Closing };
@@ -300,9 +345,12 @@ struct Conn {
     std::deque<std::pair<uint64_t, uint64_t>> pending; // (ref, send time)
 };
 
-class LoadGen {
+class LoadGen
+{
 public:
-    explicit LoadGen(Options o) : opt(std::move(o)) {}
+    explicit LoadGen(Options o)
+        : opt(std::move(o))
+    {}
     int run();
 
 private:
@@ -337,7 +385,8 @@ private:
     void error(const char *what)
     {
         ++errors;
-        if (firstError.empty()) firstError = what;
+        if (firstError.empty())
+            firstError = what;
     }
     int startConn(size_t idx);
     void closeConn(size_t idx, bool isError, const char *why);
@@ -416,10 +465,12 @@ int LoadGen::startConn(size_t idx)
 void LoadGen::closeConn(size_t idx, bool isError, const char *why)
 {
     Conn &c = conns[idx];
-    if (c.fd < 0) return;
+    if (c.fd < 0)
+        return;
     if (isError) {
         error(why);
-        if (!c.joined) ++failed;
+        if (!c.joined)
+            ++failed;
     }
     epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
     close(c.fd);
@@ -432,7 +483,8 @@ void LoadGen::updateInterest(size_t idx)
 {
     Conn &c = conns[idx];
     const bool need = c.outOff < c.out.size() || c.st == St::Connecting;
-    if (need == c.wantOut) return;
+    if (need == c.wantOut)
+        return;
     c.wantOut = need;
     epoll_event ev{};
     ev.events = EPOLLIN | (need ? EPOLLOUT : 0u);
@@ -449,8 +501,10 @@ void LoadGen::flush(size_t idx)
             c.outOff += size_t(n);
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (n < 0 && errno == EINTR)
+            continue;
         closeConn(idx, c.st != St::Closing, "send() failed");
         return;
     }
@@ -467,17 +521,21 @@ void LoadGen::flush(size_t idx)
 void LoadGen::send(size_t idx, std::string_view bytes)
 {
     Conn &c = conns[idx];
-    if (c.fd < 0) return;
+    if (c.fd < 0)
+        return;
     c.out.append(bytes.data(), bytes.size());
-    if (c.st != St::Connecting) flush(idx);
+    if (c.st != St::Connecting)
+        flush(idx);
 }
 
 void LoadGen::sendText(size_t idx, std::string_view text)
 {
     Conn &c = conns[idx];
-    if (c.fd < 0) return;
+    if (c.fd < 0)
+        return;
     appendFrame(c.out, 0x1, text);
-    if (c.st != St::Connecting) flush(idx);
+    if (c.st != St::Connecting)
+        flush(idx);
 }
 
 void LoadGen::onEvent(size_t idx, uint32_t events)
@@ -499,11 +557,14 @@ void LoadGen::onEvent(size_t idx, uint32_t events)
             c.st = St::Handshaking;
             c.out.insert(0, upgradeReq);
             flush(idx);
-            if (c.fd < 0) return;
+            if (c.fd < 0)
+                return;
         }
     }
-    if (events & EPOLLIN) onReadable(idx);
-    if (conns[idx].fd >= 0 && (events & EPOLLOUT)) flush(idx);
+    if (events & EPOLLIN)
+        onReadable(idx);
+    if (conns[idx].fd >= 0 && (events & EPOLLOUT))
+        flush(idx);
     if (conns[idx].fd >= 0 && (events & (EPOLLERR | EPOLLHUP)) && !(events & EPOLLIN))
         closeConn(idx, conns[idx].st != St::Closing, "socket error/hangup");
 }
@@ -513,22 +574,27 @@ void LoadGen::onReadable(size_t idx)
     char buf[65536];
     for (;;) {
         Conn &c = conns[idx];
-        if (c.fd < 0) return;
+        if (c.fd < 0)
+            return;
         ssize_t n = recv(c.fd, buf, sizeof buf, 0);
         if (n > 0) {
             c.in.append(buf, size_t(n));
             processInput(idx);
-            if (size_t(n) < sizeof buf) return;
+            if (size_t(n) < sizeof buf)
+                return;
             continue;
         }
         if (n == 0) {
             const bool clean = c.st == St::Closing;
             closeConn(idx, !clean, "server closed the connection");
-            if (clean && opt.scenario == "churn") ++churnCycles;
+            if (clean && opt.scenario == "churn")
+                ++churnCycles;
             return;
         }
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        if (errno == EINTR)
+            continue;
         closeConn(idx, c.st != St::Closing, "recv() failed");
         return;
     }
@@ -540,7 +606,8 @@ void LoadGen::processInput(size_t idx)
     if (c.st == St::Handshaking) {
         size_t e = c.in.find("\r\n\r\n");
         if (e == std::string::npos) {
-            if (c.in.size() > 16384) closeConn(idx, true, "handshake response too large");
+            if (c.in.size() > 16384)
+                closeConn(idx, true, "handshake response too large");
             return;
         }
         if (c.in.compare(0, 12, "HTTP/1.1 101") != 0) {
@@ -550,13 +617,16 @@ void LoadGen::processInput(size_t idx)
         c.inOff = e + 4;
         c.st = St::Open;
         onOpen(idx);
-        if (conns[idx].fd < 0) return;
+        if (conns[idx].fd < 0)
+            return;
     }
     for (;;) {
         Conn &cc = conns[idx];
-        if (cc.fd < 0) return;
+        if (cc.fd < 0)
+            return;
         const size_t avail = cc.in.size() - cc.inOff;
-        if (avail < 2) break;
+        if (avail < 2)
+            break;
         const auto *p = reinterpret_cast<const unsigned char *>(cc.in.data() + cc.inOff);
         const bool fin = p[0] & 0x80;
         const uint8_t op = p[0] & 0x0f;
@@ -564,18 +634,22 @@ void LoadGen::processInput(size_t idx)
         uint64_t len = p[1] & 0x7f;
         size_t h = 2;
         if (len == 126) {
-            if (avail < 4) break;
+            if (avail < 4)
+                break;
             len = (uint64_t(p[2]) << 8) | p[3];
             h = 4;
         } else if (len == 127) {
-            if (avail < 10) break;
+            if (avail < 10)
+                break;
             len = 0;
-            for (int i = 0; i < 8; ++i) len = (len << 8) | p[2 + i];
+            for (int i = 0; i < 8; ++i)
+                len = (len << 8) | p[2 + i];
             h = 10;
         }
         unsigned char mk[4] = {};
         if (masked) {
-            if (avail < h + 4) break;
+            if (avail < h + 4)
+                break;
             std::memcpy(mk, p + h, 4);
             h += 4;
         }
@@ -583,12 +657,14 @@ void LoadGen::processInput(size_t idx)
             closeConn(idx, true, "frame too large");
             return;
         }
-        if (avail < h + len) break;
+        if (avail < h + len)
+            break;
         std::string_view body(cc.in.data() + cc.inOff + h, size_t(len));
         std::string unmasked;
         if (masked) {
             unmasked.assign(body);
-            for (size_t i = 0; i < unmasked.size(); ++i) unmasked[i] = char(uint8_t(unmasked[i]) ^ mk[i & 3]);
+            for (size_t i = 0; i < unmasked.size(); ++i)
+                unmasked[i] = char(uint8_t(unmasked[i]) ^ mk[i & 3]);
             body = unmasked;
         }
         cc.inOff += h + size_t(len);
@@ -609,7 +685,8 @@ void LoadGen::processInput(size_t idx)
             if (conns[idx].fd >= 0) {
                 const bool expected = cc.leaving || stopping;
                 closeConn(idx, !expected, "server sent close");
-                if (expected && opt.scenario == "churn") ++churnCycles;
+                if (expected && opt.scenario == "churn")
+                    ++churnCycles;
             }
             return;
         }
@@ -619,13 +696,15 @@ void LoadGen::processInput(size_t idx)
             send(idx, pong);
             continue;
         }
-        if (op == 0xA) continue;
+        if (op == 0xA)
+            continue;
         if (op == 0x0) {
             cc.frag.append(body);
             if (fin) {
                 std::string whole = std::move(cc.frag);
                 cc.frag.clear();
-                if (cc.fragOp == 0x1) onText(idx, whole);
+                if (cc.fragOp == 0x1)
+                    onText(idx, whole);
             }
             continue;
         }
@@ -634,11 +713,13 @@ void LoadGen::processInput(size_t idx)
             cc.frag.assign(body);
             continue;
         }
-        if (op == 0x1) onText(idx, body);
+        if (op == 0x1)
+            onText(idx, body);
         // binary frames are not used by the scenarios; ignore them
     }
     Conn &c2 = conns[idx];
-    if (c2.fd < 0) return;
+    if (c2.fd < 0)
+        return;
     if (c2.inOff == c2.in.size()) {
         c2.in.clear();
         c2.inOff = 0;
@@ -677,8 +758,9 @@ void LoadGen::publish()
     const uint64_t seq = published++;
     const uint64_t ref = c.nextRef++;
     char head[128];
-    int n = std::snprintf(head, sizeof head, "[\"1\",\"%llu\",\"%s\",\"e\",{\"s\":%llu,\"p\":\"",
-        static_cast<unsigned long long>(ref), opt.topic.c_str(), static_cast<unsigned long long>(seq));
+    int n =
+        std::snprintf(head, sizeof head, "[\"1\",\"%llu\",\"%s\",\"e\",{\"s\":%llu,\"p\":\"",
+                      static_cast<unsigned long long>(ref), opt.topic.c_str(), static_cast<unsigned long long>(seq));
     std::string msg(head, size_t(n));
     msg.append(size_t(opt.payload), 'x');
     msg += "\"}]";
@@ -713,7 +795,7 @@ void LoadGen::onText(size_t idx, std::string_view text)
                     const uint64_t r = c.nextRef++;
                     char buf[96];
                     int n = std::snprintf(buf, sizeof buf, "[\"1\",\"%llu\",\"%s\",\"phx_leave\",{}]",
-                        static_cast<unsigned long long>(r), opt.topic.c_str());
+                                          static_cast<unsigned long long>(r), opt.topic.c_str());
                     c.leaving = true;
                     c.pending.emplace_back(r, now);
                     sendText(idx, std::string_view(buf, size_t(n)));
@@ -727,8 +809,10 @@ void LoadGen::onText(size_t idx, std::string_view text)
         }
         // match a pending push / heartbeat / leave
         auto it = c.pending.begin();
-        while (it != c.pending.end() && it->first != ref) ++it;
-        if (it == c.pending.end()) return; // a reply we do not track
+        while (it != c.pending.end() && it->first != ref)
+            ++it;
+        if (it == c.pending.end())
+            return; // a reply we do not track
         const uint64_t sent = it->second;
         c.pending.erase(it);
         if (opt.scenario == "echo") {
@@ -736,9 +820,11 @@ void LoadGen::onText(size_t idx, std::string_view text)
                 ++msgs;
                 lat.add(now - sent);
             }
-            if (!stopping) pushEcho(idx);
+            if (!stopping)
+                pushEcho(idx);
         } else if (opt.scenario == "connect") {
-            if (measuring) lat.add(now - sent);
+            if (measuring)
+                lat.add(now - sent);
         } else if (opt.scenario == "broadcast") {
             ++acked;
         } else if (opt.scenario == "churn") {
@@ -752,28 +838,33 @@ void LoadGen::onText(size_t idx, std::string_view text)
         return;
     }
     if (opt.scenario == "broadcast" && m.event == "e") {
-        if (c.publisher) return;
+        if (c.publisher)
+            return;
         size_t s = m.payload.find("\"s\":");
         if (s == std::string_view::npos) {
             error("broadcast without sequence number");
             return;
         }
         size_t e = s + 4;
-        while (e < m.payload.size() && m.payload[e] >= '0' && m.payload[e] <= '9') ++e;
+        while (e < m.payload.size() && m.payload[e] >= '0' && m.payload[e] <= '9')
+            ++e;
         const uint64_t seq = toU64(m.payload.substr(s + 4, e - s - 4));
         if (seq >= seqCount.size()) {
             error("broadcast with unknown sequence number");
             return;
         }
         ++deliveries;
-        if (measuring) ++deliveriesInWindow;
+        if (measuring)
+            ++deliveriesInWindow;
         if (++seqCount[seq] == uint32_t(subscribers)) {
             ++fullyDelivered;
-            if (seq >= windowStartSeq && seq < windowEndSeq) lat.add(now - seqSent[seq]);
+            if (seq >= windowStartSeq && seq < windowEndSeq)
+                lat.add(now - seqSent[seq]);
         }
         return;
     }
-    if (m.event == "phx_error") error("phx_error from server");
+    if (m.event == "phx_error")
+        error("phx_error from server");
 }
 
 void LoadGen::poll(int timeoutMs)
@@ -783,7 +874,8 @@ void LoadGen::poll(int timeoutMs)
     for (int i = 0; i < n; ++i) {
         const size_t idx = size_t(evs[i].data.u64 & 0xffffffffu);
         const uint32_t gen = uint32_t(evs[i].data.u64 >> 32);
-        if (idx >= conns.size() || conns[idx].gen != gen || conns[idx].fd < 0) continue;
+        if (idx >= conns.size() || conns[idx].gen != gen || conns[idx].fd < 0)
+            continue;
         onEvent(idx, evs[i].events);
     }
 }
@@ -801,13 +893,16 @@ int LoadGen::run()
     dst.sin_family = AF_INET;
     dst.sin_port = htons(uint16_t(opt.port));
     inet_pton(AF_INET, opt.host.c_str(), &dst.sin_addr);
-    upgradeReq = "GET " + opt.path + " HTTP/1.1\r\nHost: " + opt.host + ":" + std::to_string(opt.port)
-        + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-          "Sec-WebSocket-Version: 13\r\n\r\n";
+    upgradeReq = "GET " + opt.path + " HTTP/1.1\r\nHost: " + opt.host + ":" + std::to_string(opt.port) +
+                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                 "Sec-WebSocket-Version: 13\r\n\r\n";
     pushPayloadJson = "{\"p\":\"" + std::string(size_t(opt.payload), 'x') + "\"}";
-    if (opt.scenario == "connect") return runConnect();
-    if (opt.scenario == "echo") return runEcho();
-    if (opt.scenario == "broadcast") return runBroadcast();
+    if (opt.scenario == "connect")
+        return runConnect();
+    if (opt.scenario == "echo")
+        return runEcho();
+    if (opt.scenario == "broadcast")
+        return runBroadcast();
     return runChurn();
 }
 
@@ -822,7 +917,8 @@ int LoadGen::runConnect()
     size_t next = 0;
     while (joinedCount + failed < n && nowNs() < deadline) {
         while (next < n && (opened - joinedCount - failed) < uint64_t(opt.connectConcurrency)) {
-            if (startConn(next++) != 0) ++failed;
+            if (startConn(next++) != 0)
+                ++failed;
         }
         poll(10);
     }
@@ -830,7 +926,8 @@ int LoadGen::runConnect()
     const double connectS = double(tJoined - t0) / 1e9;
     // let the server settle, then read its memory
     const uint64_t settle = nowNs() + 1'000'000'000ull;
-    while (nowNs() < settle) poll(50);
+    while (nowNs() < settle)
+        poll(50);
     const long rssAfter = readRssKb(opt.serverPid);
     const long fdsAfter = countFds(opt.serverPid);
     // heartbeats: one per client per 30 s like the JS client, at least 50/s, round-robin over all clients
@@ -852,7 +949,7 @@ int LoadGen::runConnect()
                     const uint64_t ref = c.nextRef++;
                     char buf[80];
                     int len = std::snprintf(buf, sizeof buf, "[null,\"%llu\",\"phoenix\",\"heartbeat\",{}]",
-                        static_cast<unsigned long long>(ref));
+                                            static_cast<unsigned long long>(ref));
                     c.pending.emplace_back(ref, nowNs());
                     sendText(i, std::string_view(buf, size_t(len)));
                     ++hbSent;
@@ -865,22 +962,25 @@ int LoadGen::runConnect()
     }
     // wait for outstanding heartbeat replies
     const uint64_t drainEnd = nowNs() + 2'000'000'000ull;
-    while (lat.us.size() < hbSent && nowNs() < drainEnd) poll(5);
+    while (lat.us.size() < hbSent && nowNs() < drainEnd)
+        poll(5);
     const uint64_t hbLost = hbSent - lat.us.size();
-    if (hbLost) error("heartbeat replies missing");
+    if (hbLost)
+        error("heartbeat replies missing");
     const long rssEnd = readRssKb(opt.serverPid);
     stopping = true;
     char kbPer[32] = "-1";
     if (rssBefore >= 0 && rssAfter >= 0 && joinedCount > 0)
         std::snprintf(kbPer, sizeof kbPer, "%.2f", double(rssAfter - rssBefore) / double(joinedCount));
-    std::printf("loadgen: scenario=connect clients=%zu joined=%llu failed=%llu connect_s=%.3f joins_per_s=%.0f "
-                "rss_before_kb=%ld rss_after_kb=%ld rss_end_kb=%ld kb_per_conn=%s fds_before=%ld fds_after=%ld "
-                "hb_per_s=%.0f hb_samples=%zu hb_p50_us=%ld hb_p99_us=%ld hb_max_us=%ld seconds=%g load1=%s errors=%llu%s%s\n",
+    std::printf(
+        "loadgen: scenario=connect clients=%zu joined=%llu failed=%llu connect_s=%.3f joins_per_s=%.0f "
+        "rss_before_kb=%ld rss_after_kb=%ld rss_end_kb=%ld kb_per_conn=%s fds_before=%ld fds_after=%ld "
+        "hb_per_s=%.0f hb_samples=%zu hb_p50_us=%ld hb_p99_us=%ld hb_max_us=%ld seconds=%g load1=%s errors=%llu%s%s\n",
         n, static_cast<unsigned long long>(joinedCount), static_cast<unsigned long long>(failed), connectS,
-        double(joinedCount) / connectS, rssBefore, rssAfter, rssEnd, kbPer, fdsBefore, fdsAfter, rate,
-        lat.us.size(), lat.pct(50), lat.pct(99), lat.pct(100), opt.seconds, loadAvg1().c_str(),
-        static_cast<unsigned long long>(errors), firstError.empty() ? "" : " first_error=",
-        firstError.empty() ? "" : ("\"" + firstError + "\"").c_str());
+        double(joinedCount) / connectS, rssBefore, rssAfter, rssEnd, kbPer, fdsBefore, fdsAfter, rate, lat.us.size(),
+        lat.pct(50), lat.pct(99), lat.pct(100), opt.seconds, loadAvg1().c_str(),
+        static_cast<unsigned long long>(errors),
+        firstError.empty() ? "" : " first_error=", firstError.empty() ? "" : ("\"" + firstError + "\"").c_str());
     return errors == 0 && joinedCount == n ? 0 : 1;
 }
 
@@ -892,33 +992,42 @@ int LoadGen::runEcho()
     size_t next = 0;
     while (joinedCount + failed < n && nowNs() < deadline) {
         while (next < n && (opened - joinedCount - failed) < uint64_t(opt.connectConcurrency))
-            if (startConn(next++) != 0) ++failed;
+            if (startConn(next++) != 0)
+                ++failed;
         poll(10);
     }
-    if (joinedCount == 0) error("no client joined");
+    if (joinedCount == 0)
+        error("no client joined");
     // warm-up 0.5 s, then measure
     for (size_t i = 0; i < n; ++i)
         if (conns[i].joined)
-            for (int k = 0; k < opt.inFlight; ++k) pushEcho(i);
+            for (int k = 0; k < opt.inFlight; ++k)
+                pushEcho(i);
     const uint64_t warm = nowNs() + 500'000'000ull;
-    while (nowNs() < warm) poll(5);
+    while (nowNs() < warm)
+        poll(5);
     measuring = true;
     const uint64_t t0 = nowNs();
     const uint64_t end = t0 + uint64_t(opt.seconds * 1e9);
-    while (nowNs() < end) poll(5);
+    while (nowNs() < end)
+        poll(5);
     measuring = false;
     const double el = double(nowNs() - t0) / 1e9;
     stopping = true;
     const uint64_t drain = nowNs() + 1'000'000'000ull;
     auto outstanding = [&] {
         size_t k = 0;
-        for (auto &c : conns) k += c.fd >= 0 ? c.pending.size() : 0;
+        for (auto &c : conns)
+            k += c.fd >= 0 ? c.pending.size() : 0;
         return k;
     };
-    while (outstanding() > 0 && nowNs() < drain) poll(5);
-    if (outstanding() > 0) error("replies missing after drain");
-    std::printf("loadgen: scenario=echo clients=%zu joined=%llu in_flight=%d payload=%d seconds=%g msgs_per_s=%.0f "
-                "p50_us=%ld p99_us=%ld max_us=%ld load1=%s errors=%llu%s%s\n",
+    while (outstanding() > 0 && nowNs() < drain)
+        poll(5);
+    if (outstanding() > 0)
+        error("replies missing after drain");
+    std::printf(
+        "loadgen: scenario=echo clients=%zu joined=%llu in_flight=%d payload=%d seconds=%g msgs_per_s=%.0f "
+        "p50_us=%ld p99_us=%ld max_us=%ld load1=%s errors=%llu%s%s\n",
         n, static_cast<unsigned long long>(joinedCount), opt.inFlight, opt.payload, opt.seconds, double(msgs) / el,
         lat.pct(50), lat.pct(99), lat.pct(100), loadAvg1().c_str(), static_cast<unsigned long long>(errors),
         firstError.empty() ? "" : " first_error=", firstError.empty() ? "" : ("\"" + firstError + "\"").c_str());
@@ -936,7 +1045,8 @@ int LoadGen::runBroadcast()
     size_t next = 0;
     while (joinedCount + failed < n + 1 && nowNs() < deadline) {
         while (next < n + 1 && (opened - joinedCount - failed) < uint64_t(opt.connectConcurrency))
-            if (startConn(next++) != 0) ++failed;
+            if (startConn(next++) != 0)
+                ++failed;
         poll(10);
     }
     if (failed > 0 || !conns[n].joined) {
@@ -948,8 +1058,8 @@ int LoadGen::runBroadcast()
     seqCount.reserve(1 << 20);
     const uint64_t maxIncomplete = uint64_t(opt.maxUndelivered > 0 ? opt.maxUndelivered : 4 * opt.inFlight);
     auto pump = [&] {
-        while (conns[n].fd >= 0 && conns[n].joined && published - acked < uint64_t(opt.inFlight)
-            && published - fullyDelivered < maxIncomplete)
+        while (conns[n].fd >= 0 && conns[n].joined && published - acked < uint64_t(opt.inFlight) &&
+               published - fullyDelivered < maxIncomplete)
             publish();
     };
     // warm-up 0.5 s
@@ -977,8 +1087,8 @@ int LoadGen::runBroadcast()
     // give up after --drain-seconds without progress, or 60 s in all
     const uint64_t hardEnd = nowNs() + 60'000'000'000ull;
     uint64_t lastProgress = nowNs(), seen = deliveries + acked;
-    while ((fullyDelivered < published || acked < published) && nowNs() < hardEnd
-        && nowNs() - lastProgress < uint64_t(opt.drainSeconds * 1e9)) {
+    while ((fullyDelivered < published || acked < published) && nowNs() < hardEnd &&
+           nowNs() - lastProgress < uint64_t(opt.drainSeconds * 1e9)) {
         poll(5);
         if (deliveries + acked != seen) {
             seen = deliveries + acked;
@@ -987,14 +1097,14 @@ int LoadGen::runBroadcast()
     }
     const uint64_t expected = published * uint64_t(subscribers);
     const uint64_t lost = expected > deliveries ? expected - deliveries : 0;
-    std::printf("loadgen: scenario=broadcast subscribers=%d in_flight=%d payload=%d seconds=%g broadcasts=%llu "
-                "broadcasts_per_s=%.0f deliveries_per_s=%.0f p50_us=%ld p99_us=%ld max_us=%ld lost=%llu load1=%s "
-                "errors=%llu%s%s\n",
-        subscribers, opt.inFlight, opt.payload, opt.seconds,
-        static_cast<unsigned long long>(windowEndSeq - firstSeq), double(windowEndSeq - firstSeq) / el,
-        double(delivWindow) / el, lat.pct(50), lat.pct(99), lat.pct(100), static_cast<unsigned long long>(lost),
-        loadAvg1().c_str(), static_cast<unsigned long long>(errors), firstError.empty() ? "" : " first_error=",
-        firstError.empty() ? "" : ("\"" + firstError + "\"").c_str());
+    std::printf(
+        "loadgen: scenario=broadcast subscribers=%d in_flight=%d payload=%d seconds=%g broadcasts=%llu "
+        "broadcasts_per_s=%.0f deliveries_per_s=%.0f p50_us=%ld p99_us=%ld max_us=%ld lost=%llu load1=%s "
+        "errors=%llu%s%s\n",
+        subscribers, opt.inFlight, opt.payload, opt.seconds, static_cast<unsigned long long>(windowEndSeq - firstSeq),
+        double(windowEndSeq - firstSeq) / el, double(delivWindow) / el, lat.pct(50), lat.pct(99), lat.pct(100),
+        static_cast<unsigned long long>(lost), loadAvg1().c_str(), static_cast<unsigned long long>(errors),
+        firstError.empty() ? "" : " first_error=", firstError.empty() ? "" : ("\"" + firstError + "\"").c_str());
     return errors == 0 && lost == 0 ? 0 : 1;
 }
 
@@ -1006,7 +1116,8 @@ int LoadGen::runChurn()
     const long fdsStart = countFds(opt.serverPid);
     const uint64_t t0 = nowNs();
     const uint64_t end = t0 + uint64_t(opt.seconds * 1e9);
-    for (size_t i = 0; i < n; ++i) startConn(i);
+    for (size_t i = 0; i < n; ++i)
+        startConn(i);
     uint64_t lastSweep = t0;
     while (nowNs() < end) {
         poll(5);
@@ -1028,8 +1139,7 @@ int LoadGen::runChurn()
                     } else {
                         closeConn(i, true, "server did not answer the close frame");
                     }
-                }
-                else if (c.fd >= 0 && c.st != St::Closing && now > c.tStart + 10'000'000'000ull)
+                } else if (c.fd >= 0 && c.st != St::Closing && now > c.tStart + 10'000'000'000ull)
                     closeConn(i, true, "cycle stuck for 10 s");
             }
         }
@@ -1042,23 +1152,27 @@ int LoadGen::runChurn()
     const uint64_t drain = nowNs() + 3'000'000'000ull;
     auto active = [&] {
         size_t k = 0;
-        for (auto &c : conns) k += c.fd >= 0;
+        for (auto &c : conns)
+            k += c.fd >= 0;
         return k;
     };
-    while (active() > 0 && nowNs() < drain) poll(5);
+    while (active() > 0 && nowNs() < drain)
+        poll(5);
     for (size_t i = 0; i < n; ++i)
-        if (conns[i].fd >= 0) closeConn(i, true, "cycle unfinished at the end");
+        if (conns[i].fd >= 0)
+            closeConn(i, true, "cycle unfinished at the end");
     // the server needs a moment to tear the last sockets down
     const uint64_t settle = nowNs() + 1'500'000'000ull;
-    while (nowNs() < settle) poll(50);
+    while (nowNs() < settle)
+        poll(50);
     const long rssEnd = readRssKb(opt.serverPid);
     const long fdsEnd = countFds(opt.serverPid);
     std::printf("loadgen: scenario=churn clients=%zu seconds=%g joins=%llu joins_per_s=%.0f cycles=%llu "
                 "rss_start_kb=%ld rss_end_kb=%ld fds_start=%ld fds_end=%ld load1=%s errors=%llu%s%s\n",
-        n, opt.seconds, static_cast<unsigned long long>(joins), double(joins) / el,
-        static_cast<unsigned long long>(cyclesInWindow), rssStart, rssEnd, fdsStart, fdsEnd, loadAvg1().c_str(),
-        static_cast<unsigned long long>(errors), firstError.empty() ? "" : " first_error=",
-        firstError.empty() ? "" : ("\"" + firstError + "\"").c_str());
+                n, opt.seconds, static_cast<unsigned long long>(joins), double(joins) / el,
+                static_cast<unsigned long long>(cyclesInWindow), rssStart, rssEnd, fdsStart, fdsEnd, loadAvg1().c_str(),
+                static_cast<unsigned long long>(errors), firstError.empty() ? "" : " first_error=",
+                firstError.empty() ? "" : ("\"" + firstError + "\"").c_str());
     const bool fdLeak = fdsStart >= 0 && fdsEnd > fdsStart;
     return errors == 0 && !fdLeak ? 0 : 1;
 }

@@ -24,7 +24,8 @@ namespace {
 
 QString okReply(const QJsonArray &in, const QJsonValue &response)
 {
-    QJsonArray out{in.at(0), in.at(1), in.at(2), QStringLiteral("phx_reply"),
+    QJsonArray out{
+        in.at(0), in.at(1), in.at(2), QStringLiteral("phx_reply"),
         QJsonObject{{QStringLiteral("status"), QStringLiteral("ok")}, {QStringLiteral("response"), response}}};
     return QString::fromUtf8(QJsonDocument(out).toJson(QJsonDocument::Compact));
 }
@@ -37,10 +38,11 @@ int main(int argc, char **argv)
     QCommandLineParser parser;
     parser.addHelpOption();
     QCommandLineOption modeOpt(QStringLiteral("mode"), QStringLiteral("echo or broadcast"), QStringLiteral("mode"),
-        QStringLiteral("echo"));
+                               QStringLiteral("echo"));
     QCommandLineOption portOpt(QStringLiteral("port"), QStringLiteral("TCP port (0 = any free)"),
-        QStringLiteral("port"), QStringLiteral("0"));
-    QCommandLineOption noDelayOpt(QStringLiteral("nodelay"),
+                               QStringLiteral("port"), QStringLiteral("0"));
+    QCommandLineOption noDelayOpt(
+        QStringLiteral("nodelay"),
         QStringLiteral("set TCP_NODELAY (QAbstractSocket::LowDelayOption) on every client socket"));
     parser.addOption(modeOpt);
     parser.addOption(portOpt);
@@ -86,8 +88,8 @@ int main(int argc, char **argv)
                     c->sendTextMessage(okReply(msg, msg.at(4)));
                     return;
                 }
-                if (event == QStringLiteral("phx_join") || event == QStringLiteral("phx_leave")
-                    || event == QStringLiteral("heartbeat")) {
+                if (event == QStringLiteral("phx_join") || event == QStringLiteral("phx_leave") ||
+                    event == QStringLiteral("heartbeat")) {
                     c->sendTextMessage(okReply(msg, QJsonObject{}));
                     return;
                 }

@@ -66,11 +66,13 @@ public:
     QString closeReason() const { return m_closeReason; }
 
 private:
-    QWebSocket m_socket;
     QList<ReceivedFrame> m_frames;
     int m_ref = 0;
     int m_closeCode = -1;
     QString m_closeReason;
+    // Declared last so it is destroyed first: ~QWebSocket closes a connected socket and emits
+    // disconnected, whose handler writes m_closeCode/m_closeReason, which must still be alive then.
+    QWebSocket m_socket;
 };
 
 // Performs one raw HTTP request on 127.0.0.1:port and returns the status code (0 when none arrived).

@@ -22,12 +22,7 @@ private:
 
     std::unique_ptr<PhoenixTestClient> joined(const QString &id, const QString &topic)
     {
-        auto client = std::make_unique<PhoenixTestClient>();
-        if (!client->open(m_server->url(id))) {
-            return nullptr;
-        }
-        const QString ref = client->join(topic);
-        return client->waitForReply(topic, ref) ? std::move(client) : nullptr;
+        return m_server->joinedClient(id, topic);
     }
 
     static bool served(PhoenixTestClient &client)

@@ -26,16 +26,7 @@ private:
 
     std::unique_ptr<PhoenixTestClient> joined(const QString &id, const QString &topic)
     {
-        auto client = std::make_unique<PhoenixTestClient>();
-        if (!client->open(m_server->url(id))) {
-            return nullptr;
-        }
-        const QString ref = client->join(topic);
-        const auto reply = client->waitForReply(topic, ref);
-        if (!reply || reply->payload()["status"_L1].toString() != u"ok") {
-            return nullptr;
-        }
-        return client;
+        return m_server->joinedClient(id, topic);
     }
 
     // A raw client joined to `topic`: reads the close code exactly as the server sent it.

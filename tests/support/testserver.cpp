@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "testserver.h"
 
+#include "phoenixtestclient.h"
+
 #include <QSignalSpy>
 #include <QTest>
 
@@ -38,6 +40,20 @@ bool TestServer::addInstance(const QString &id, const QString &type, const QVari
 bool TestServer::waitForState(const QString &id, InstanceState state, int timeoutMs)
 {
     return QTest::qWaitFor([&] { return m_controller->instance(id).state == state; }, timeoutMs);
+}
+
+std::unique_ptr<PhoenixTestClient> TestServer::joinedClient(const QString &id, const QString &topic)
+{
+    auto client = std::make_unique<PhoenixTestClient>();
+    if (!client->open(url(id))) {
+        return nullptr;
+    }
+    const QString ref = client->join(topic);
+    const auto reply = client->waitForReply(topic, ref);
+    if (!reply || reply->payload()[QLatin1String("status")].toString() != QLatin1String("ok")) {
+        return nullptr;
+    }
+    return client;
 }
 
 QUrl TestServer::url(const QString &id, const QString &query) const

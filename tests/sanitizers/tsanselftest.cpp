@@ -22,14 +22,17 @@ int main(int argc, char **argv)
     QCoreApplication app(argc, argv);
     QThread worker;
     worker.start();
-    QObject context;
-    context.moveToThread(&worker);
+    auto *context = new QObject; // deleted in its own thread when the worker finishes
+    context->moveToThread(&worker);
+    QObject::connect(&worker, &QThread::finished, context, &QObject::deleteLater);
     QMetaObject::invokeMethod(
-        &context,
+        context,
         [&app] {
             const QList<int> data{1, 2, 3};
             QMetaObject::invokeMethod(
                 &app, [data] { g_handedOver = data; }, Qt::QueuedConnection);
+            // The wait is the point: the write must land after every release the post may still make
+            // (wake-ups), or the annotations would order it before the read and hide the real race.
             QThread::msleep(50);
             g_racy = 42; // TSAN-SELFTEST-RACE: after the last post, so nothing orders it before the read
         },
@@ -39,8 +42,6 @@ int main(int argc, char **argv)
         app.quit();
     });
     const int status = QCoreApplication::exec();
-    QMetaObject::invokeMethod(
-        &context, [&context] { context.moveToThread(nullptr); }, Qt::BlockingQueuedConnection);
     worker.quit();
     worker.wait();
     return status;

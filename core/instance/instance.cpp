@@ -454,6 +454,7 @@ void Instance::handleJoin(Client &client, const Message &message)
         return;
     }
     client.channels.insert(topic, channel);
+    ++m_stats.channels;
     m_clientsDirty = true;
     m_subscribers[topic].insert(client.id);
     ++m_stats.joinsTotal;
@@ -536,6 +537,7 @@ void Instance::removeChannel(Client &client, const QString &topic, LeaveReason r
         presenceUntrack(client, *it, topic);
     }
     client.channels.erase(it);
+    --m_stats.channels;
     m_clientsDirty = true;
     auto subscribers = m_subscribers.find(topic);
     if (subscribers != m_subscribers.end()) {
@@ -1045,12 +1047,7 @@ void Instance::publishStats()
         m_clientsDirty = false;
         emit clientsChanged(clientSnapshot());
     }
-    m_stats.clients = static_cast<int>(m_clients.size());
-    int channels = 0;
-    for (const Client *client : std::as_const(m_clients)) {
-        channels += static_cast<int>(client->channels.size());
-    }
-    m_stats.channels = channels;
+    m_stats.clients = static_cast<int>(m_clients.size()); // channels is kept as they come and go
     if (m_stats == m_publishedStats) {
         return;
     }

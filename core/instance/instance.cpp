@@ -189,8 +189,13 @@ Instance::Instance(InstanceConfig config, std::shared_ptr<const BehaviourRegistr
 
 Instance::~Instance()
 {
+    // Clients are only left here when the thread was abandoned by the watchdog and its loop ended without
+    // a stop(): the sockets are parentless, so delete them now (no event loop runs any more for deleteLater).
     for (Client *client : std::as_const(m_clients)) {
         m_shared->removeDescriptor(client->descriptor);
+        client->socket->disconnect(this);
+        client->socket->abort();
+        delete client->socket;
     }
     qDeleteAll(m_clients);
     m_clients.clear();

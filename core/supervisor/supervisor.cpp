@@ -353,7 +353,11 @@ void Supervisor::launch(Record &record)
     auto *thread = new QThread;
     thread->setObjectName(QStringLiteral("instance:") + id);
     instance->moveToThread(thread);
-    connect(thread, &QThread::finished, instance, &QObject::deleteLater);
+    // Deleted from finished(), in the thread itself, not by deleteLater(): the thread's last pass over
+    // deferred deletes then still sees the deleteLater() the dying sockets post (a watchdog-abandoned
+    // instance still owns its clients when its loop ends; those objects leaked otherwise).
+    connect(
+        thread, &QThread::finished, instance, [instance] { delete instance; }, Qt::DirectConnection);
     // cross-thread: instance signals arrive queued on the main thread; the instance pointer tags the
     // generation so signals from a replaced instance are ignored.
     connect(instance, &Instance::started, this,

@@ -79,7 +79,7 @@ QString typeHelp(const BehaviourRegistry &registry)
     return text;
 }
 
-bool hasArgument(int argc, char *argv[], std::initializer_list<const char *> names)
+[[maybe_unused]] bool hasArgument(int argc, char *argv[], std::initializer_list<const char *> names)
 {
     for (int i = 1; i < argc; ++i) {
         for (const char *name : names) {
@@ -127,7 +127,7 @@ int main(int argc, char *argv[])
                                       "%{endif}%{if-critical}error%{endif}%{if-fatal}fatal%{endif} "
                                       "%{category}: %{message}"));
     // The application object is chosen before it exists: QApplication only when a window will be shown.
-    const bool gui = wantsWindow(argc, argv);
+    [[maybe_unused]] const bool gui = wantsWindow(argc, argv);
 #ifdef WSSERVE_HAS_GUI
     std::unique_ptr<QCoreApplication> app =
         gui ? std::make_unique<QApplication>(argc, argv) : std::make_unique<QCoreApplication>(argc, argv);

@@ -199,7 +199,8 @@ private slots:
         QVERIFY(!client.waitFor([](const ReceivedFrame &f) { return f.event() == u"presence_state"; }, 0));
         // "later" exists but was not started.
         QCOMPARE(httpStatus(port, "GET /socket/later/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: x\r\nUpgrade: "
-                                  "websocket\r\nConnection: Upgrade\r\n\r\n"),
+                                  "websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                                  "Sec-WebSocket-Version: 13\r\n\r\n"),
                  503);
         // The admin settings from the file apply: its own port, and the token.
         QVERIFY(QTest::qWaitFor([&] { return server.canReadLine(); }, 10000));

@@ -5,6 +5,8 @@
 #include "httprequesthead.h"
 #include "httpresponse.h"
 #include "logging.h"
+#include "net/socketio.h"
+#include "net/wsframe.h"
 #include "protocol/queryparams.h"
 #include "routetable.h"
 
@@ -118,7 +120,7 @@ void Endpoint::onReadyRead(QTcpSocket *socket)
     if (pending == m_pending.end() || pending->routing) {
         return;
     }
-    // peek, never read: the instance's QWebSocketServer must see the whole head.
+    // peek, never read: the head stays buffered until the connection is handed over.
     const QByteArray data = socket->peek(kMaxRequestHeadBytes + 1);
     const HttpParseResult parsed = parseHttpRequestHead(data);
     switch (parsed.status) {
@@ -136,9 +138,9 @@ void Endpoint::onReadyRead(QTcpSocket *socket)
         pending->routing = true;
         QMetaObject::invokeMethod(
             this,
-            [this, socket, head = parsed.head] {
+            [this, socket, head = parsed.head, headSize = parsed.headSize] {
                 if (m_pending.contains(socket)) {
-                    route(socket, head);
+                    route(socket, head, headSize);
                 }
             },
             Qt::QueuedConnection);
@@ -149,7 +151,7 @@ void Endpoint::onReadyRead(QTcpSocket *socket)
     reject(socket, 400, QStringLiteral("unreadable request"));
 }
 
-void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head)
+void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize)
 {
     // Paths: /socket/<id>/websocket (what the JS client opens) and /socket/<id>.
     static const QRegularExpression pathPattern(QStringLiteral("^/socket/([^/]+)(/websocket)?/?$"));
@@ -187,25 +189,51 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head)
                    .arg(request.params.value(QStringLiteral("vsn")).toString()));
         return;
     }
+    if (head.header("sec-websocket-version") != "13") {
+        reject(socket, 426, QStringLiteral("unsupported Sec-WebSocket-Version; this server speaks version 13"),
+               "Sec-WebSocket-Version: 13\r\n");
+        return;
+    }
+    const QByteArray key = head.header("sec-websocket-key");
+    if (!ws::isValidClientKey(key)) {
+        reject(socket, 400, QStringLiteral("missing or malformed Sec-WebSocket-Key"));
+        return;
+    }
+    request.acceptKey = ws::acceptKey(key);
     for (const QByteArray &protocol : head.headerTokens("sec-websocket-protocol")) {
         if (protocol.startsWith(kAuthTokenPrefix)) {
             request.authToken = decodeAuthToken(protocol.mid(kAuthTokenPrefix.size()));
+        } else if (protocol == "phoenix") {
+            request.phoenixSubprotocol = true;
         }
     }
+    // The descriptor leaves its QTcpSocket here: the instance thread does its own I/O on it.
     m_pending.remove(socket);
-    switch (m_routes->handOver(socket, request)) {
+    socket->disconnect(this);
+    auto connection = std::make_shared<net::TakenConnection>();
+    connection->fd = net::takeDescriptor(socket, &connection->buffered);
+    connection->buffered.remove(0, headSize);
+    socket->abort(); // closes the QTcpSocket's copy only
+    socket->deleteLater();
+    if (connection->fd == net::kInvalidDescriptor) {
+        qCWarning(lcEndpoint).noquote() << "could not take the descriptor of" << request.remoteAddress;
+        return;
+    }
+    const RouteTable::Lookup lookup = m_routes->handOver(connection, request);
+    switch (lookup) {
     case RouteTable::Lookup::HandedOver:
         return;
     case RouteTable::Lookup::Unknown:
-        reject(socket, 404, QStringLiteral("no instance '%1'").arg(request.instanceId));
+        respondHttpAndClose(connection->fd, 404, QStringLiteral("no instance '%1'").arg(request.instanceId));
         return;
     case RouteTable::Lookup::NotRunning:
-        reject(socket, 503, QStringLiteral("instance '%1' is not running").arg(request.instanceId));
+        respondHttpAndClose(connection->fd, 503,
+                            QStringLiteral("instance '%1' is not running").arg(request.instanceId));
         return;
     case RouteTable::Lookup::Invalid:
         break;
     }
-    reject(socket, 500, QStringLiteral("routing failed"));
+    respondHttpAndClose(connection->fd, 500, QStringLiteral("routing failed"));
 }
 
 void Endpoint::reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders)

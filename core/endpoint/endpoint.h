@@ -42,7 +42,7 @@ Q_SIGNALS:
 private:
     void onNewConnection();
     void onReadyRead(QTcpSocket *socket);
-    void route(QTcpSocket *socket, const HttpRequestHead &head);
+    void route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize);
     void reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders = {});
     void sweep();
 

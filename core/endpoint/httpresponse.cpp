@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "httpresponse.h"
 
+#include "net/socketio.h"
+
 #include <QTcpSocket>
 
 namespace wsserve {
@@ -32,13 +34,25 @@ QByteArray httpReasonPhrase(int status)
     }
 }
 
-void respondHttpAndClose(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders)
+namespace {
+QByteArray errorResponse(int status, const QString &body, const QByteArray &extraHeaders)
 {
     const QByteArray bytes = body.toUtf8() + '\n';
-    QByteArray response =
-        "HTTP/1.1 " + QByteArray::number(status) + ' ' + httpReasonPhrase(status) +
-        "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + QByteArray::number(bytes.size()) +
-        "\r\nConnection: close\r\n" + extraHeaders + "\r\n" + bytes;
+    return "HTTP/1.1 " + QByteArray::number(status) + ' ' + httpReasonPhrase(status) +
+           "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " + QByteArray::number(bytes.size()) +
+           "\r\nConnection: close\r\n" + extraHeaders + "\r\n" + bytes;
+}
+} // namespace
+
+void respondHttpAndClose(qintptr fd, int status, const QString &body, const QByteArray &extraHeaders)
+{
+    net::sendAll(fd, errorResponse(status, body, extraHeaders));
+    net::shutdownWrite(fd);
+}
+
+void respondHttpAndClose(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders)
+{
+    const QByteArray response = errorResponse(status, body, extraHeaders);
     QObject::connect(socket, &QAbstractSocket::disconnected, socket, &QObject::deleteLater);
     socket->write(response);
     socket->disconnectFromHost();

@@ -42,7 +42,8 @@ bool RouteTable::contains(const QString &id) const
     return m_routes.contains(id);
 }
 
-RouteTable::Lookup RouteTable::handOver(QTcpSocket *socket, const UpgradeRequest &request)
+RouteTable::Lookup RouteTable::handOver(const std::shared_ptr<net::TakenConnection> &connection,
+                                        const UpgradeRequest &request)
 {
     const QReadLocker lock(&m_lock);
     const auto it = m_routes.constFind(request.instanceId);
@@ -53,14 +54,13 @@ RouteTable::Lookup RouteTable::handOver(QTcpSocket *socket, const UpgradeRequest
     if (!instance) {
         return Lookup::NotRunning;
     }
-    // The verified hand-off (architecture.md): the raw socket, head still unread, moves to the instance
-    // thread; the instance's QWebSocketServer performs the handshake there.
-    socket->disconnect();
-    socket->setParent(nullptr);
-    socket->moveToThread(instance->thread());
-    // cross-thread: queued to the instance; the route lock keeps the instance alive until it is posted.
+    // The hand-off (architecture.md, as refined in docs/design-notes.md): the endpoint validated the
+    // upgrade and took the descriptor out of its QTcpSocket; the instance thread answers the handshake.
+    // cross-thread: queued to the instance; the route lock keeps the instance alive until it is posted. If
+    // the instance goes away before running it, the connection's last owner closes the descriptor.
     QMetaObject::invokeMethod(
-        instance, [instance, socket, request] { instance->adoptConnection(socket, request); }, Qt::QueuedConnection);
+        instance, [instance, connection, request] { instance->adoptConnection(connection, request); },
+        Qt::QueuedConnection);
     return Lookup::HandedOver;
 }
 

@@ -8,11 +8,14 @@
 #include <QReadWriteLock>
 #include <QString>
 
-class QTcpSocket;
+#include <memory>
 
 namespace wsserve {
 
 class Instance;
+namespace net {
+struct TakenConnection;
+}
 
 // Which instance ids exist and which of them accept connections, shared by the supervisor (writer,
 // main thread) and the endpoint (reader, endpoint thread).
@@ -29,8 +32,8 @@ public:
     void remove(const QString &id);
     bool contains(const QString &id) const;
 
-    // Endpoint thread: if the instance accepts, moves the socket to its thread and queues it there.
-    Lookup handOver(QTcpSocket *socket, const UpgradeRequest &request);
+    // Endpoint thread: if the instance accepts, queues the connection to it (its thread does the rest).
+    Lookup handOver(const std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request);
 
 private:
     mutable QReadWriteLock m_lock;

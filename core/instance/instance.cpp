@@ -5,14 +5,13 @@
 #include "behaviourregistry.h"
 #include "endpoint/httpresponse.h"
 #include "logging.h"
+#include "net/poller.h"
+#include "net/wsconnection.h"
 
 #include <QDateTime>
 #include <QJsonArray>
-#include <QTcpSocket>
 #include <QThread>
 #include <QTimer>
-#include <QWebSocket>
-#include <QWebSocketServer>
 
 #include <exception>
 
@@ -22,9 +21,8 @@ namespace {
 constexpr int kSweepIntervalMs = 250;
 constexpr int kStatsIntervalMs = 100;
 constexpr int kStopGraceMs = 1500;
-constexpr qint64 kStaleHandshakeMs = 30000;
 constexpr qint64 kCloseHandshakeMs = 5000;
-constexpr qsizetype kMaxCloseReasonBytes = 120;
+constexpr qsizetype kScratchBytes = 64 * 1024;
 
 qint64 nowMs()
 {
@@ -34,11 +32,6 @@ qint64 nowMs()
 bool isNullRef(const QJsonValue &value)
 {
     return value.isNull() || value.isUndefined();
-}
-
-QString peerKey(const QString &address, quint16 port)
-{
-    return address + u'|' + QString::number(port);
 }
 
 QJsonObject reasonObject(const QString &reason)
@@ -74,14 +67,22 @@ struct Instance::Channel {
 };
 
 struct Instance::Client {
+    Client(qintptr fd, qint64 maxMessageBytes, QByteArray buffered)
+        : conn(fd, maxMessageBytes, std::move(buffered))
+        , descriptor(fd)
+    {}
+
     quint64 id = 0;
-    QWebSocket *socket = nullptr;
+    net::WsConnection conn;
     ConnectInfo info;
     QHash<QString, Channel> channels;
     qint64 connectedAtMs = 0;
     qint64 lastActivityMs = 0;
     qintptr descriptor = -1;
-    bool closing = false;
+    bool closing = false;   // our close frame is queued (or the peer's was answered)
+    bool wantWrite = false; // the kernel buffer was full: waiting to be writable
+    bool shutDown = false;  // the close frame went out, and our side of the TCP connection with it
+    bool dirty = false;     // in m_dirty
     quint64 messagesIn = 0;
     quint64 messagesOut = 0;
     quint64 bytesIn = 0;
@@ -190,12 +191,9 @@ Instance::Instance(InstanceConfig config, std::shared_ptr<const BehaviourRegistr
 Instance::~Instance()
 {
     // Clients are only left here when the thread was abandoned by the watchdog and its loop ended without
-    // a stop(): the sockets are parentless, so delete them now (no event loop runs any more for deleteLater).
+    // a stop(); deleting them closes their descriptors.
     for (Client *client : std::as_const(m_clients)) {
         m_shared->removeDescriptor(client->descriptor);
-        client->socket->disconnect(this);
-        client->socket->abort();
-        delete client->socket;
     }
     qDeleteAll(m_clients);
     m_clients.clear();
@@ -214,11 +212,18 @@ void Instance::start()
         emit started(false, QStringLiteral("could not create the '%1' behaviour: %2").arg(m_config.type, error));
         return;
     }
-    m_handshakes =
-        new QWebSocketServer(QStringLiteral("wsserve/%1").arg(m_config.id), QWebSocketServer::NonSecureMode, this);
-    // The JS client's auth-token subprotocol offer is answered with "phoenix" (phoenix-protocol.md 1.4).
-    m_handshakes->setSupportedSubprotocols({QStringLiteral("phoenix")});
-    connect(m_handshakes, &QWebSocketServer::newConnection, this, &Instance::onNewConnection);
+    m_scratch = QByteArray(kScratchBytes, Qt::Uninitialized);
+    m_poller = new net::Poller(
+        [this](qintptr fd, quint32 events) {
+            m_inBatch = true;
+            onSocketEvent(fd, events);
+        },
+        [this] {
+            m_inBatch = false;
+            flushAll();
+            reap();
+        },
+        this);
 
     m_sweepTimer = new QTimer(this);
     m_sweepTimer->setInterval(kSweepIntervalMs);
@@ -241,22 +246,23 @@ void Instance::start()
         });
         m_tickTimer->start();
     }
-    qCInfo(lcInstance).noquote() << logTag(m_config.id) << "started, type" << m_config.type;
+    qCInfo(lcInstance).noquote() << logTag(m_config.id) << "started, type" << m_config.type << "- sockets polled with"
+                                 << m_poller->backend();
     emit started(true, QString());
 }
 
-void Instance::adoptConnection(QTcpSocket *socket, const UpgradeRequest &request)
+void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request)
 {
-    socket->setParent(this);
+    const qintptr fd = connection->fd;
     if (m_stopping || !m_behaviour) {
-        respondHttpAndClose(socket, 503, QStringLiteral("instance '%1' is stopping").arg(m_config.id));
+        respondHttpAndClose(fd, 503, QStringLiteral("instance '%1' is stopping").arg(m_config.id));
         return;
     }
     const qint64 maxClients = m_config.intOption(options::kMaxClients);
-    if (m_clients.size() + m_pendingUpgrades.size() >= maxClients) {
+    if (m_clients.size() >= maxClients) {
         qCWarning(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress << "- max_clients"
                                         << maxClients << "reached";
-        respondHttpAndClose(socket, 503,
+        respondHttpAndClose(fd, 503,
                             QStringLiteral("instance '%1' is full (max_clients %2)").arg(m_config.id).arg(maxClients));
         return;
     }
@@ -270,79 +276,110 @@ void Instance::adoptConnection(QTcpSocket *socket, const UpgradeRequest &request
     QString what;
     if (!guarded([&] { refusal = m_behaviour->connect(info); }, &what)) {
         noteCrash(QStringLiteral("connect: ") + what);
-        respondHttpAndClose(socket, 500, QStringLiteral("connect handler crashed"));
+        respondHttpAndClose(fd, 500, QStringLiteral("connect handler crashed"));
         return;
     }
     if (refusal) {
-        respondHttpAndClose(socket, 403, *refusal);
+        respondHttpAndClose(fd, 403, *refusal);
         return;
     }
-    const qintptr fd = socket->socketDescriptor();
-    const QString key = peerKey(socket->peerAddress().toString(), socket->peerPort());
+    if (!m_poller->add(fd)) {
+        respondHttpAndClose(fd, 503, QStringLiteral("instance '%1' cannot watch more sockets").arg(m_config.id));
+        return;
+    }
+    auto *client =
+        new Client(connection->release(), m_config.intOption(options::kMaxFrameBytes), std::move(connection->buffered));
+    client->id = info.clientId;
+    client->info = std::move(info);
+    client->connectedAtMs = nowMs();
+    client->lastActivityMs = client->connectedAtMs;
     m_shared->addDescriptor(fd);
-    connect(socket, &QObject::destroyed, this, [this, fd, key] {
-        m_shared->removeDescriptor(fd);
-        m_pendingUpgrades.remove(key); // handshake failed or timed out
-    });
-    m_pendingUpgrades.insert(key, PendingUpgrade{request, info, fd, socket, nowMs()});
-    socket->setParent(nullptr); // the handshake server takes it over
-    m_handshakes->handleConnection(socket);
+    m_byDescriptor.insert(fd, client);
+    m_clients.insert(client->id, client);
+    m_clientsDirty = true;
+    ++m_stats.connectionsTotal;
+    // The handshake answer; the endpoint checked the key and the version. The JS client's auth-token
+    // subprotocol offer is answered with "phoenix" (phoenix-protocol.md 1.4).
+    QByteArray answer = QByteArrayLiteral("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                          "Connection: Upgrade\r\nSec-WebSocket-Accept: ") +
+                        request.acceptKey + "\r\n";
+    if (request.phoenixSubprotocol) {
+        answer += "Sec-WebSocket-Protocol: phoenix\r\n";
+    }
+    answer += "\r\n";
+    queueFrame(*client, answer);
+    qCDebug(lcInstance).noquote() << logTag(m_config.id) << "client" << client->id << "connected from"
+                                  << client->info.remoteAddress << wireFormatName(client->info.format);
+    // Frames the client sent right behind its request head.
+    client->conn.deliverBuffered([this, client](ws::FrameParser::Event &event) { return onFrame(*client, event); });
 }
 
-void Instance::onNewConnection()
+void Instance::onSocketEvent(qintptr fd, quint32 events)
 {
-    while (m_handshakes->hasPendingConnections()) {
-        QWebSocket *socket = m_handshakes->nextPendingConnection();
-        const QString key = peerKey(socket->peerAddress().toString(), socket->peerPort());
-        const auto pending = m_pendingUpgrades.constFind(key);
-        if (pending == m_pendingUpgrades.cend()) {
-            qCWarning(lcInstance).noquote() << logTag(m_config.id) << "handshake from an unknown peer" << key;
-            socket->abort();
-            socket->deleteLater();
-            continue;
+    Client *client = m_byDescriptor.value(fd);
+    if (!client) {
+        return; // removed earlier in this batch
+    }
+    if (events & net::Poller::Writable) {
+        flushClient(*client);
+        client = m_byDescriptor.value(fd);
+        if (!client) {
+            return;
         }
-        auto *client = new Client;
-        client->id = pending->info.clientId;
-        client->info = pending->info;
-        client->descriptor = pending->descriptor;
-        client->socket = socket;
-        client->connectedAtMs = nowMs();
-        client->lastActivityMs = client->connectedAtMs;
-        m_pendingUpgrades.erase(pending);
-        socket->setParent(this);
-        const auto maxFrame = static_cast<quint64>(m_config.intOption(options::kMaxFrameBytes));
-        socket->setMaxAllowedIncomingFrameSize(maxFrame);
-        socket->setMaxAllowedIncomingMessageSize(maxFrame);
-        m_clients.insert(client->id, client);
-        m_clientsDirty = true;
-        ++m_stats.connectionsTotal;
-        const quint64 id = client->id;
-        connect(socket, &QWebSocket::textMessageReceived, this, [this, id](const QString &text) {
-            if (Client *c = m_clients.value(id)) {
-                onTextMessage(*c, text);
-            }
-        });
-        connect(socket, &QWebSocket::binaryMessageReceived, this, [this, id](const QByteArray &data) {
-            if (Client *c = m_clients.value(id)) {
-                onBinaryMessage(*c, data);
-            }
-        });
-        connect(socket, &QWebSocket::pong, this, [this, id] {
-            if (Client *c = m_clients.value(id)) {
-                c->lastActivityMs = nowMs();
-            }
-        });
-        // Queued: a close can emit disconnected() synchronously while a handler still uses the client.
-        connect(
-            socket, &QWebSocket::disconnected, this, [this, id] { removeClient(id); }, Qt::QueuedConnection);
-        qCDebug(lcInstance).noquote() << logTag(m_config.id) << "client" << id << "connected from"
-                                      << client->info.remoteAddress << wireFormatName(client->info.format);
+    }
+    if (events & net::Poller::Readable) {
+        const auto status =
+            client->conn.pump(m_scratch.data(), m_scratch.size(),
+                              [this, client](ws::FrameParser::Event &event) { return onFrame(*client, event); });
+        if (status == net::WsConnection::ReadStatus::PeerGone) {
+            removeClient(client->id);
+        }
     }
 }
 
-void Instance::onTextMessage(Client &client, const QString &text)
+bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
 {
-    const QByteArray data = text.toUtf8();
+    using Kind = ws::FrameParser::Event::Kind;
+    switch (event.kind) {
+    case Kind::Text:
+        if (!client.closing) {
+            onTextMessage(client, event.payload);
+        }
+        return true;
+    case Kind::Binary:
+        if (!client.closing) {
+            onBinaryMessage(client, event.payload);
+        }
+        return true;
+    case Kind::Ping:
+        client.lastActivityMs = nowMs();
+        if (!client.closing) {
+            queueFrame(client, ws::prepareFrame(ws::Opcode::Pong, event.payload));
+        }
+        return true;
+    case Kind::Pong:
+        client.lastActivityMs = nowMs();
+        return true;
+    case Kind::Close:
+        // The peer's close: answered with its code (RFC 6455 5.5.1); its side is done sending.
+        if (!client.closing) {
+            client.closing = true;
+            client.closingSinceMs = nowMs();
+            const quint16 code = event.code == ws::closecode::kNoStatus ? ws::closecode::kNormal : event.code;
+            queueFrame(client, ws::prepareClose(code, QString()));
+        }
+        return false;
+    case Kind::Error:
+        protocolError(client, event.code, event.error);
+        return false;
+    case Kind::NeedMore:
+        break;
+    }
+    return true;
+}
+
+void Instance::onTextMessage(Client &client, const QByteArray &data)
+{
     if (!countIn(client, data.size())) {
         return;
     }
@@ -564,9 +601,10 @@ void Instance::removeClient(quint64 clientId)
         removeChannel(*client, topic, m_stopping ? LeaveReason::Shutdown : LeaveReason::Disconnected);
     }
     m_clients.remove(clientId);
+    m_byDescriptor.remove(client->descriptor);
     m_clientsDirty = true;
+    m_poller->remove(client->descriptor);
     m_shared->removeDescriptor(client->descriptor);
-    client->socket->deleteLater();
     qCDebug(lcInstance).noquote() << logTag(m_config.id) << "client" << clientId << "disconnected";
     delete client;
     if (m_stopping && m_clients.isEmpty()) {
@@ -581,11 +619,87 @@ void Instance::closeClient(Client &client, quint16 code, const QString &reason)
     }
     client.closing = true;
     client.closingSinceMs = nowMs();
-    QString text = reason;
-    while (text.toUtf8().size() > kMaxCloseReasonBytes) {
-        text.chop(1);
+    queueFrame(client, ws::prepareClose(code, reason));
+}
+
+void Instance::queueFrame(Client &client, const QByteArray &prepared)
+{
+    client.conn.queue(prepared);
+    markDirty(client);
+}
+
+void Instance::markDirty(Client &client)
+{
+    if (!client.dirty) {
+        client.dirty = true;
+        m_dirty.append(client.id);
     }
-    client.socket->close(static_cast<QWebSocketProtocol::CloseCode>(code), text);
+    scheduleFlush();
+}
+
+void Instance::scheduleFlush()
+{
+    if (m_inBatch || m_flushQueued) {
+        return; // the end of the batch flushes
+    }
+    m_flushQueued = true;
+    QMetaObject::invokeMethod(
+        this,
+        [this] {
+            m_flushQueued = false;
+            flushAll();
+            reap();
+        },
+        Qt::QueuedConnection);
+}
+
+void Instance::flushAll()
+{
+    // Index loop: a client dropped here may make the behaviour send to others, which appends.
+    for (qsizetype i = 0; i < m_dirty.size(); ++i) {
+        if (Client *client = m_clients.value(m_dirty.at(i))) {
+            client->dirty = false;
+            flushClient(*client);
+        }
+    }
+    m_dirty.clear();
+}
+
+void Instance::reap()
+{
+    const QList<quint64> gone = std::exchange(m_gone, {});
+    for (const quint64 id : gone) {
+        removeClient(id);
+    }
+}
+
+void Instance::flushClient(Client &client)
+{
+    switch (client.conn.flush()) {
+    case net::WsConnection::FlushStatus::Failed:
+        // Not removed here: a behaviour callback (stallThread, failInstance) may be flushing while its
+        // own client is on the stack.
+        m_gone.append(client.id);
+        return;
+    case net::WsConnection::FlushStatus::Pending:
+        if (!client.wantWrite) {
+            client.wantWrite = true;
+            m_poller->setWantWrite(client.descriptor, true);
+        }
+        return;
+    case net::WsConnection::FlushStatus::Drained:
+        break;
+    }
+    if (client.wantWrite) {
+        client.wantWrite = false;
+        m_poller->setWantWrite(client.descriptor, false);
+    }
+    if (client.closing && !client.shutDown) {
+        // The close frame is out: end our direction too. The peer answers (or just closes) and the
+        // read side sees the end; the sweep drops peers that never do.
+        client.shutDown = true;
+        net::shutdownWrite(client.descriptor);
+    }
 }
 
 void Instance::sendControl(Client &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
@@ -602,11 +716,7 @@ void Instance::send(Client &client, const Frame &frame, const QString &topic, co
     if (m_shared->messageFlowEnabled()) {
         tap(true, client.id, 1, frame, topic, event);
     }
-    if (frame.binary) {
-        client.socket->sendBinaryMessage(frame.data);
-    } else {
-        client.socket->sendTextMessage(QString::fromUtf8(frame.data));
-    }
+    queueFrame(client, ws::prepareFrame(frame.binary ? ws::Opcode::Binary : ws::Opcode::Text, frame.data));
     countOut(client, frame.data.size());
     checkSendBuffer(client);
 }
@@ -640,9 +750,9 @@ void Instance::broadcastImpl(const QString &topic, const QString &event, const P
         return;
     }
     ++m_stats.broadcasts;
-    // Encoded once per wire format; every subscriber gets the same bytes (protocol 7.7).
+    // Encoded and framed once per wire format; every subscriber's queue holds the same buffer (protocol 7.7).
     Frame frames[2];
-    QString texts[2];
+    QByteArray prepared[2];
     bool encoded[2] = {false, false};
     const QSet<quint64> targets = *subscribers; // a send can never re-enter, but stay safe against edits
     int recipients = 0;
@@ -659,19 +769,16 @@ void Instance::broadcastImpl(const QString &topic, const QString &event, const P
         if (!encoded[slot]) {
             encoded[slot] = true;
             frames[slot] = codec::encodeBroadcast(client->info.format, topic, event, payload);
-            if (!frames[slot].binary) {
-                texts[slot] = QString::fromUtf8(frames[slot].data);
+            if (!frames[slot].isNull()) {
+                prepared[slot] =
+                    ws::prepareFrame(frames[slot].binary ? ws::Opcode::Binary : ws::Opcode::Text, frames[slot].data);
             }
         }
         const Frame &frame = frames[slot];
         if (frame.isNull()) {
             continue; // binary payload and a V1 client: not expressible
         }
-        if (frame.binary) {
-            client->socket->sendBinaryMessage(frame.data);
-        } else {
-            client->socket->sendTextMessage(texts[slot]);
-        }
+        queueFrame(*client, prepared[slot]);
         countOut(*client, frame.data.size());
         checkSendBuffer(*client);
         ++recipients;
@@ -837,29 +944,19 @@ void Instance::stop(quint16 closeCode, const QString &reason)
         // Clients that did not answer the close frame in time are dropped; the last one finishes the stop.
         const QList<quint64> ids = m_clients.keys();
         for (const quint64 id : ids) {
-            if (Client *client = m_clients.value(id)) {
-                client->socket->abort();
-            }
             removeClient(id);
         }
     });
-    // Handshakes still in flight are dropped; their sockets are not ours to close gracefully yet.
-    const auto pending = m_pendingUpgrades;
-    for (const PendingUpgrade &upgrade : pending) {
-        if (upgrade.socket) {
-            upgrade.socket->abort();
-            upgrade.socket->deleteLater();
-        }
-    }
     if (m_clients.isEmpty()) {
         finishStop();
         return;
     }
     for (Client *client : std::as_const(m_clients)) {
         closeClient(*client, closeCode, reason);
-        client->socket->flush();
     }
     m_stopTimer->start(kStopGraceMs);
+    flushAll();
+    reap();
 }
 
 void Instance::finishStop()
@@ -888,9 +985,7 @@ void Instance::stallThread(int milliseconds)
 {
     qCWarning(lcInstance).noquote() << logTag(m_config.id) << "chaos: stalling the instance thread for" << milliseconds
                                     << "ms";
-    for (const auto &client : std::as_const(m_clients)) {
-        client->socket->flush(); // let the reply that asked for the stall reach the client first
-    }
+    flushAll(); // let the reply that asked for the stall reach the client first
     QThread::msleep(static_cast<unsigned long>(milliseconds));
 }
 
@@ -900,9 +995,7 @@ void Instance::failInstance(const QString &reason)
         return;
     }
     m_faultReported = true;
-    for (const auto &client : std::as_const(m_clients)) {
-        client->socket->flush();
-    }
+    flushAll();
     emit faulted(reason);
 }
 
@@ -928,33 +1021,23 @@ void Instance::sweep()
 {
     const qint64 now = nowMs();
     m_shared->touch(now);
-    // Handshakes the handshake server neither completed nor failed in time (it has its own 10 s limit)
-    // must not hold max_clients slots forever.
-    for (auto it = m_pendingUpgrades.begin(); it != m_pendingUpgrades.end();) {
-        if (now - it->sinceMs > kStaleHandshakeMs) {
-            if (it->socket) {
-                it->socket->abort();
-                it->socket->deleteLater();
-            }
-            m_shared->removeDescriptor(it->descriptor);
-            it = m_pendingUpgrades.erase(it);
-        } else {
-            ++it;
-        }
-    }
     const qint64 idleMs = m_config.intOption(options::kIdleTimeoutMs);
     QList<Client *> idle;
+    QList<quint64> unanswered;
     for (Client *client : std::as_const(m_clients)) {
         if (!client->closing && now - client->lastActivityMs > idleMs) {
             idle.append(client);
         } else if (client->closing && now - client->closingSinceMs > kCloseHandshakeMs) {
-            client->socket->abort(); // the peer never answered the close frame (or never read it)
+            unanswered.append(client->id); // the peer never answered the close frame (or never read it)
         }
+    }
+    for (const quint64 id : std::as_const(unanswered)) {
+        removeClient(id);
     }
     for (Client *client : std::as_const(idle)) {
         qCInfo(lcInstance).noquote() << logTag(m_config.id) << "client" << client->id << "idle for" << idleMs
                                      << "ms; closing";
-        closeClient(*client, QWebSocketProtocol::CloseCodeGoingAway, QStringLiteral("idle timeout"));
+        closeClient(*client, ws::closecode::kGoingAway, QStringLiteral("idle timeout"));
     }
 }
 
@@ -987,8 +1070,7 @@ bool Instance::countIn(Client &client, qsizetype bytes)
     if (client.rateTokens < 1.0) {
         qCWarning(lcInstance).noquote() << logTag(m_config.id) << "client" << client.id << "sends over" << limit
                                         << "frames/s; closing";
-        closeClient(client, QWebSocketProtocol::CloseCodePolicyViolated,
-                    QStringLiteral("message rate over %1/s").arg(limit));
+        closeClient(client, ws::closecode::kPolicyViolation, QStringLiteral("message rate over %1/s").arg(limit));
         return false;
     }
     client.rateTokens -= 1.0;
@@ -997,7 +1079,7 @@ bool Instance::countIn(Client &client, qsizetype bytes)
 
 void Instance::checkSendBuffer(Client &client)
 {
-    const qint64 queued = client.socket->bytesToWrite();
+    const qint64 queued = client.conn.queuedBytes();
     const qint64 limit = m_config.intOption(options::kMaxSendBufferBytes);
     if (queued <= limit || client.closing) {
         return;
@@ -1006,7 +1088,7 @@ void Instance::checkSendBuffer(Client &client)
     // be read either: the sweep aborts the socket if the close handshake does not finish.
     qCWarning(lcInstance).noquote() << logTag(m_config.id) << "client" << client.id << "has" << queued
                                     << "bytes unsent (slow reader); closing";
-    closeClient(client, QWebSocketProtocol::CloseCodePolicyViolated,
+    closeClient(client, ws::closecode::kPolicyViolation,
                 QStringLiteral("send buffer over %1 bytes (not reading)").arg(limit));
 }
 

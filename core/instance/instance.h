@@ -6,6 +6,8 @@
 #include "endpoint/upgraderequest.h"
 #include "instanceconfig.h"
 #include "instanceshared.h"
+#include "net/socketio.h"
+#include "net/wsframe.h"
 #include "protocol/codec.h"
 #include "telemetry/clientinfo.h"
 #include "telemetry/instancestats.h"
@@ -13,17 +15,17 @@
 
 #include <QHash>
 #include <QObject>
-#include <QPointer>
 #include <QSet>
-#include <QTcpSocket>
 
 #include <memory>
 
 class QTimer;
-class QWebSocket;
-class QWebSocketServer;
 
 namespace wsserve {
+
+namespace net {
+class Poller;
+}
 
 class ChannelContextImpl;
 
@@ -41,10 +43,11 @@ public:
              std::shared_ptr<InstanceShared> shared);
     ~Instance() override;
 
-    // Instance thread: builds the behaviour and the handshake server, emits started().
+    // Instance thread: builds the behaviour and the socket poller, emits started().
     void start();
-    // Instance thread: takes ownership of a raw socket whose request head is buffered, unread.
-    void adoptConnection(QTcpSocket *socket, const UpgradeRequest &request);
+    // Instance thread: takes a connection whose upgrade request the endpoint validated; asks the
+    // behaviour, then answers 101 (or an HTTP error) itself.
+    void adoptConnection(const std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request);
     // Instance thread: closes every socket with closeCode, then emits stopped().
     void stop(quint16 closeCode, const QString &reason);
     // Instance thread: closes one client's socket.
@@ -77,8 +80,10 @@ private:
     struct Client;
     struct PresenceEntry;
 
-    void onNewConnection();
-    void onTextMessage(Client &client, const QString &text);
+    void onSocketEvent(qintptr fd, quint32 events);
+    // One parsed frame of a client; false to stop parsing its input (it is closing).
+    bool onFrame(Client &client, ws::FrameParser::Event &event);
+    void onTextMessage(Client &client, const QByteArray &data);
     void onBinaryMessage(Client &client, const QByteArray &data);
     void handleMessage(Client &client, Message &message);
     void handleJoin(Client &client, const Message &message);
@@ -90,6 +95,15 @@ private:
     void closeClient(Client &client, quint16 code, const QString &reason);
     void protocolError(Client &client, quint16 code, const QString &error);
     void send(Client &client, const Frame &frame, const QString &topic, const QString &event);
+    // Queues a prepared WebSocket frame; it is written when the current batch of events ends.
+    void queueFrame(Client &client, const QByteArray &prepared);
+    void markDirty(Client &client);
+    void scheduleFlush();
+    // Writes every queued frame (one vectored send per client); drops clients whose peer is gone.
+    void flushAll();
+    void flushClient(Client &client);
+    // Removes the clients whose sockets failed during a flush; only where no handler is running.
+    void reap();
     void sendControl(Client &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
                      const QJsonObject &payload);
     // Records a frame for the live message flow (only while someone watches).
@@ -98,7 +112,6 @@ private:
     void sendReply(Client &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
                    const QString &status, const Payload &response);
     void broadcastImpl(const QString &topic, const QString &event, const Payload &payload, quint64 excludeClient);
-    void refuseHttp(QTcpSocket *socket, int status, const QByteArray &reason, const QByteArray &body);
     void sweep();
     void finishStop();
     void publishStats();
@@ -119,22 +132,20 @@ private:
     std::shared_ptr<const BehaviourRegistry> m_registry;
     std::shared_ptr<InstanceShared> m_shared;
     std::unique_ptr<IBehaviour> m_behaviour;
-    QWebSocketServer *m_handshakes = nullptr;
+    net::Poller *m_poller = nullptr;
+    QByteArray m_scratch; // every read lands here first
     QTimer *m_sweepTimer = nullptr;
     QTimer *m_statsTimer = nullptr;
     QTimer *m_tickTimer = nullptr;
     QTimer *m_stopTimer = nullptr;
 
     QHash<quint64, Client *> m_clients;
-    struct PendingUpgrade {
-        UpgradeRequest request;
-        ConnectInfo info;
-        qintptr descriptor = -1;
-        QPointer<QTcpSocket> socket; // owned by the handshake server until newConnection
-        qint64 sinceMs = 0;
-    };
-    QHash<QString, PendingUpgrade> m_pendingUpgrades; // peer "addr|port" -> request, until the handshake
-    QHash<QString, QSet<quint64>> m_subscribers;      // topic -> clients joined to it
+    QHash<qintptr, Client *> m_byDescriptor;
+    QList<quint64> m_dirty; // clients with frames queued since the last flush
+    QList<quint64> m_gone;  // clients whose peer went away while writing
+    bool m_inBatch = false;
+    bool m_flushQueued = false;
+    QHash<QString, QSet<quint64>> m_subscribers; // topic -> clients joined to it
     QHash<QString, QHash<QString, QList<PresenceEntry>>> m_presence;
     QList<qint64> m_crashTimesMs;
     quint64 m_nextClientId = 1;

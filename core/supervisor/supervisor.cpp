@@ -7,11 +7,11 @@
 #include "instance/instance.h"
 #include "instance/instanceshared.h"
 #include "logging.h"
+#include "net/wsframe.h"
 
 #include <QDateTime>
 #include <QThread>
 #include <QTimer>
-#include <QWebSocketProtocol>
 
 namespace wsserve {
 
@@ -269,8 +269,7 @@ bool Supervisor::kickClient(const QString &id, quint64 clientId, const QString &
     }
     // cross-thread: queued into the instance thread.
     QMetaObject::invokeMethod(
-        instance,
-        [instance, clientId, reason] { instance->kick(clientId, QWebSocketProtocol::CloseCodePolicyViolated, reason); },
+        instance, [instance, clientId, reason] { instance->kick(clientId, ws::closecode::kPolicyViolation, reason); },
         Qt::QueuedConnection);
     return true;
 }

@@ -69,7 +69,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Architecture)" = "$arch" ] || fail "Architecture: $(field Architecture)"
 depends="$(field Depends)"
 has_depend() { tr ',|' '\n\n' <<<"$depends" | awk '{ print $1 }' | grep -qxF -- "$1"; }
-for package in libc6 libstdc++6 libqt6core6 libqt6gui6 libqt6network6 libqt6websockets6 libqt6httpserver6 \
+for package in libc6 libstdc++6 libqt6core6 libqt6gui6 libqt6network6 libqt6httpserver6 \
     libqt6widgets6 qt6-qpa-plugins; do
     has_depend "$package" || fail "Depends lacks $package: $depends"
 done

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "socketio.h"
+#include "wsframe.h"
+
+#include <QByteArray>
+#include <QList>
+
+namespace wsserve::net {
+
+// One server-side WebSocket connection on a raw non-blocking descriptor: frames in (through
+// ws::FrameParser) and prepared frames out. Outgoing frames are queued as shared buffers (a broadcast's
+// frame is one buffer referenced by every recipient's queue, never copied) and written with one
+// vectored send per flush. An idle connection holds no buffers at all.
+// Thread: used by the one thread that owns it; owns (and closes) the descriptor.
+class WsConnection
+{
+public:
+    WsConnection(qintptr fd, qint64 maxMessageBytes, QByteArray buffered);
+    ~WsConnection();
+    WsConnection(const WsConnection &) = delete;
+    WsConnection &operator=(const WsConnection &) = delete;
+
+    qintptr fd() const { return m_fd; }
+
+    enum class ReadStatus { Open, PeerGone };
+    // Reads what the socket has (a few reads at most; level-triggered readiness brings the rest) and
+    // hands each parsed event to sink(ws::FrameParser::Event &) until the sink returns false. After a
+    // framing error, or once the sink returned false, further input is read and discarded.
+    template <typename Sink> ReadStatus pump(char *scratch, qsizetype capacity, Sink &&sink);
+    // Parses bytes that arrived with the request head.
+    template <typename Sink> void deliverBuffered(Sink &&sink);
+
+    void queue(const QByteArray &frame)
+    {
+        m_out.append(frame);
+        m_outBytes += frame.size();
+    }
+    qint64 queuedBytes() const { return m_outBytes; }
+    enum class FlushStatus { Drained, Pending, Failed };
+    FlushStatus flush();
+
+private:
+    template <typename Sink> qsizetype parse(char *data, qsizetype size, Sink &sink);
+
+    qintptr m_fd;
+    ws::FrameParser m_parser;
+    QByteArray m_in; // an incomplete frame
+    QList<QByteArray> m_out;
+    qsizetype m_outOffset = 0; // into m_out.first()
+    qint64 m_outBytes = 0;
+    bool m_discarding = false;
+};
+
+template <typename Sink> qsizetype WsConnection::parse(char *data, qsizetype size, Sink &sink)
+{
+    qsizetype offset = 0;
+    while (!m_discarding && offset < size) {
+        qsizetype used = 0;
+        ws::FrameParser::Event event = m_parser.next(data + offset, size - offset, &used);
+        offset += used;
+        if (event.kind == ws::FrameParser::Event::Kind::NeedMore) {
+            if (used == 0) {
+                break;
+            }
+            continue;
+        }
+        const bool failed = event.kind == ws::FrameParser::Event::Kind::Error;
+        if (!sink(event) || failed) {
+            m_discarding = true;
+        }
+    }
+    return m_discarding ? size : offset;
+}
+
+template <typename Sink> void WsConnection::deliverBuffered(Sink &&sink)
+{
+    if (m_in.isEmpty()) {
+        return;
+    }
+    const qsizetype used = parse(m_in.data(), m_in.size(), sink);
+    m_in.remove(0, used);
+    if (m_in.isEmpty()) {
+        m_in = QByteArray();
+    }
+}
+
+template <typename Sink> WsConnection::ReadStatus WsConnection::pump(char *scratch, qsizetype capacity, Sink &&sink)
+{
+    constexpr int kReadsPerEvent = 4;
+    for (int round = 0; round < kReadsPerEvent; ++round) {
+        IoStatus status = IoStatus::Ok;
+        const qsizetype n = receive(m_fd, scratch, capacity, &status);
+        if (status == IoStatus::Closed) {
+            return ReadStatus::PeerGone;
+        }
+        if (status == IoStatus::WouldBlock) {
+            break;
+        }
+        if (m_discarding) {
+            continue;
+        }
+        if (m_in.isEmpty()) {
+            const qsizetype used = parse(scratch, n, sink);
+            if (used < n) {
+                m_in = QByteArray(scratch + used, n - used);
+            }
+        } else {
+            m_in.append(scratch, n);
+            deliverBuffered(sink);
+        }
+        if (n < capacity) {
+            break; // most likely drained; the next readiness event says otherwise
+        }
+    }
+    return ReadStatus::Open;
+}
+
+} // namespace wsserve::net

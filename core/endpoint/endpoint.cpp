@@ -211,8 +211,12 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype 
     m_pending.remove(socket);
     socket->disconnect(this);
     auto connection = std::make_shared<net::TakenConnection>();
-    connection->fd = net::takeDescriptor(socket, &connection->buffered);
-    connection->buffered.remove(0, headSize);
+    QByteArray received;
+    connection->fd = net::takeDescriptor(socket, &received);
+    if (received.size() > headSize) { // frames sent right behind the head; a right-sized copy, since
+        // readAll()'s buffer has the capacity of the socket's whole read buffer
+        connection->buffered = QByteArray(received.constData() + headSize, received.size() - headSize);
+    }
     socket->abort(); // closes the QTcpSocket's copy only
     socket->deleteLater();
     if (connection->fd == net::kInvalidDescriptor) {

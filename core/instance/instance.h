@@ -17,6 +17,7 @@
 #include <QObject>
 #include <QSet>
 
+#include <map>
 #include <memory>
 
 class QTimer;
@@ -77,6 +78,7 @@ Q_SIGNALS:
 private:
     friend class ChannelContextImpl;
     struct Channel;
+    class ChannelTable;
     struct Client;
     struct PresenceEntry;
 
@@ -119,7 +121,8 @@ private:
     bool countIn(Client &client, qsizetype bytes);
     void checkSendBuffer(Client &client);
     void countOut(Client &client, qsizetype bytes);
-    ClientList clientSnapshot() const;
+    // Builds the next clientsChanged() list a chunk at a time; emits it when complete.
+    void advanceClientSnapshot();
     void noteCrash(const QString &what);
 
     // Presence, per topic: key -> metas in tracking order.
@@ -158,6 +161,10 @@ private:
     bool m_stopFinished = false;
     bool m_clientsDirty = false;
     int m_statsTicks = 0;
+    std::map<quint64, Client *> m_clientOrder; // by id: the snapshot's cursor survives clients coming and going
+    ClientList m_snapshot;
+    quint64 m_snapshotCursor = 0;
+    bool m_snapshotting = false;
 };
 
 } // namespace wsserve

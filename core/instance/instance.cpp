@@ -64,7 +64,8 @@ struct Instance::Channel {
     QJsonValue joinRef;
     QVariantMap assigns;
     QString presenceKey;
-    QString presenceRef; // phx_ref of this channel's presence entry; empty when untracked
+    QString presenceRef;           // phx_ref of this channel's presence entry; empty when untracked
+    qsizetype subscriberSlot = -1; // index in m_subscribers[topic]
 };
 
 // A client's channels. A client joins a handful (at most max_channels, 100 by default): a short list
@@ -232,6 +233,9 @@ Instance::Instance(InstanceConfig config, std::shared_ptr<const BehaviourRegistr
     : m_config(std::move(config))
     , m_registry(std::move(registry))
     , m_shared(std::move(shared))
+    , m_limits{m_config.intOption(options::kMaxClients),           m_config.intOption(options::kMaxFrameBytes),
+               m_config.intOption(options::kMaxChannels),          m_config.intOption(options::kIdleTimeoutMs),
+               m_config.intOption(options::kMaxMessagesPerSecond), m_config.intOption(options::kMaxSendBufferBytes)}
 {}
 
 Instance::~Instance()
@@ -304,7 +308,7 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
         respondHttpAndClose(fd, 503, QStringLiteral("instance '%1' is stopping").arg(m_config.id));
         return;
     }
-    const qint64 maxClients = m_config.intOption(options::kMaxClients);
+    const qint64 maxClients = m_limits.maxClients;
     if (m_clients.size() >= maxClients) {
         qCWarning(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress << "- max_clients"
                                         << maxClients << "reached";
@@ -333,8 +337,7 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
         respondHttpAndClose(fd, 503, QStringLiteral("instance '%1' cannot watch more sockets").arg(m_config.id));
         return;
     }
-    auto *client =
-        new Client(connection->release(), m_config.intOption(options::kMaxFrameBytes), std::move(connection->buffered));
+    auto *client = new Client(connection->release(), m_limits.maxFrameBytes, std::move(connection->buffered));
     client->id = info.clientId;
     client->info = std::move(info);
     client->connectedAtMs = nowMs();
@@ -380,6 +383,12 @@ void Instance::onSocketEvent(qintptr fd, quint32 events)
                               [this, client](ws::FrameParser::Event &event) { return onFrame(*client, event); });
         if (status == net::WsConnection::ReadStatus::PeerGone) {
             removeClient(client->id);
+            return;
+        }
+        // Its replies go out now, ahead of the fan-out the rest of the batch queued: a publisher waiting
+        // for its acks sends the next messages while the others are written (bigger batches, fewer sends).
+        if (client->dirty) {
+            flushClient(*client);
         }
     }
 }
@@ -500,7 +509,7 @@ void Instance::handleJoin(Client &client, const Message &message)
 {
     const QString &topic = message.topic;
     const bool duplicate = client.channels.contains(topic);
-    const qint64 maxChannels = m_config.intOption(options::kMaxChannels);
+    const qint64 maxChannels = m_limits.maxChannels;
     if (!duplicate && client.channels.size() >= maxChannels) {
         sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
                   Payload::fromJson(reasonObject(QStringLiteral("too many channels joined"))));
@@ -542,10 +551,12 @@ void Instance::handleJoin(Client &client, const Message &message)
         sendOldClose();
         return;
     }
+    QList<Client *> &subscribers = m_subscribers[topic];
+    channel.subscriberSlot = subscribers.size();
+    subscribers.append(&client);
     client.channels.insert(topic, channel);
     ++m_stats.channels;
     m_clientsDirty = true;
-    m_subscribers[topic].insert(client.id);
     ++m_stats.joinsTotal;
     sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("ok"), Payload::fromJson(result.response));
     context.flushDeferred();
@@ -625,12 +636,19 @@ void Instance::removeChannel(Client &client, const QString &topic, LeaveReason r
         }
         presenceUntrack(client, *it, topic);
     }
+    const qsizetype slot = it->subscriberSlot;
     client.channels.remove(topic);
     --m_stats.channels;
     m_clientsDirty = true;
     auto subscribers = m_subscribers.find(topic);
-    if (subscribers != m_subscribers.end()) {
-        subscribers->remove(client.id);
+    if (subscribers != m_subscribers.end() && slot >= 0 && slot < subscribers->size()) {
+        // Swap-remove: the last subscriber takes the slot (its channel records where it now is).
+        Client *last = subscribers->last();
+        (*subscribers)[slot] = last;
+        if (last != &client) {
+            last->channels.find(topic)->subscriberSlot = slot;
+        }
+        subscribers->removeLast();
         if (subscribers->isEmpty()) {
             m_subscribers.erase(subscribers);
         }
@@ -802,15 +820,11 @@ void Instance::broadcastImpl(const QString &topic, const QString &event, const P
     Frame frames[2];
     QByteArray prepared[2];
     bool encoded[2] = {false, false};
-    const QSet<quint64> targets = *subscribers; // a send can never re-enter, but stay safe against edits
+    const QList<Client *> targets = *subscribers; // shared, not copied: sends never change subscriptions
     int recipients = 0;
     const Frame *tapped = nullptr;
-    for (const quint64 id : targets) {
-        if (id == excludeClient) {
-            continue;
-        }
-        Client *client = m_clients.value(id);
-        if (!client || client->closing) {
+    for (Client *client : targets) {
+        if (client->closing || client->id == excludeClient) {
             continue;
         }
         const int slot = client->info.format == WireFormat::V1Json ? 0 : 1;
@@ -1069,7 +1083,7 @@ void Instance::sweep()
 {
     const qint64 now = nowMs();
     m_shared->touch(now);
-    const qint64 idleMs = m_config.intOption(options::kIdleTimeoutMs);
+    const qint64 idleMs = m_limits.idleTimeoutMs;
     QList<Client *> idle;
     QList<quint64> unanswered;
     for (Client *client : std::as_const(m_clients)) {
@@ -1103,7 +1117,7 @@ bool Instance::countIn(Client &client, qsizetype bytes)
     }
     // Token bucket: `limit` frames a second, bursts up to twice that (protects the instance thread from
     // one client's flood of joins, heartbeats or pushes).
-    const qint64 limit = m_config.intOption(options::kMaxMessagesPerSecond);
+    const qint64 limit = m_limits.maxMessagesPerSecond;
     if (limit <= 0) {
         return true;
     }
@@ -1128,7 +1142,7 @@ bool Instance::countIn(Client &client, qsizetype bytes)
 void Instance::checkSendBuffer(Client &client)
 {
     const qint64 queued = client.conn.queuedBytes();
-    const qint64 limit = m_config.intOption(options::kMaxSendBufferBytes);
+    const qint64 limit = m_limits.maxSendBufferBytes;
     if (queued <= limit || client.closing) {
         return;
     }

@@ -134,6 +134,15 @@ private:
     InstanceConfig m_config;
     std::shared_ptr<const BehaviourRegistry> m_registry;
     std::shared_ptr<InstanceShared> m_shared;
+    // The options read on hot paths, looked up once (a QVariantMap lookup per recipient showed in profiles).
+    struct Limits {
+        qint64 maxClients;
+        qint64 maxFrameBytes;
+        qint64 maxChannels;
+        qint64 idleTimeoutMs;
+        qint64 maxMessagesPerSecond;
+        qint64 maxSendBufferBytes;
+    } m_limits;
     std::unique_ptr<IBehaviour> m_behaviour;
     net::Poller *m_poller = nullptr;
     QByteArray m_scratch; // every read lands here first
@@ -148,7 +157,7 @@ private:
     QList<quint64> m_gone;  // clients whose peer went away while writing
     bool m_inBatch = false;
     bool m_flushQueued = false;
-    QHash<QString, QSet<quint64>> m_subscribers; // topic -> clients joined to it
+    QHash<QString, QList<Client *>> m_subscribers; // topic -> clients joined to it (see Channel::subscriberSlot)
     QHash<QString, QHash<QString, QList<PresenceEntry>>> m_presence;
     QList<qint64> m_crashTimesMs;
     quint64 m_nextClientId = 1;

@@ -94,15 +94,15 @@ qsizetype receive(qintptr fd, char *buffer, qsizetype capacity, IoStatus *status
 #endif
 }
 
-qsizetype sendChunks(qintptr fd, const QList<QByteArray> &chunks, qsizetype offset, IoStatus *status)
+qsizetype sendChunks(qintptr fd, const QByteArray *chunks, qsizetype total, qsizetype offset, IoStatus *status)
 {
-    const int count = static_cast<int>(std::min<qsizetype>(chunks.size(), kMaxChunksPerCall));
+    const int count = static_cast<int>(std::min<qsizetype>(total, kMaxChunksPerCall));
 #ifdef Q_OS_WIN
     WSABUF buffers[kMaxChunksPerCall];
     for (int i = 0; i < count; ++i) {
         const qsizetype skip = i == 0 ? offset : 0;
-        buffers[i].buf = const_cast<char *>(chunks.at(i).constData() + skip);
-        buffers[i].len = static_cast<ULONG>(chunks.at(i).size() - skip);
+        buffers[i].buf = const_cast<char *>(chunks[i].constData() + skip);
+        buffers[i].len = static_cast<ULONG>(chunks[i].size() - skip);
     }
     DWORD sent = 0;
     if (WSASend(static_cast<SOCKET>(fd), buffers, static_cast<DWORD>(count), &sent, 0, nullptr, nullptr) == 0) {
@@ -115,8 +115,8 @@ qsizetype sendChunks(qintptr fd, const QList<QByteArray> &chunks, qsizetype offs
     iovec vectors[kMaxChunksPerCall];
     for (int i = 0; i < count; ++i) {
         const qsizetype skip = i == 0 ? offset : 0;
-        vectors[i].iov_base = const_cast<char *>(chunks.at(i).constData() + skip);
-        vectors[i].iov_len = static_cast<size_t>(chunks.at(i).size() - skip);
+        vectors[i].iov_base = const_cast<char *>(chunks[i].constData() + skip);
+        vectors[i].iov_len = static_cast<size_t>(chunks[i].size() - skip);
     }
     msghdr message{};
     message.msg_iov = vectors;
@@ -139,7 +139,7 @@ qsizetype sendChunks(qintptr fd, const QList<QByteArray> &chunks, qsizetype offs
 void sendAll(qintptr fd, const QByteArray &bytes)
 {
     IoStatus status = IoStatus::Ok;
-    sendChunks(fd, QList<QByteArray>{bytes}, 0, &status);
+    sendChunks(fd, &bytes, 1, 0, &status);
 }
 
 void shutdownWrite(qintptr fd)

@@ -23,9 +23,9 @@ qintptr takeDescriptor(QTcpSocket *socket, QByteArray *buffered);
 enum class IoStatus { Ok, WouldBlock, Closed };
 // recv(): the bytes read, 0 with WouldBlock when there is nothing, 0 with Closed at EOF or on error.
 qsizetype receive(qintptr fd, char *buffer, qsizetype capacity, IoStatus *status);
-// Writes as much of chunks (starting offset bytes into the first) as the kernel takes, in one call.
-// Returns the bytes written; Closed when the peer is gone.
-qsizetype sendChunks(qintptr fd, const QList<QByteArray> &chunks, qsizetype offset, IoStatus *status);
+// Writes as much of chunks[0, count) (starting offset bytes into the first) as the kernel takes, in one
+// call. Returns the bytes written; Closed when the peer is gone.
+qsizetype sendChunks(qintptr fd, const QByteArray *chunks, qsizetype count, qsizetype offset, IoStatus *status);
 // Best effort: writes bytes once (a short HTTP answer into an empty send buffer).
 void sendAll(qintptr fd, const QByteArray &bytes);
 void shutdownWrite(qintptr fd);

@@ -17,9 +17,10 @@ WsConnection::~WsConnection()
 
 WsConnection::FlushStatus WsConnection::flush()
 {
-    while (!m_out.isEmpty()) {
+    while (m_outHead < m_out.size()) {
         IoStatus status = IoStatus::Ok;
-        qsizetype written = sendChunks(m_fd, m_out, m_outOffset, &status);
+        qsizetype written = sendChunks(m_fd, m_out.data() + m_outHead, static_cast<qsizetype>(m_out.size() - m_outHead),
+                                       m_outOffset, &status);
         if (status == IoStatus::Closed) {
             return FlushStatus::Failed;
         }
@@ -27,26 +28,27 @@ WsConnection::FlushStatus WsConnection::flush()
             return FlushStatus::Pending;
         }
         m_outBytes -= written;
-        // Drop the chunks that went out completely; keep the offset into a partly written one.
-        qsizetype dropped = 0;
-        while (dropped < m_out.size() && written > 0) {
-            const qsizetype left = m_out.at(dropped).size() - m_outOffset;
+        // Release the chunks that went out completely; keep the offset into a partly written one.
+        while (m_outHead < m_out.size() && written > 0) {
+            const qsizetype left = m_out[m_outHead].size() - m_outOffset;
             if (written < left) {
                 m_outOffset += written;
-                written = 0;
                 break;
             }
             written -= left;
             m_outOffset = 0;
-            ++dropped;
+            m_out[m_outHead] = QByteArray();
+            ++m_outHead;
         }
-        m_out.remove(0, dropped);
-        if (!m_out.isEmpty() && m_outOffset > 0) {
+        if (m_outHead < m_out.size() && m_outOffset > 0) {
             return FlushStatus::Pending; // the kernel took less than offered: its buffer is full
         }
     }
+    m_outHead = 0;
     if (m_out.capacity() > 64) {
-        m_out = QList<QByteArray>(); // a burst is over: give its queue back
+        std::vector<QByteArray>().swap(m_out); // a burst is over: give its queue back
+    } else {
+        m_out.clear(); // keeps the capacity of a small queue for the next batch
     }
     return FlushStatus::Drained;
 }

@@ -6,7 +6,8 @@
 #include "wsframe.h"
 
 #include <QByteArray>
-#include <QList>
+
+#include <vector>
 
 namespace wsserve::net {
 
@@ -35,7 +36,7 @@ public:
 
     void queue(const QByteArray &frame)
     {
-        m_out.append(frame);
+        m_out.push_back(frame);
         m_outBytes += frame.size();
     }
     qint64 queuedBytes() const { return m_outBytes; }
@@ -47,9 +48,10 @@ private:
 
     qintptr m_fd;
     ws::FrameParser m_parser;
-    QByteArray m_in; // an incomplete frame
-    QList<QByteArray> m_out;
-    qsizetype m_outOffset = 0; // into m_out.first()
+    QByteArray m_in;               // an incomplete frame
+    std::vector<QByteArray> m_out; // appended at the back; written from m_outHead
+    size_t m_outHead = 0;
+    qsizetype m_outOffset = 0; // into m_out[m_outHead]
     qint64 m_outBytes = 0;
     bool m_discarding = false;
 };

@@ -125,6 +125,15 @@ private slots:
                                          << 400;
         QTest::newRow("connect refused by behaviour")
             << upgradeRequest("/socket/probe/websocket?token=bad&vsn=2.0.0") << 403;
+        QByteArray version8 = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
+        version8.replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8");
+        QTest::newRow("websocket version 8") << version8 << 426;
+        QByteArray noKey = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
+        noKey.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "");
+        QTest::newRow("no key") << noKey << 400;
+        QByteArray shortKey = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
+        shortKey.replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=");
+        QTest::newRow("key not 16 bytes") << shortKey << 400;
     }
     void httpAnswersBeforeUpgrade()
     {
@@ -169,6 +178,74 @@ private slots:
             },
             10000));
         QVERIFY2(response.startsWith("HTTP/1.1 101 "), response.constData());
+    }
+
+    void handshakeAnswerFollowsRfc6455()
+    {
+        RawWebSocketClient client;
+        QVERIFY(client.open(m_server->port(), "/socket/echo/websocket?vsn=2.0.0"));
+        const QByteArray head = client.responseHead();
+        QVERIFY2(head.contains("\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"), head.constData());
+        QVERIFY(head.contains("\r\nUpgrade: websocket\r\n"));
+        QVERIFY(!head.contains("Sec-WebSocket-Protocol")); // none offered, none chosen
+    }
+
+    void framesSentWithTheHeadAreAnswered()
+    {
+        // A client that does not wait for the 101: its first frames arrive in the same packet as the head.
+        const QByteArray first = RawWebSocketClient::frame(0x81, R"([null,"1","phoenix","heartbeat",{}])");
+        const QByteArray second = RawWebSocketClient::frame(0x81, R"([null,"2","phoenix","heartbeat",{}])");
+        RawWebSocketClient client;
+        QVERIFY(client.open(m_server->port(), "/socket/echo/websocket?vsn=2.0.0", 10000, first + second));
+        QVERIFY(client.waitForText(R"([null,"1","phoenix","phx_reply")"));
+        QVERIFY(client.waitForText(R"([null,"2","phoenix","phx_reply")"));
+    }
+
+    void fragmentsAndControlFramesBetweenThem()
+    {
+        RawWebSocketClient client;
+        QVERIFY(client.open(m_server->port(), "/socket/echo/websocket?vsn=2.0.0"));
+        client.sendFrame(0x01, R"([null,"7","phoe)");  // text, not final
+        client.sendFrame(0x89, "are you there");       // a ping between the fragments
+        client.sendFrame(0x00, R"(nix","heartbeat")"); // continuation
+        client.sendFrame(0x80, R"(,{}])");             // final continuation
+        QVERIFY(client.waitForPong("are you there"));
+        QVERIFY(client.waitForText(R"([null,"7","phoenix","phx_reply",{"response":{},"status":"ok"}])"));
+    }
+
+    void framingErrorsCloseWithTheirCode_data()
+    {
+        QTest::addColumn<QByteArray>("bytes");
+        QTest::addColumn<int>("code");
+        QTest::newRow("unmasked") << RawWebSocketClient::frame(0x81, "[]", false) << 1002;
+        QTest::newRow("reserved bit") << RawWebSocketClient::frame(0xC1, "[]") << 1002;
+        QTest::newRow("unknown opcode") << RawWebSocketClient::frame(0x83, "[]") << 1002;
+        QTest::newRow("continuation first") << RawWebSocketClient::frame(0x80, "[]") << 1002;
+        QTest::newRow("ping over 125 bytes") << RawWebSocketClient::frame(0x89, QByteArray(126, 'p')) << 1002;
+        QTest::newRow("text not UTF-8") << RawWebSocketClient::frame(0x81, "[\"\xC0\x80\"]") << 1007;
+        QTest::newRow("close code 1005") << RawWebSocketClient::frame(0x88, QByteArray("\x03\xED", 2)) << 1002;
+    }
+    void framingErrorsCloseWithTheirCode()
+    {
+        QFETCH(QByteArray, bytes);
+        QFETCH(int, code);
+        RawWebSocketClient bad;
+        QVERIFY(bad.open(m_server->port(), "/socket/echo/websocket?vsn=2.0.0"));
+        RawWebSocketClient good;
+        QVERIFY(good.open(m_server->port(), "/socket/echo/websocket?vsn=2.0.0"));
+        bad.sendRaw(bytes);
+        QCOMPARE(bad.waitForClose(), code);
+        // Others on the instance are unaffected.
+        good.sendText(R"([null,"3","phoenix","heartbeat",{}])");
+        QVERIFY(good.waitForText(R"([null,"3","phoenix","phx_reply")"));
+    }
+
+    void clientCloseIsAnsweredWithItsCode()
+    {
+        RawWebSocketClient client;
+        QVERIFY(client.open(m_server->port(), "/socket/echo/websocket?vsn=2.0.0"));
+        client.sendFrame(0x88, QByteArray("\x0F\xA0" "bye", 5)); // 4000
+        QCOMPARE(client.waitForClose(), 4000);
     }
 
     void upgradeWithoutWebsocketSuffix()

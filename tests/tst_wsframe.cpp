@@ -56,15 +56,14 @@ QByteArray closePayload(quint16 code, const QByteArray &reason = {})
     return payload + reason;
 }
 
-// Feeds the whole stream at once and collects every event until the input is used up or an error.
-QList<FrameParser::Event> parseAll(QByteArray stream, qint64 maxMessage = 1 << 20)
+// Parses every complete frame in `buffer` (as WsConnection does with what arrived), appends the events
+// and stops after an error; returns the bytes consumed.
+qsizetype drain(FrameParser &parser, QByteArray &buffer, QList<FrameParser::Event> &events)
 {
-    FrameParser parser(maxMessage);
-    QList<FrameParser::Event> events;
     qsizetype offset = 0;
-    while (offset < stream.size()) {
+    while (offset < buffer.size()) {
         qsizetype used = 0;
-        FrameParser::Event event = parser.next(stream.data() + offset, stream.size() - offset, &used);
+        FrameParser::Event event = parser.next(buffer.data() + offset, buffer.size() - offset, &used);
         offset += used;
         if (event.kind == Kind::NeedMore) {
             if (used == 0) {
@@ -77,6 +76,15 @@ QList<FrameParser::Event> parseAll(QByteArray stream, qint64 maxMessage = 1 << 2
             break;
         }
     }
+    return offset;
+}
+
+// Feeds the whole stream at once.
+QList<FrameParser::Event> parseAll(QByteArray stream, qint64 maxMessage = 1 << 20)
+{
+    FrameParser parser(maxMessage);
+    QList<FrameParser::Event> events;
+    drain(parser, stream, events);
     return events;
 }
 
@@ -196,20 +204,7 @@ private slots:
             QByteArray pending;
             for (const QByteArray &piece : {stream.left(cut), stream.mid(cut)}) {
                 pending += piece;
-                qsizetype offset = 0;
-                for (;;) {
-                    qsizetype used = 0;
-                    FrameParser::Event event = parser.next(pending.data() + offset, pending.size() - offset, &used);
-                    offset += used;
-                    if (event.kind == Kind::NeedMore) {
-                        if (used == 0) {
-                            break;
-                        }
-                        continue;
-                    }
-                    events.append(event);
-                }
-                pending.remove(0, offset);
+                pending.remove(0, drain(parser, pending, events));
             }
             QVERIFY2(pending.isEmpty(), qPrintable(QString::number(cut)));
             QCOMPARE(events.size(), 3);

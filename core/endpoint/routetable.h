@@ -5,10 +5,10 @@
 #include "endpoint/upgraderequest.h"
 
 #include <QHash>
-#include <QReadWriteLock>
 #include <QString>
 
 #include <memory>
+#include <shared_mutex>
 
 namespace wsserve {
 
@@ -32,11 +32,14 @@ public:
     void remove(const QString &id);
     bool contains(const QString &id) const;
 
-    // Endpoint thread: if the instance accepts, queues the connection to it (its thread does the rest).
-    Lookup handOver(const std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request);
+    // Endpoint thread: if the instance accepts, moves the connection into a call queued to it (its thread
+    // does the rest; `connection` is then empty). Otherwise `connection` stays with the caller.
+    Lookup handOver(std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request);
 
 private:
-    mutable QReadWriteLock m_lock;
+    // std::shared_mutex rather than QReadWriteLock: the same semantics, and ThreadSanitizer sees it (Debian's
+    // Qt is not instrumented, so a QReadWriteLock handing data between threads looked like a race to it).
+    mutable std::shared_mutex m_lock;
     QHash<QString, Instance *> m_routes; // nullptr: known but not accepting
 };
 

@@ -337,7 +337,7 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
         respondHttpAndClose(fd, 503, QStringLiteral("instance '%1' cannot watch more sockets").arg(m_config.id));
         return;
     }
-    auto *client = new Client(connection->release(), m_limits.maxFrameBytes, std::move(connection->buffered));
+    auto *client = new Client(connection->release(), m_limits.maxFrameBytes, connection->buffered);
     client->id = info.clientId;
     client->info = std::move(info);
     client->connectedAtMs = nowMs();

@@ -3,7 +3,8 @@
 #pragma once
 
 #include <QByteArray>
-#include <QList>
+
+#include <atomic>
 
 class QTcpSocket;
 
@@ -36,21 +37,18 @@ void closeDescriptor(qintptr fd);
 namespace wsserve::net {
 
 // A connection taken out of its QTcpSocket on its way to an instance thread: closed when dropped
-// unclaimed (an instance that stopped before the hand-off arrived).
+// unclaimed (an instance that stopped before the hand-off arrived). The queued call that carries it may
+// be destroyed in either thread (Qt drops its reference to the call in the posting thread), so the
+// instance thread only reads `buffered` (a copy shares it) and claims the descriptor atomically.
 struct TakenConnection {
-    qintptr fd = kInvalidDescriptor;
-    QByteArray buffered; // bytes that followed the request head
+    std::atomic<qintptr> fd{kInvalidDescriptor};
+    QByteArray buffered; // bytes that followed the request head; written before the hand-off only
 
     TakenConnection() = default;
     TakenConnection(const TakenConnection &) = delete;
     TakenConnection &operator=(const TakenConnection &) = delete;
-    ~TakenConnection() { closeDescriptor(fd); }
-    qintptr release()
-    {
-        const qintptr taken = fd;
-        fd = kInvalidDescriptor;
-        return taken;
-    }
+    ~TakenConnection() { closeDescriptor(fd.load()); }
+    qintptr release() { return fd.exchange(kInvalidDescriptor); }
 };
 
 } // namespace wsserve::net

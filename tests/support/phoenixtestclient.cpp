@@ -150,7 +150,7 @@ int httpStatus(quint16 port, const QByteArray &request, int timeoutMs, QByteArra
 
 namespace wsserve::test {
 
-bool RawWebSocketClient::open(quint16 port, const QByteArray &target, int timeoutMs)
+bool RawWebSocketClient::open(quint16 port, const QByteArray &target, int timeoutMs, const QByteArray &sentWithHead)
 {
     m_socket = new QTcpSocket(this);
     m_socket->connectToHost(QHostAddress::LocalHost, port);
@@ -159,7 +159,8 @@ bool RawWebSocketClient::open(quint16 port, const QByteArray &target, int timeou
     }
     m_socket->write("GET " + target +
                     " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" +
+                    sentWithHead);
     const bool headed = QTest::qWaitFor(
         [this] {
             m_buffer += m_socket->readAll();
@@ -169,7 +170,8 @@ bool RawWebSocketClient::open(quint16 port, const QByteArray &target, int timeou
     if (!headed || !m_buffer.startsWith("HTTP/1.1 101")) {
         return false;
     }
-    m_buffer.remove(0, m_buffer.indexOf("\r\n\r\n") + 4);
+    m_responseHead = m_buffer.left(m_buffer.indexOf("\r\n\r\n") + 4);
+    m_buffer.remove(0, m_responseHead.size());
     connect(m_socket, &QTcpSocket::readyRead, this, [this] {
         m_buffer += m_socket->readAll();
         parseFrames();
@@ -180,21 +182,44 @@ bool RawWebSocketClient::open(quint16 port, const QByteArray &target, int timeou
 
 void RawWebSocketClient::sendText(const QByteArray &text)
 {
+    sendFrame(0x81, text);
+}
+
+QByteArray RawWebSocketClient::frame(quint8 firstByte, const QByteArray &payload, bool masked)
+{
     QByteArray frame;
-    frame.append(static_cast<char>(0x81));
-    if (text.size() < 126) {
-        frame.append(static_cast<char>(0x80 | text.size()));
+    frame.append(static_cast<char>(firstByte));
+    const int maskBit = masked ? 0x80 : 0;
+    if (payload.size() < 126) {
+        frame.append(static_cast<char>(maskBit | payload.size()));
     } else {
-        frame.append(static_cast<char>(0x80 | 126));
-        frame.append(static_cast<char>((text.size() >> 8) & 0xff));
-        frame.append(static_cast<char>(text.size() & 0xff));
+        frame.append(static_cast<char>(maskBit | 126));
+        frame.append(static_cast<char>((payload.size() >> 8) & 0xff));
+        frame.append(static_cast<char>(payload.size() & 0xff));
     }
     const char mask[4] = {0x11, 0x22, 0x33, 0x44};
-    frame.append(mask, 4);
-    for (qsizetype i = 0; i < text.size(); ++i) {
-        frame.append(static_cast<char>(text.at(i) ^ mask[i % 4]));
+    if (masked) {
+        frame.append(mask, 4);
     }
-    m_socket->write(frame);
+    for (qsizetype i = 0; i < payload.size(); ++i) {
+        frame.append(masked ? static_cast<char>(payload.at(i) ^ mask[i % 4]) : payload.at(i));
+    }
+    return frame;
+}
+
+void RawWebSocketClient::sendFrame(quint8 firstByte, const QByteArray &payload, bool masked)
+{
+    m_socket->write(frame(firstByte, payload, masked));
+}
+
+void RawWebSocketClient::sendRaw(const QByteArray &bytes)
+{
+    m_socket->write(bytes);
+}
+
+bool RawWebSocketClient::waitForPong(const QByteArray &payload, int timeoutMs)
+{
+    return QTest::qWaitFor([&] { return m_pongs.contains(payload); }, timeoutMs);
 }
 
 void RawWebSocketClient::parseFrames()
@@ -226,6 +251,8 @@ void RawWebSocketClient::parseFrames()
         m_buffer.remove(0, offset + length);
         if (opcode == 0x1) {
             m_texts.append(payload);
+        } else if (opcode == 0xA) {
+            m_pongs.append(payload);
         } else if (opcode == 0x8) {
             m_closeCode = payload.size() >= 2
                               ? (static_cast<quint8>(payload.at(0)) << 8) | static_cast<quint8>(payload.at(1))

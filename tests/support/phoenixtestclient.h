@@ -90,9 +90,18 @@ class RawWebSocketClient final : public QObject
     Q_OBJECT
 
 public:
-    // Connects to 127.0.0.1:port, sends the upgrade for `target` and waits for 101.
-    bool open(quint16 port, const QByteArray &target, int timeoutMs = 10000);
+    // Connects to 127.0.0.1:port, sends the upgrade for `target` (with `sentWithHead` right behind it, in
+    // the same write) and waits for 101.
+    bool open(quint16 port, const QByteArray &target, int timeoutMs = 10000, const QByteArray &sentWithHead = {});
     void sendText(const QByteArray &text);
+    // Any frame: first byte (FIN, RSV, opcode) as given, masked unless told otherwise.
+    void sendFrame(quint8 firstByte, const QByteArray &payload, bool masked = true);
+    static QByteArray frame(quint8 firstByte, const QByteArray &payload, bool masked = true);
+    void sendRaw(const QByteArray &bytes);
+    // The server's answer to the upgrade, up to the blank line.
+    QByteArray responseHead() const { return m_responseHead; }
+    // Waits for a pong carrying `payload`.
+    bool waitForPong(const QByteArray &payload, int timeoutMs = 10000);
     // Waits for a text frame containing `needle`.
     bool waitForText(const QByteArray &needle, int timeoutMs = 10000);
     // Waits for the server's close frame (or the TCP close); returns the code, 1006 when none came.
@@ -104,6 +113,8 @@ private:
     QTcpSocket *m_socket = nullptr;
     QByteArray m_buffer;
     QList<QByteArray> m_texts;
+    QList<QByteArray> m_pongs;
+    QByteArray m_responseHead;
     int m_closeCode = -1;
 };
 

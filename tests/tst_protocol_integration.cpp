@@ -244,7 +244,7 @@ private slots:
     {
         RawWebSocketClient client;
         QVERIFY(client.open(m_server->port(), "/socket/echo/websocket?vsn=2.0.0"));
-        client.sendFrame(0x88, QByteArray("\x0F\xA0" "bye", 5)); // 4000
+        client.sendFrame(0x88, QByteArray::fromHex("0fa0") + "bye"); // code 4000
         QCOMPARE(client.waitForClose(), 4000);
     }
 

@@ -134,6 +134,25 @@ private slots:
         QByteArray shortKey = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
         shortKey.replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=");
         QTest::newRow("key not 16 bytes") << shortKey << 400;
+        QByteArray foreign = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
+        foreign.replace("Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\n");
+        QTest::newRow("page from another site") << foreign << 403;
+    }
+
+    void originCheckFollowsTheInstanceOption()
+    {
+        QByteArray sameHost = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
+        sameHost.replace("Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nOrigin: http://127.0.0.1:5173\r\n");
+        QCOMPARE(httpStatus(m_server->port(), sameHost), 101);
+        QVERIFY(m_server->addInstance(u"open"_s, u"echo"_s, {{u"check_origin"_s, u"any"_s}}));
+        QVERIFY(m_server->addInstance(u"listed"_s, u"echo"_s, {{u"check_origin"_s, u"https://game.example"_s}}));
+        const auto fromSite = [](const QByteArray &target, const QByteArray &origin) {
+            QByteArray request = upgradeRequest(target);
+            return request.replace("Host: 127.0.0.1\r\n", QByteArray("Host: 127.0.0.1\r\nOrigin: " + origin + "\r\n"));
+        };
+        QCOMPARE(httpStatus(m_server->port(), fromSite("/socket/open/websocket", "http://evil.example")), 101);
+        QCOMPARE(httpStatus(m_server->port(), fromSite("/socket/listed/websocket", "https://game.example")), 101);
+        QCOMPARE(httpStatus(m_server->port(), fromSite("/socket/listed/websocket", "http://127.0.0.1")), 403);
     }
     void httpAnswersBeforeUpgrade()
     {

@@ -200,6 +200,8 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype 
         return;
     }
     request.acceptKey = ws::acceptKey(key);
+    request.origin = QString::fromUtf8(head.header("origin"));
+    request.host = QString::fromUtf8(head.header("host"));
     for (const QByteArray &protocol : head.headerTokens("sec-websocket-protocol")) {
         if (protocol.startsWith(kAuthTokenPrefix)) {
             request.authToken = decodeAuthToken(protocol.mid(kAuthTokenPrefix.size()));

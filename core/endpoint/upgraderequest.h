@@ -17,6 +17,8 @@ struct UpgradeRequest {
     QString authToken;  // decoded from the phoenix auth-token subprotocol, if offered
     QString remoteAddress;
     quint16 remotePort = 0;
+    QString origin;                  // the Origin header (browsers only); empty when none was sent
+    QString host;                    // the Host header
     QByteArray acceptKey;            // Sec-WebSocket-Accept for the client's key
     bool phoenixSubprotocol = false; // the client offered the "phoenix" subprotocol
 };

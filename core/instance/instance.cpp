@@ -4,6 +4,7 @@
 
 #include "behaviourregistry.h"
 #include "endpoint/httpresponse.h"
+#include "endpoint/originpolicy.h"
 #include "logging.h"
 #include "net/poller.h"
 #include "net/wsconnection.h"
@@ -314,6 +315,12 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
                                         << maxClients << "reached";
         respondHttpAndClose(fd, 503,
                             QStringLiteral("instance '%1' is full (max_clients %2)").arg(m_config.id).arg(maxClients));
+        return;
+    }
+    // Before the behaviour sees it: a page from a foreign site (phoenix-protocol.md 7.3).
+    if (QString why; !originAllowed(m_config.stringOption(options::kCheckOrigin), request.origin, request.host, &why)) {
+        qCInfo(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress << "-" << why;
+        respondHttpAndClose(fd, 403, why);
         return;
     }
     ConnectInfo info;

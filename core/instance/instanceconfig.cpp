@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "instanceconfig.h"
 
+#include "endpoint/originpolicy.h"
+
 #include <QRegularExpression>
 
 #include <cmath>
@@ -36,6 +38,11 @@ QList<OptionSpec> commonOptionSpecs()
          QStringLiteral("frames one client may send per second (bursts up to twice that); more closes it (1008); "
                         "0 turns the limit off"),
          0, 1000000},
+        {options::kCheckOrigin, K::String, QStringLiteral("host"),
+         QStringLiteral("which web pages may connect (browsers send Origin; other clients always may): host = pages "
+                        "from the host the socket is opened on, any, or a space-separated list such as "
+                        "\"https://game.example *.itch.zone\"; others get HTTP 403"),
+         0, 0},
     };
 }
 
@@ -144,6 +151,12 @@ bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVar
         QVariant value;
         if (!convert(*spec, it.value(), &value, error)) {
             return false;
+        }
+        if (spec->name == options::kCheckOrigin) {
+            if (const QString problem = validateOriginPolicy(value.toString()); !problem.isEmpty()) {
+                *error = problem;
+                return false;
+            }
         }
         result.insert(spec->name, value);
     }

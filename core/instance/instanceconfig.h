@@ -45,6 +45,7 @@ inline const QString kMaxChannelCrashes = QStringLiteral("max_channel_crashes");
 inline const QString kChannelCrashWindowMs = QStringLiteral("channel_crash_window_ms");
 inline const QString kMaxSendBufferBytes = QStringLiteral("max_send_buffer_bytes");
 inline const QString kMaxMessagesPerSecond = QStringLiteral("max_messages_per_second");
+inline const QString kCheckOrigin = QStringLiteral("check_origin");
 } // namespace options
 
 QList<OptionSpec> commonOptionSpecs();

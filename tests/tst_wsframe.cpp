@@ -4,6 +4,7 @@
 // queue on a real socket pair (core/net/wsconnection).
 #include "net/wsconnection.h"
 #include "net/wsframe.h"
+#include "phoenixtestclient.h"
 
 #include <QTest>
 
@@ -19,33 +20,10 @@ using Kind = FrameParser::Event::Kind;
 
 namespace {
 
-// A client frame: masked with a fixed key.
+// A client frame (masked unless told otherwise), as the protocol tests send them.
 QByteArray clientFrame(quint8 firstByte, const QByteArray &payload, bool masked = true)
 {
-    QByteArray frame;
-    frame.append(static_cast<char>(firstByte));
-    const quint8 maskBit = masked ? 0x80 : 0;
-    const qsizetype size = payload.size();
-    if (size < 126) {
-        frame.append(static_cast<char>(maskBit | size));
-    } else if (size <= 0xFFFF) {
-        frame.append(static_cast<char>(maskBit | 126));
-        frame.append(static_cast<char>(size >> 8));
-        frame.append(static_cast<char>(size & 0xFF));
-    } else {
-        frame.append(static_cast<char>(maskBit | 127));
-        for (int i = 7; i >= 0; --i) {
-            frame.append(static_cast<char>((quint64(size) >> (8 * i)) & 0xFF));
-        }
-    }
-    const char key[4] = {0x12, 0x34, 0x56, 0x78};
-    if (masked) {
-        frame.append(key, 4);
-    }
-    for (qsizetype i = 0; i < size; ++i) {
-        frame.append(masked ? static_cast<char>(payload.at(i) ^ key[i & 3]) : payload.at(i));
-    }
-    return frame;
+    return test::RawWebSocketClient::frame(firstByte, payload, masked);
 }
 
 QByteArray closePayload(quint16 code, const QByteArray &reason = {})

@@ -6,8 +6,6 @@
 
 #include <mutex>
 
-#include <QTcpSocket>
-
 namespace wsserve {
 
 void RouteTable::declare(const QString &id)

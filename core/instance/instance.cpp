@@ -36,6 +36,12 @@ bool isNullRef(const QJsonValue &value)
     return value.isNull() || value.isUndefined();
 }
 
+// The WebSocket frame that carries an encoded Phoenix message.
+QByteArray prepare(const Frame &frame)
+{
+    return ws::prepareFrame(frame.binary ? ws::Opcode::Binary : ws::Opcode::Text, frame.data);
+}
+
 QJsonObject reasonObject(const QString &reason)
 {
     return QJsonObject{{QStringLiteral("reason"), reason}};
@@ -117,7 +123,6 @@ private:
 struct Instance::Client {
     Client(qintptr fd, qint64 maxMessageBytes, QByteArray buffered)
         : conn(fd, maxMessageBytes, std::move(buffered))
-        , descriptor(fd)
     {}
 
     quint64 id = 0;
@@ -126,7 +131,6 @@ struct Instance::Client {
     ChannelTable channels;
     qint64 connectedAtMs = 0;
     qint64 lastActivityMs = 0;
-    qintptr descriptor = -1;
     bool closing = false;   // our close frame is queued (or the peer's was answered)
     bool wantWrite = false; // the kernel buffer was full: waiting to be writable
     bool shutDown = false;  // the close frame went out, and our side of the TCP connection with it
@@ -244,7 +248,7 @@ Instance::~Instance()
     // Clients are only left here when the thread was abandoned by the watchdog and its loop ended without
     // a stop(); deleting them closes their descriptors.
     for (Client *client : std::as_const(m_clients)) {
-        m_shared->removeDescriptor(client->descriptor);
+        m_shared->removeDescriptor(client->conn.fd());
     }
     qDeleteAll(m_clients);
     m_clients.clear();
@@ -405,13 +409,9 @@ bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
     using Kind = ws::FrameParser::Event::Kind;
     switch (event.kind) {
     case Kind::Text:
-        if (!client.closing) {
-            onTextMessage(client, event.payload);
-        }
-        return true;
     case Kind::Binary:
         if (!client.closing) {
-            onBinaryMessage(client, event.payload);
+            onMessage(client, event.payload, event.kind == Kind::Binary);
         }
         return true;
     case Kind::Ping:
@@ -441,31 +441,15 @@ bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
     return true;
 }
 
-void Instance::onTextMessage(Client &client, const QByteArray &data)
+void Instance::onMessage(Client &client, const QByteArray &data, bool binary)
 {
     if (!countIn(client, data.size())) {
         return;
     }
-    DecodeResult decoded = codec::decodeText(client.info.format, data);
+    DecodeResult decoded =
+        binary ? codec::decodeBinary(client.info.format, data) : codec::decodeText(client.info.format, data);
     if (m_shared->messageFlowEnabled()) {
-        tap(false, client.id, 1, Frame{data, false}, decoded.message.topic,
-            decoded.ok ? decoded.message.event : QStringLiteral("(malformed)"));
-    }
-    if (!decoded.ok) {
-        protocolError(client, decoded.closeCode, decoded.error);
-        return;
-    }
-    handleMessage(client, decoded.message);
-}
-
-void Instance::onBinaryMessage(Client &client, const QByteArray &data)
-{
-    if (!countIn(client, data.size())) {
-        return;
-    }
-    DecodeResult decoded = codec::decodeBinary(client.info.format, data);
-    if (m_shared->messageFlowEnabled()) {
-        tap(false, client.id, 1, Frame{data, true}, decoded.message.topic,
+        tap(false, client.id, 1, Frame{data, binary}, decoded.message.topic,
             decoded.ok ? decoded.message.event : QStringLiteral("(malformed)"));
     }
     if (!decoded.ok) {
@@ -674,10 +658,10 @@ void Instance::removeClient(quint64 clientId)
     }
     m_clients.remove(clientId);
     m_clientOrder.erase(clientId);
-    m_byDescriptor.remove(client->descriptor);
+    m_byDescriptor.remove(client->conn.fd());
     m_clientsDirty = true;
-    m_poller->remove(client->descriptor);
-    m_shared->removeDescriptor(client->descriptor);
+    m_poller->remove(client->conn.fd());
+    m_shared->removeDescriptor(client->conn.fd());
     qCDebug(lcInstance).noquote() << logTag(m_config.id) << "client" << clientId << "disconnected";
     delete client;
     if (m_stopping && m_clients.isEmpty()) {
@@ -757,7 +741,7 @@ void Instance::flushClient(Client &client)
     case net::WsConnection::FlushStatus::Pending:
         if (!client.wantWrite) {
             client.wantWrite = true;
-            m_poller->setWantWrite(client.descriptor, true);
+            m_poller->setWantWrite(client.conn.fd(), true);
         }
         return;
     case net::WsConnection::FlushStatus::Drained:
@@ -765,13 +749,13 @@ void Instance::flushClient(Client &client)
     }
     if (client.wantWrite) {
         client.wantWrite = false;
-        m_poller->setWantWrite(client.descriptor, false);
+        m_poller->setWantWrite(client.conn.fd(), false);
     }
     if (client.closing && !client.shutDown) {
         // The close frame is out: end our direction too. The peer answers (or just closes) and the
         // read side sees the end; the sweep drops peers that never do.
         client.shutDown = true;
-        net::shutdownWrite(client.descriptor);
+        net::shutdownWrite(client.conn.fd());
     }
 }
 
@@ -789,7 +773,7 @@ void Instance::send(Client &client, const Frame &frame, const QString &topic, co
     if (m_shared->messageFlowEnabled()) {
         tap(true, client.id, 1, frame, topic, event);
     }
-    queueFrame(client, ws::prepareFrame(frame.binary ? ws::Opcode::Binary : ws::Opcode::Text, frame.data));
+    queueFrame(client, prepare(frame));
     countOut(client, frame.data.size());
     checkSendBuffer(client);
 }
@@ -839,8 +823,7 @@ void Instance::broadcastImpl(const QString &topic, const QString &event, const P
             encoded[slot] = true;
             frames[slot] = codec::encodeBroadcast(client->info.format, topic, event, payload);
             if (!frames[slot].isNull()) {
-                prepared[slot] =
-                    ws::prepareFrame(frames[slot].binary ? ws::Opcode::Binary : ws::Opcode::Text, frames[slot].data);
+                prepared[slot] = prepare(frames[slot]);
             }
         }
         const Frame &frame = frames[slot];

@@ -85,8 +85,8 @@ private:
     void onSocketEvent(qintptr fd, quint32 events);
     // One parsed frame of a client; false to stop parsing its input (it is closing).
     bool onFrame(Client &client, ws::FrameParser::Event &event);
-    void onTextMessage(Client &client, const QByteArray &data);
-    void onBinaryMessage(Client &client, const QByteArray &data);
+    // A complete text or binary message: decoded in the client's wire format and handled.
+    void onMessage(Client &client, const QByteArray &data, bool binary);
     void handleMessage(Client &client, Message &message);
     void handleJoin(Client &client, const Message &message);
     void handleLeave(Client &client, const Message &message);

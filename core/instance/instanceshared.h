@@ -26,7 +26,7 @@ public:
     void addDescriptor(qintptr fd);
     void removeDescriptor(qintptr fd);
     // Shuts every registered socket down (both directions) without closing the descriptors, which
-    // stay owned by their QTcpSockets. Returns how many were shut down.
+    // stay owned by the instance's connections. Returns how many were shut down.
     int shutdownAll();
 
 private:

@@ -32,10 +32,6 @@ void sendAll(qintptr fd, const QByteArray &bytes);
 void shutdownWrite(qintptr fd);
 void closeDescriptor(qintptr fd);
 
-} // namespace wsserve::net
-
-namespace wsserve::net {
-
 // A connection taken out of its QTcpSocket on its way to an instance thread: closed when dropped
 // unclaimed (an instance that stopped before the hand-off arrived). The queued call that carries it may
 // be destroyed in either thread (Qt drops its reference to the call in the posting thread), so the

@@ -388,7 +388,7 @@ void Supervisor::launch(Record &record)
     record.thread = thread;
     setState(record, InstanceState::Starting, QStringLiteral("starting"));
     thread->start();
-    // cross-thread: start() runs in the instance thread, where it builds its QWebSocketServer.
+    // cross-thread: start() runs in the instance thread, where it builds its behaviour and socket poller.
     QMetaObject::invokeMethod(instance, &Instance::start, Qt::QueuedConnection);
 }
 

@@ -190,12 +190,18 @@ QByteArray RawWebSocketClient::frame(quint8 firstByte, const QByteArray &payload
     QByteArray frame;
     frame.append(static_cast<char>(firstByte));
     const int maskBit = masked ? 0x80 : 0;
-    if (payload.size() < 126) {
-        frame.append(static_cast<char>(maskBit | payload.size()));
-    } else {
+    const auto size = static_cast<quint64>(payload.size());
+    if (size < 126) {
+        frame.append(static_cast<char>(maskBit | size));
+    } else if (size <= 0xffff) {
         frame.append(static_cast<char>(maskBit | 126));
-        frame.append(static_cast<char>((payload.size() >> 8) & 0xff));
-        frame.append(static_cast<char>(payload.size() & 0xff));
+        frame.append(static_cast<char>((size >> 8) & 0xff));
+        frame.append(static_cast<char>(size & 0xff));
+    } else {
+        frame.append(static_cast<char>(maskBit | 127));
+        for (int shift = 56; shift >= 0; shift -= 8) {
+            frame.append(static_cast<char>((size >> shift) & 0xff));
+        }
     }
     const char mask[4] = {0x11, 0x22, 0x33, 0x44};
     if (masked) {

@@ -41,6 +41,8 @@ private slots:
             << u"*.itch.zone"_s << u"https://html-classic.itch.zone"_s << u"x"_s << true;
         QTest::newRow("wildcard bare domain") << u"*.itch.zone"_s << u"https://itch.zone"_s << u"x"_s << true;
         QTest::newRow("wildcard lookalike") << u"*.itch.zone"_s << u"https://evilitch.zone"_s << u"x"_s << false;
+        QTest::newRow("listed ipv6") << u"http://[::1]:5173"_s << u"http://[::1]:5173"_s << u"x"_s << true;
+        QTest::newRow("listed ipv6, other port") << u"[::1]:5173"_s << u"http://[::1]:3000"_s << u"x"_s << false;
         QTest::newRow("not listed") << u"https://game.example"_s << u"https://evil.example"_s << u"x"_s << false;
     }
     void decisions()
@@ -69,6 +71,8 @@ private slots:
         QTest::newRow("path") << u"https://a.example/game"_s << false;
         QTest::newRow("inner wildcard") << u"a.*.example"_s << false;
         QTest::newRow("bare wildcard") << u"*."_s << false;
+        QTest::newRow("ipv6") << u"[::1] http://[fe80::1]:8080"_s << true;
+        QTest::newRow("ipv6 unclosed") << u"[::1"_s << false;
     }
     void policiesAreValidated()
     {

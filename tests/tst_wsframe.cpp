@@ -263,10 +263,14 @@ private slots:
         QVERIFY(connection.queuedBytes() < expected.size());
         QByteArray received;
         char buffer[65536];
-        while (received.size() < expected.size()) {
+        // Bounded: each round either reads something or the queue is stuck (a failure, not a hang).
+        for (int idle = 0; received.size() < expected.size() && idle < 1000;) {
             const ssize_t n = ::read(pair[1], buffer, sizeof(buffer));
             if (n > 0) {
                 received.append(buffer, n);
+                idle = 0;
+            } else {
+                ++idle;
             }
             connection.flush();
         }

@@ -245,7 +245,6 @@ void appendFrame(std::string &out, uint8_t opcode, std::string_view payload)
 // (escapes are not decoded: the strings this tool matches on contain none).
 struct Msg {
     std::string_view joinRef, ref, topic, event, payload;
-    bool refNull = true;
 };
 
 bool parseField(std::string_view s, size_t &i, std::string_view &out, bool &isNull)
@@ -293,7 +292,6 @@ bool parseMsg(std::string_view s, Msg &m)
     if (!parseField(s, i, m.joinRef, n1) || !parseField(s, i, m.ref, n2) || !parseField(s, i, m.topic, n3) ||
         !parseField(s, i, m.event, n4))
         return false;
-    m.refNull = n2;
     while (i < s.size() && (s[i] == ' ' || s[i] == ','))
         ++i;
     size_t end = s.size();
@@ -372,7 +370,7 @@ private:
 
     // broadcast
     int pubIdx = -1;
-    uint64_t published = 0, acked = 0, deliveries = 0, deliveriesInWindow = 0, fullyDelivered = 0;
+    uint64_t published = 0, acked = 0, deliveries = 0, fullyDelivered = 0;
     uint64_t windowStartSeq = UINT64_MAX, windowEndSeq = UINT64_MAX;
     std::vector<uint64_t> seqSent;
     std::vector<uint32_t> seqCount;
@@ -412,6 +410,7 @@ private:
 int LoadGen::startConn(size_t idx)
 {
     Conn &c = conns[idx];
+    ++opened; // counted before anything can fail: callers count the failure, and the ramp uses the difference
     c.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c.fd < 0) {
         error("socket() failed (fd limit?)");
@@ -458,7 +457,6 @@ int LoadGen::startConn(size_t idx)
     ev.data.u64 = (uint64_t(c.gen) << 32) | idx;
     c.wantOut = true;
     epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
-    ++opened;
     return 0;
 }
 
@@ -854,8 +852,6 @@ void LoadGen::onText(size_t idx, std::string_view text)
             return;
         }
         ++deliveries;
-        if (measuring)
-            ++deliveriesInWindow;
         if (++seqCount[seq] == uint32_t(subscribers)) {
             ++fullyDelivered;
             if (seq >= windowStartSeq && seq < windowEndSeq)

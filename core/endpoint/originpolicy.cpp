@@ -28,14 +28,25 @@ bool parsePattern(const QString &text, OriginPattern *pattern)
             return false;
         }
     }
-    const qsizetype colon = rest.lastIndexOf(u':');
-    if (colon >= 0) {
+    // "[::1]:8080": the brackets delimit an IPv6 host, whose colons are not a port separator.
+    qsizetype portSeparator = rest.lastIndexOf(u':');
+    if (rest.startsWith(u'[')) {
+        const qsizetype close = rest.indexOf(u']');
+        if (close < 0 || (close + 1 < rest.size() && rest.at(close + 1) != u':')) {
+            return false;
+        }
+        portSeparator = close + 1 < rest.size() ? close + 1 : -1;
+    }
+    if (portSeparator >= 0) {
         bool ok = false;
-        pattern->port = rest.mid(colon + 1).toInt(&ok);
+        pattern->port = rest.mid(portSeparator + 1).toInt(&ok);
         if (!ok || pattern->port <= 0 || pattern->port > 65535) {
             return false;
         }
-        rest = rest.left(colon);
+        rest = rest.left(portSeparator);
+    }
+    if (rest.startsWith(u'[')) {
+        rest = rest.mid(1, rest.size() - 2);
     }
     pattern->host = rest.toLower();
     if (pattern->host.isEmpty() || pattern->host.contains(u'/')) {

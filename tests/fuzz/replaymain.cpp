@@ -51,5 +51,9 @@ int main(int argc, char **argv)
         }
     }
     std::fprintf(stderr, "%d input(s) replayed\n", inputs);
+    if (inputs == 0) {
+        std::fprintf(stderr, "no inputs found: is the corpus path right?\n");
+        return 1;
+    }
     return failures == 0 ? 0 : 1;
 }

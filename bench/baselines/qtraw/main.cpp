@@ -6,7 +6,6 @@
 //   --mode broadcast  joins, leaves and heartbeats are answered ok with {}; any other event is sent as
 //                     [null, null, topic, event, payload] to every connected client (sender included,
 //                     encoded once) and the sender gets an ok reply.
-// --nodelay sets TCP_NODELAY on every client socket (wsserve and plain QWebSocketServer do not).
 // Prints `qtraw: listening on PORT` once listening (127.0.0.1 only).
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -41,12 +40,8 @@ int main(int argc, char **argv)
                                QStringLiteral("echo"));
     QCommandLineOption portOpt(QStringLiteral("port"), QStringLiteral("TCP port (0 = any free)"),
                                QStringLiteral("port"), QStringLiteral("0"));
-    QCommandLineOption noDelayOpt(
-        QStringLiteral("nodelay"),
-        QStringLiteral("set TCP_NODELAY (QAbstractSocket::LowDelayOption) on every client socket"));
     parser.addOption(modeOpt);
     parser.addOption(portOpt);
-    parser.addOption(noDelayOpt);
     parser.process(app);
     const QString mode = parser.value(modeOpt);
     if (mode != QStringLiteral("echo") && mode != QStringLiteral("broadcast")) {
@@ -54,7 +49,6 @@ int main(int argc, char **argv)
         return 2;
     }
     const bool broadcast = mode == QStringLiteral("broadcast");
-    const bool noDelay = parser.isSet(noDelayOpt);
 
     // Our own listener so the backlog can be raised (QWebSocketServer's default is 50), handing each
     // accepted socket to the QWebSocketServer for the upgrade.
@@ -67,8 +61,6 @@ int main(int argc, char **argv)
 
     QObject::connect(&tcp, &QTcpServer::pendingConnectionAvailable, &ws, [&] {
         while (QTcpSocket *s = tcp.nextPendingConnection()) {
-            if (noDelay)
-                s->setSocketOption(QAbstractSocket::LowDelayOption, 1);
             ws.handleConnection(s);
         }
     });

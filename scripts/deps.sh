@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs what wsserve needs to build and test on Debian 12 / Ubuntu, when it is missing.
-# Sourced by scripts/run and scripts/test; runs apt-get only for packages that are not installed.
+# Sourced by scripts/run, scripts/test and scripts/reliability; runs apt-get only for packages that are
+# not installed, and `apt-get update` at most once a day per checkout (a marker under build/), so a CI
+# run updates the package lists once.
+# wsserve_install_deps [EXTRA_PACKAGE...]: the common packages plus the extras.
 set -euo pipefail
 
 wsserve_packages=(build-essential cmake ninja-build pkg-config
@@ -9,7 +12,7 @@ wsserve_packages=(build-essential cmake ninja-build pkg-config
 
 wsserve_install_deps() {
     local missing=()
-    for package in "${wsserve_packages[@]}"; do
+    for package in "${wsserve_packages[@]}" "$@"; do
         dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
     done
     if ! command -v node >/dev/null 2>&1; then
@@ -23,6 +26,11 @@ wsserve_install_deps() {
         sudo="sudo"
     fi
     echo "wsserve: installing ${missing[*]}" >&2
-    $sudo apt-get update -qq
+    local marker
+    marker="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build/.apt-updated"
+    if [ -z "$(find "$marker" -mmin -1440 2>/dev/null)" ]; then # none, or older than a day
+        $sudo apt-get update -qq
+        mkdir -p "$(dirname "$marker")" && touch "$marker"
+    fi
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }

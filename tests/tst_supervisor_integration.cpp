@@ -17,6 +17,22 @@ using namespace wsserve;
 using namespace wsserve::test;
 using namespace Qt::StringLiterals;
 
+namespace {
+// The names of this process's threads, as the kernel (and so a debugger or `top -H`) shows them.
+QStringList threadNames()
+{
+    QStringList names;
+    const QDir tasks(u"/proc/self/task"_s);
+    for (const QString &task : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QFile comm(tasks.filePath(task + u"/comm"_s));
+        if (comm.open(QIODevice::ReadOnly)) {
+            names.append(QString::fromUtf8(comm.readAll().trimmed()));
+        }
+    }
+    return names;
+}
+} // namespace
+
 class tst_SupervisorIntegration : public QObject
 {
     Q_OBJECT
@@ -184,18 +200,7 @@ private slots:
                             [](const SupervisorEvent &event) { return event.message.contains(u"unresponsive"); }));
         // The abandoned thread finishes when its stall ends and is cleaned up then (not left to the
         // process exit, where LeakSanitizer would report its objects): only the fresh thread remains.
-        const auto threadsNamed = [](const QString &name) {
-            int count = 0;
-            const QDir tasks(u"/proc/self/task"_s);
-            for (const QString &task : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
-                QFile comm(tasks.filePath(task + u"/comm"_s));
-                if (comm.open(QIODevice::ReadOnly) && QString::fromUtf8(comm.readAll().trimmed()) == name) {
-                    ++count;
-                }
-            }
-            return count;
-        };
-        QTRY_COMPARE_WITH_TIMEOUT(threadsNamed(u"instance:c"_s), 1, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(threadNames().count(u"instance:c"_s), 1, 20000);
         QVERIFY(echoes(*fresh, u"room:1"_s, u"1"_s));
     }
 
@@ -316,20 +321,8 @@ private slots:
         QVERIFY(m_server->addInstance(u"one"_s, u"echo"_s));
         QVERIFY(m_server->addInstance(u"two"_s, u"echo"_s));
         // The names are what a debugger or `top -H` shows; each instance has its own.
-        QStringList names;
-        QTRY_VERIFY_WITH_TIMEOUT(
-            [&] {
-                names.clear();
-                const QDir tasks(u"/proc/self/task"_s);
-                for (const QString &task : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
-                    QFile comm(tasks.filePath(task + u"/comm"_s));
-                    if (comm.open(QIODevice::ReadOnly)) {
-                        names.append(QString::fromUtf8(comm.readAll().trimmed()));
-                    }
-                }
-                return names.contains(u"instance:one"_s) && names.contains(u"instance:two"_s);
-            }(),
-            10000);
+        QTRY_VERIFY_WITH_TIMEOUT(threadNames().contains(u"instance:one"_s) && threadNames().contains(u"instance:two"_s),
+                                 10000);
     }
 };
 

@@ -134,7 +134,7 @@ void Endpoint::onReadyRead(QTcpSocket *socket)
         return;
     case HttpParseResult::Status::Complete:
         // Routed from a queued call, never from inside the socket's own readyRead emission: the hand-off
-        // moves the socket to another thread, which QIODevice must not be using any more.
+        // reads the socket empty and aborts it, which QIODevice must not be doing while it emits.
         pending->routing = true;
         QMetaObject::invokeMethod(
             this,

@@ -353,8 +353,9 @@ void Supervisor::launch(Record &record)
     thread->setObjectName(QStringLiteral("instance:") + id);
     instance->moveToThread(thread);
     // Deleted from finished(), in the thread itself, not by deleteLater(): the thread's last pass over
-    // deferred deletes then still sees the deleteLater() the dying sockets post (a watchdog-abandoned
-    // instance still owns its clients when its loop ends; those objects leaked otherwise).
+    // deferred deletes then still runs whatever the instance's destruction posts with deleteLater() (a
+    // watchdog-abandoned instance still holds its clients when its loop ends; when they were QWebSockets,
+    // their late deleteLater() leaked them). Kept so that anything an instance deletes that way is freed.
     connect(
         thread, &QThread::finished, instance, [instance] { delete instance; }, Qt::DirectConnection);
     // cross-thread: instance signals arrive queued on the main thread; the instance pointer tags the

@@ -49,6 +49,9 @@ qsizetype drain(FrameParser &parser, QByteArray &buffer, QList<FrameParser::Even
             }
             continue;
         }
+        if (event.kind == Kind::Fragment) {
+            continue; // counted by the instance; the message comes whole
+        }
         events.append(event);
         if (event.kind == Kind::Error) {
             break;
@@ -191,6 +194,29 @@ private slots:
             QCOMPARE(events[1].payload, QByteArrayLiteral("fragmented"));
             QCOMPARE(events[2].payload, QByteArray(200, 'z'));
         }
+    }
+
+    void everyFrameOfAFragmentedMessageIsReported()
+    {
+        // The instance counts every frame toward the client's rate limit: a message that never ends must
+        // not be free to send.
+        QByteArray stream = clientFrame(0x01, "a") + clientFrame(0x00, "") + clientFrame(0x00, "b");
+        FrameParser parser(1 << 20);
+        QList<Kind> kinds;
+        qsizetype offset = 0;
+        while (offset < stream.size()) {
+            qsizetype used = 0;
+            const FrameParser::Event event = parser.next(stream.data() + offset, stream.size() - offset, &used);
+            QVERIFY(used > 0);
+            offset += used;
+            kinds.append(event.kind);
+        }
+        QCOMPARE(kinds, (QList<Kind>{Kind::Fragment, Kind::Fragment, Kind::Fragment}));
+        QByteArray last = clientFrame(0x80, "c");
+        qsizetype used = 0;
+        const FrameParser::Event event = parser.next(last.data(), last.size(), &used);
+        QCOMPARE(event.kind, Kind::Text);
+        QCOMPARE(event.payload, QByteArrayLiteral("abc"));
     }
 
     void protocolErrors_data()

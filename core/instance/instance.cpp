@@ -141,6 +141,7 @@ struct Instance::Client {
     quint64 bytesOut = 0;
     double rateTokens = 0; // token bucket for max_messages_per_second
     qint64 rateRefillMs = 0;
+    bool rateLimited = false; // went over the rate: closed, and its further input is discarded
     qint64 closingSinceMs = 0;
 };
 
@@ -180,10 +181,13 @@ public:
     }
     void push(const QString &event, const Payload &payload) override
     {
+        if (m_client.closing) {
+            return;
+        }
         QString error;
         const Frame frame = codec::encodePush(m_client.info.format, m_channel.joinRef, m_topic, event, payload, &error);
         if (frame.isNull()) {
-            qCWarning(lcInstance).noquote() << logTag(m_instance.instanceId()) << "push dropped:" << error;
+            m_instance.encodingFailed(m_client, QStringLiteral("push '%1'").arg(event), error);
             return;
         }
         if (m_mode == Mode::Join) {
@@ -240,7 +244,8 @@ Instance::Instance(InstanceConfig config, std::shared_ptr<const BehaviourRegistr
     , m_shared(std::move(shared))
     , m_limits{m_config.intOption(options::kMaxClients),           m_config.intOption(options::kMaxFrameBytes),
                m_config.intOption(options::kMaxChannels),          m_config.intOption(options::kIdleTimeoutMs),
-               m_config.intOption(options::kMaxMessagesPerSecond), m_config.intOption(options::kMaxSendBufferBytes)}
+               m_config.intOption(options::kMaxMessagesPerSecond), m_config.intOption(options::kMaxSendBufferBytes),
+               m_config.intOption(options::kMaxTopicBytes)}
 {}
 
 Instance::~Instance()
@@ -407,6 +412,18 @@ void Instance::onSocketEvent(qintptr fd, quint32 events)
 bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
 {
     using Kind = ws::FrameParser::Event::Kind;
+    if (event.kind == Kind::NeedMore) {
+        return true;
+    }
+    if (event.kind == Kind::Error) {
+        protocolError(client, event.code, event.error);
+        return false;
+    }
+    // Every frame counts toward the rate limit: pings, pongs, fragments and close frames cost the thread
+    // as much as messages do. Past the limit the client is closed and the rest of its input discarded.
+    if (!admitFrame(client)) {
+        return false;
+    }
     switch (event.kind) {
     case Kind::Text:
     case Kind::Binary:
@@ -415,13 +432,12 @@ bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
         }
         return true;
     case Kind::Ping:
-        client.lastActivityMs = nowMs();
         if (!client.closing) {
+            // A pong is output like any other: it counts toward the send buffer, so a client that pings
+            // and never reads is closed as a slow reader.
             queueFrame(client, ws::prepareFrame(ws::Opcode::Pong, event.payload));
+            checkSendBuffer(client);
         }
-        return true;
-    case Kind::Pong:
-        client.lastActivityMs = nowMs();
         return true;
     case Kind::Close:
         // The peer's close: answered with its code (RFC 6455 5.5.1); its side is done sending.
@@ -432,10 +448,10 @@ bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
             queueFrame(client, ws::prepareClose(code, QString()));
         }
         return false;
-    case Kind::Error:
-        protocolError(client, event.code, event.error);
-        return false;
+    case Kind::Pong:
+    case Kind::Fragment:
     case Kind::NeedMore:
+    case Kind::Error:
         break;
     }
     return true;
@@ -443,9 +459,7 @@ bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
 
 void Instance::onMessage(Client &client, const QByteArray &data, bool binary)
 {
-    if (!countIn(client, data.size())) {
-        return;
-    }
+    countIn(client, data.size());
     DecodeResult decoded =
         binary ? codec::decodeBinary(client.info.format, data) : codec::decodeText(client.info.format, data);
     if (m_shared->messageFlowEnabled()) {
@@ -466,6 +480,16 @@ void Instance::protocolError(Client &client, quint16 code, const QString &error)
     closeClient(client, code, error);
 }
 
+void Instance::encodingFailed(Client &client, const QString &what, const QString &error)
+{
+    if (client.closing) {
+        return;
+    }
+    qCWarning(lcInstance).noquote() << logTag(m_config.id) << "client" << client.id << "-" << what
+                                    << "cannot be encoded in its wire format (" << error << "); closing with 1011";
+    closeClient(client, ws::closecode::kInternalError, QStringLiteral("cannot encode a %1: %2").arg(what, error));
+}
+
 void Instance::handleMessage(Client &client, Message &message)
 {
     if (client.closing || m_stopping) {
@@ -475,6 +499,19 @@ void Instance::handleMessage(Client &client, Message &message)
         sendReply(client, QJsonValue::Null, message.ref, message.topic, QStringLiteral("ok"),
                   Payload::fromJson(QJsonObject{}));
         return;
+    }
+    if (const qint64 limit = m_limits.maxTopicBytes;
+        message.topic.size() > limit / 3 || message.event.size() > limit / 3) { // a QChar is 1-3 UTF-8 bytes
+        const bool longTopic = message.topic.toUtf8().size() > limit;
+        if (longTopic || message.event.toUtf8().size() > limit) {
+            // Refused, nothing kept (the reply echoes the topic once: clients match replies by topic and ref).
+            sendReply(client, message.joinRef, message.ref, message.topic, QStringLiteral("error"),
+                      Payload::fromJson(
+                          reasonObject(QStringLiteral("%1 over %2 bytes (max_topic_bytes)")
+                                           .arg(longTopic ? QStringLiteral("topic") : QStringLiteral("event name"))
+                                           .arg(limit))));
+            return;
+        }
     }
     if (message.event == events::kJoin) {
         handleJoin(client, message);
@@ -642,6 +679,13 @@ void Instance::removeChannel(Client &client, const QString &topic, LeaveReason r
         subscribers->removeLast();
         if (subscribers->isEmpty()) {
             m_subscribers.erase(subscribers);
+            if (!m_stopping) {
+                QString what;
+                if (!guarded([&] { m_behaviour->topicEmpty(*this, topic); }, &what)) {
+                    qCWarning(lcInstance).noquote()
+                        << logTag(m_config.id) << "topicEmpty handler of" << topic << "threw:" << what;
+                }
+            }
         }
     }
 }
@@ -781,10 +825,13 @@ void Instance::send(Client &client, const Frame &frame, const QString &topic, co
 void Instance::sendReply(Client &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
                          const QString &status, const Payload &response)
 {
+    if (client.closing) {
+        return;
+    }
     QString error;
     const Frame frame = codec::encodeReply(client.info.format, joinRef, ref, topic, status, response, &error);
     if (frame.isNull()) {
-        qCWarning(lcInstance).noquote() << logTag(m_config.id) << "reply dropped:" << error;
+        encodingFailed(client, QStringLiteral("reply"), error);
         return;
     }
     send(client, frame, topic, events::kReply);
@@ -1093,20 +1140,24 @@ void Instance::sweep()
     }
 }
 
-bool Instance::countIn(Client &client, qsizetype bytes)
+void Instance::countIn(Client &client, qsizetype bytes)
 {
-    const qint64 now = nowMs();
-    client.lastActivityMs = now;
     ++client.messagesIn;
     client.bytesIn += static_cast<quint64>(bytes);
     ++m_stats.messagesIn;
     m_stats.bytesIn += static_cast<quint64>(bytes);
     m_clientsDirty = true;
-    if (client.closing) {
+}
+
+bool Instance::admitFrame(Client &client)
+{
+    const qint64 now = nowMs();
+    client.lastActivityMs = now;
+    if (client.rateLimited) {
         return false;
     }
     // Token bucket: `limit` frames a second, bursts up to twice that (protects the instance thread from
-    // one client's flood of joins, heartbeats or pushes).
+    // one client's flood of joins, heartbeats, pings or pushes).
     const qint64 limit = m_limits.maxMessagesPerSecond;
     if (limit <= 0) {
         return true;
@@ -1120,9 +1171,12 @@ bool Instance::countIn(Client &client, qsizetype bytes)
     }
     client.rateRefillMs = now;
     if (client.rateTokens < 1.0) {
-        qCWarning(lcInstance).noquote() << logTag(m_config.id) << "client" << client.id << "sends over" << limit
-                                        << "frames/s; closing";
-        closeClient(client, ws::closecode::kPolicyViolation, QStringLiteral("message rate over %1/s").arg(limit));
+        client.rateLimited = true;
+        if (!client.closing) {
+            qCWarning(lcInstance).noquote()
+                << logTag(m_config.id) << "client" << client.id << "sends over" << limit << "frames/s; closing";
+            closeClient(client, ws::closecode::kPolicyViolation, QStringLiteral("message rate over %1/s").arg(limit));
+        }
         return false;
     }
     client.rateTokens -= 1.0;

@@ -96,6 +96,9 @@ private:
     void removeClient(quint64 clientId);
     void closeClient(Client &client, quint16 code, const QString &reason);
     void protocolError(Client &client, quint16 code, const QString &error);
+    // A frame for this client could not be encoded (e.g. a V2 binary push whose topic is over 255 bytes):
+    // the client cannot be served as it asked, so it is closed with 1011 and the reason; logged once.
+    void encodingFailed(Client &client, const QString &what, const QString &error);
     void send(Client &client, const Frame &frame, const QString &topic, const QString &event);
     // Queues a prepared WebSocket frame; it is written when the current batch of events ends.
     void queueFrame(Client &client, const QByteArray &prepared);
@@ -117,8 +120,10 @@ private:
     void sweep();
     void finishStop();
     void publishStats();
-    // Counts an incoming frame; false when the client is closing or just went over its rate limit.
-    bool countIn(Client &client, qsizetype bytes);
+    // Counts an incoming message for the statistics.
+    void countIn(Client &client, qsizetype bytes);
+    // Takes a token for any incoming frame; false once the client went over its rate limit (it is closed).
+    bool admitFrame(Client &client);
     void checkSendBuffer(Client &client);
     void countOut(Client &client, qsizetype bytes);
     // Builds the next clientsChanged() list a chunk at a time; emits it when complete.
@@ -142,6 +147,7 @@ private:
         qint64 idleTimeoutMs;
         qint64 maxMessagesPerSecond;
         qint64 maxSendBufferBytes;
+        qint64 maxTopicBytes;
     } m_limits;
     std::unique_ptr<IBehaviour> m_behaviour;
     net::Poller *m_poller = nullptr;

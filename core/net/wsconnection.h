@@ -34,11 +34,22 @@ public:
     // Parses bytes that arrived with the request head.
     template <typename Sink> void deliverBuffered(Sink &&sink);
 
+    // Small frames (pongs, replies) are appended to the last queued buffer when nobody else holds it, so a
+    // flood of tiny frames costs its bytes, not a buffer each; anything else is queued shared.
     void queue(const QByteArray &frame)
     {
-        m_out.push_back(frame);
         m_outBytes += frame.size();
+        if (frame.size() <= kCoalesceBytes && m_out.size() > m_outHead) {
+            QByteArray &tail = m_out.back();
+            if (tail.size() + frame.size() <= kCoalescedBufferBytes && tail.isDetached()) {
+                tail.append(frame);
+                return;
+            }
+        }
+        m_out.push_back(frame);
     }
+    static constexpr qsizetype kCoalesceBytes = 512;
+    static constexpr qsizetype kCoalescedBufferBytes = 16 * 1024;
     qint64 queuedBytes() const { return m_outBytes; }
     // Slots the queue holds, written ones included (for tests: it stays bounded under a steady backlog).
     qsizetype queueSlots() const { return static_cast<qsizetype>(m_out.size()); }

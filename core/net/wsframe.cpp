@@ -280,7 +280,8 @@ FrameParser::Event FrameParser::next(char *data, qsizetype size, qsizetype *cons
         }
         m_fragments.append(payload, payloadSize);
         if (!fin) {
-            return {}; // consumed; the message continues
+            event.kind = Event::Kind::Fragment; // consumed; the message continues
+            return event;
         }
         messageOpcode = m_fragmentOpcode;
         event.payload = std::move(m_fragments);

@@ -50,7 +50,9 @@ class FrameParser
 {
 public:
     struct Event {
-        enum class Kind { NeedMore = 0, Text, Binary, Ping, Pong, Close, Error };
+        // Fragment: a non-final frame of a fragmented message (consumed and buffered; its payload is not
+        // reported). Reported so that every frame a client sends can be counted.
+        enum class Kind { NeedMore = 0, Text, Binary, Ping, Pong, Close, Error, Fragment };
         Kind kind = Kind::NeedMore;
         QByteArray payload; // message or control payload; for Close, the reason (UTF-8)
         quint16 code = 0;   // Close: the peer's code (1005 when none); Error: the code to close with
@@ -61,7 +63,7 @@ public:
 
     // Parses at most one frame from data[0, size). The frame's payload is unmasked in place (data is
     // the caller's buffer). *consumed is set to the bytes used: 0 with NeedMore when the frame is not
-    // complete. A frame of a fragmented message yields NeedMore with its bytes consumed. After Error
+    // complete. A non-final frame of a fragmented message yields Fragment. After Error
     // the parser must not be used again.
     Event next(char *data, qsizetype size, qsizetype *consumed);
 

@@ -36,6 +36,9 @@ QList<ws::FrameParser::Event> run(const QByteArray &stream, qsizetype cut)
                 }
                 continue;
             }
+            if (event.kind == Kind::Fragment) {
+                WSSERVE_FUZZ_CHECK(used > 0 && event.payload.isEmpty());
+            }
             WSSERVE_FUZZ_CHECK(used > 0 || event.kind == Kind::Error);
             if (event.kind == Kind::Text || event.kind == Kind::Binary) {
                 WSSERVE_FUZZ_CHECK(event.payload.size() <= kMaxMessage);

@@ -171,4 +171,9 @@ void TicTacToeBehaviour::leave(ChannelContext &channel, LeaveReason)
     }
 }
 
+void TicTacToeBehaviour::topicEmpty(InstanceContext &, const QString &topic)
+{
+    m_games.remove(topic);
+}
+
 } // namespace wsserve

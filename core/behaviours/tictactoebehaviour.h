@@ -14,7 +14,8 @@ namespace wsserve {
 // rest spectate. Events: `move {"cell": 0..8}` (validated: your turn, free cell, game not over; refused
 // with a reason otherwise) and `reset {}` (players only, after the game ended). Every change broadcasts
 // the full `state`; the join reply carries {"role": "X"|"O"|"spectator", "state": {...}}. A player
-// leaving frees the seat for the next joiner.
+// leaving frees the seat for the next joiner;
+// the game is dropped when its last member (player or spectator) leaves.
 class TicTacToeBehaviour final : public IBehaviour
 {
 public:
@@ -22,6 +23,8 @@ public:
     JoinResult join(ChannelContext &channel, const QJsonValue &params) override;
     void handleIn(ChannelContext &channel, const QString &event, const Payload &payload) override;
     void leave(ChannelContext &channel, LeaveReason reason) override;
+    // The game goes with its last member, finished or not.
+    void topicEmpty(InstanceContext &instance, const QString &topic) override;
 
 private:
     struct Game {

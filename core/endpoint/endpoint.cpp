@@ -5,6 +5,7 @@
 #include "httprequesthead.h"
 #include "httpresponse.h"
 #include "logging.h"
+#include "net/acceptguard.h"
 #include "net/socketio.h"
 #include "net/wsframe.h"
 #include "protocol/queryparams.h"
@@ -40,8 +41,9 @@ WireFormat negotiateVsn(const QJsonObject &params, bool *ok)
     if (!params.contains(QStringLiteral("vsn"))) {
         return WireFormat::V1Json;
     }
-    static const QRegularExpression v1(QStringLiteral("^1\\.0\\.\\d+$"));
-    static const QRegularExpression v2(QStringLiteral("^2\\.0\\.\\d+$"));
+    // anchoredPattern and [0-9]: "$" would accept a trailing newline, \\d other scripts' digits.
+    static const QRegularExpression v1(QRegularExpression::anchoredPattern(QStringLiteral("1\\.0\\.[0-9]{1,9}")));
+    static const QRegularExpression v2(QRegularExpression::anchoredPattern(QStringLiteral("2\\.0\\.[0-9]{1,9}")));
     const QString vsn = params.value(QStringLiteral("vsn")).toString();
     if (v2.match(vsn).hasMatch()) {
         return WireFormat::V2Json;
@@ -52,11 +54,38 @@ WireFormat negotiateVsn(const QJsonObject &params, bool *ok)
     *ok = false;
     return WireFormat::Invalid;
 }
+// What makes a head unfit for a WebSocket upgrade beyond the route (empty: nothing).
+QString upgradeHeadProblem(const HttpRequestHead &head)
+{
+    if (head.version != "HTTP/1.1") {
+        return QStringLiteral("WebSocket upgrades need HTTP/1.1 (got %1)")
+            .arg(printableText(QString::fromLatin1(head.version)));
+    }
+    int hosts = 0;
+    bool transferEncoding = false;
+    bool contentLength = false;
+    for (const auto &[name, value] : head.headers) {
+        hosts += name == "host" ? 1 : 0;
+        transferEncoding = transferEncoding || name == "transfer-encoding";
+        contentLength = contentLength || (name == "content-length" && value != "0");
+    }
+    if (hosts != 1) {
+        return hosts == 0 ? QStringLiteral("missing Host header") : QStringLiteral("more than one Host header");
+    }
+    if (head.header("host").isEmpty()) {
+        return QStringLiteral("empty Host header");
+    }
+    if (transferEncoding || contentLength) {
+        return QStringLiteral("an upgrade request has no body (Transfer-Encoding or Content-Length sent)");
+    }
+    return {};
+}
 } // namespace
 
-Endpoint::Endpoint(std::shared_ptr<RouteTable> routes, QObject *parent)
+Endpoint::Endpoint(std::shared_ptr<RouteTable> routes, std::shared_ptr<net::ListenerHealth> health, QObject *parent)
     : QObject(parent)
     , m_routes(std::move(routes))
+    , m_health(std::move(health))
 {
     m_clock.start();
 }
@@ -69,6 +98,7 @@ void Endpoint::listen(const QHostAddress &address, quint16 port)
         m_server = new QTcpServer(this);
         m_server->setListenBacklogSize(1024);
         connect(m_server, &QTcpServer::newConnection, this, &Endpoint::onNewConnection);
+        new net::AcceptGuard(m_server, QStringLiteral("the game port"), m_health);
         m_sweepTimer = new QTimer(this);
         m_sweepTimer->setInterval(kSweepIntervalMs);
         connect(m_sweepTimer, &QTimer::timeout, this, &Endpoint::sweep);
@@ -153,21 +183,30 @@ void Endpoint::onReadyRead(QTcpSocket *socket)
 
 void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize)
 {
-    // Paths: /socket/<id>/websocket (what the JS client opens) and /socket/<id>.
-    static const QRegularExpression pathPattern(QStringLiteral("^/socket/([^/]+)(/websocket)?/?$"));
+    // Paths: /socket/<id>/websocket (what the JS client opens) and /socket/<id>. Routed on the path as
+    // sent: an encoded '/' (%2F) must not make a different route.
+    const qsizetype question = head.target.indexOf('?');
+    const QByteArray rawPath = question < 0 ? head.target : head.target.left(question);
+    if (rawPath.contains("%2F") || rawPath.contains("%2f") || rawPath.contains("%5C") || rawPath.contains("%5c")) {
+        reject(socket, 400, QStringLiteral("encoded '/' or '\\' in the path; instance ids never contain them"));
+        return;
+    }
+    static const QRegularExpression pathPattern(
+        QRegularExpression::anchoredPattern(QStringLiteral("/socket/([^/]+)(/websocket)?/?")));
     const QRegularExpressionMatch match = pathPattern.match(QString::fromUtf8(head.path));
     if (!match.hasMatch()) {
         reject(socket, 404,
                QStringLiteral("no route for %1; connect to /socket/<instance-id>/websocket")
-                   .arg(QString::fromUtf8(head.path)));
+                   .arg(printableText(QString::fromUtf8(head.path))));
         return;
     }
     if (!m_routes->contains(match.captured(1))) {
-        reject(socket, 404, QStringLiteral("no instance '%1'").arg(match.captured(1)));
+        reject(socket, 404, QStringLiteral("no instance '%1'").arg(printableText(match.captured(1))));
         return;
     }
     if (head.method != "GET") {
-        reject(socket, 405, QStringLiteral("method %1 not allowed; use GET").arg(QString::fromLatin1(head.method)),
+        reject(socket, 405,
+               QStringLiteral("method %1 not allowed; use GET").arg(printableText(QString::fromLatin1(head.method))),
                "Allow: GET\r\n");
         return;
     }
@@ -183,10 +222,15 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype 
                "Upgrade: websocket\r\nConnection: Upgrade\r\n");
         return;
     }
+    // RFC 6455 4.1 / RFC 9112: an upgrade is HTTP/1.1 with exactly one Host and no body framing.
+    if (const QString why = upgradeHeadProblem(head); !why.isEmpty()) {
+        reject(socket, 400, why);
+        return;
+    }
     if (!vsnOk) {
         reject(socket, 403,
                QStringLiteral("unsupported vsn '%1'; use 2.0.0 or 1.0.0")
-                   .arg(request.params.value(QStringLiteral("vsn")).toString()));
+                   .arg(printableText(request.params.value(QStringLiteral("vsn")).toString())));
         return;
     }
     if (head.header("sec-websocket-version") != "13") {

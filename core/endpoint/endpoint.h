@@ -17,6 +17,9 @@ namespace wsserve {
 
 class RouteTable;
 struct HttpRequestHead;
+namespace net {
+class ListenerHealth;
+}
 
 // The one TCP listener. Reads each request head without consuming it, answers what is not an upgrade to
 // a running instance with a plain HTTP status, and hands the rest to the instance's thread.
@@ -27,7 +30,8 @@ class Endpoint final : public QObject
     Q_DISABLE_COPY_MOVE(Endpoint)
 
 public:
-    explicit Endpoint(std::shared_ptr<RouteTable> routes, QObject *parent = nullptr);
+    Endpoint(std::shared_ptr<RouteTable> routes, std::shared_ptr<net::ListenerHealth> health,
+             QObject *parent = nullptr);
     ~Endpoint() override;
 
     static constexpr int kHeadTimeoutMs = 10000;
@@ -47,6 +51,7 @@ private:
     void sweep();
 
     std::shared_ptr<RouteTable> m_routes;
+    std::shared_ptr<net::ListenerHealth> m_health;
     QTcpServer *m_server = nullptr;
     QTimer *m_sweepTimer = nullptr;
     struct PendingHead {

@@ -103,6 +103,11 @@ HttpParseResult parseHttpRequestHead(const QByteArray &data)
     if (!head.target.startsWith('/')) {
         return malformed(QStringLiteral("request target must be an absolute path"));
     }
+    for (const char c : head.target) {
+        if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7F) {
+            return malformed(QStringLiteral("request target has a control or non-ASCII byte; percent-encode it"));
+        }
+    }
     const qsizetype question = head.target.indexOf('?');
     head.path = percentDecode(question < 0 ? head.target : head.target.left(question), false);
     head.query = question < 0 ? QByteArray() : head.target.mid(question + 1);
@@ -128,7 +133,15 @@ HttpParseResult parseHttpRequestHead(const QByteArray &data)
                 return malformed(QStringLiteral("malformed header name on line %1").arg(i));
             }
         }
-        head.headers.append({name, line.mid(colon + 1).trimmed()});
+        const QByteArray value = line.mid(colon + 1).trimmed();
+        for (const char c : value) {
+            // RFC 9110 5.5: no CR, LF, NUL or other control characters in a field value (HTAB is allowed).
+            if ((static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7F) {
+                return malformed(
+                    QStringLiteral("control character in the value of header '%1'").arg(QString::fromLatin1(name)));
+            }
+        }
+        head.headers.append({name, value});
     }
     result.status = HttpParseResult::Status::Complete;
     result.headSize = end + 4;

@@ -6,6 +6,8 @@
 
 #include <QTcpSocket>
 
+#include <algorithm>
+
 namespace wsserve {
 
 QByteArray httpReasonPhrase(int status)
@@ -21,6 +23,8 @@ QByteArray httpReasonPhrase(int status)
         return "Method Not Allowed";
     case 408:
         return "Request Timeout";
+    case 421:
+        return "Misdirected Request";
     case 426:
         return "Upgrade Required";
     case 431:
@@ -32,6 +36,29 @@ QByteArray httpReasonPhrase(int status)
     default:
         return "Error";
     }
+}
+
+QString printableText(QStringView text, qsizetype maxChars)
+{
+    QString out;
+    out.reserve(std::min(text.size(), maxChars) + 8);
+    qsizetype kept = 0;
+    for (const QChar c : text) {
+        if (kept == maxChars) {
+            out += QStringLiteral("...");
+            break;
+        }
+        const char16_t u = c.unicode();
+        if (u < 0x20 || u == 0x7F || (u >= 0x80 && u < 0xA0)) {
+            out += QStringLiteral("\\x%1").arg(static_cast<uint>(u), 2, 16, QLatin1Char('0'));
+        } else if (u == 0x2028 || u == 0x2029) {
+            out += QStringLiteral("\\u%1").arg(static_cast<uint>(u), 4, 16, QLatin1Char('0'));
+        } else {
+            out += c;
+        }
+        ++kept;
+    }
+    return out;
 }
 
 namespace {

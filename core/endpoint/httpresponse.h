@@ -18,4 +18,9 @@ void respondHttpAndClose(qintptr fd, int status, const QString &body, const QByt
 
 QByteArray httpReasonPhrase(int status);
 
+// A client-supplied string made safe to put in a log line or a response body: control characters
+// (CR, LF, NUL, ...) and Unicode line separators become \xNN / \uNNNN escapes, and it is cut to
+// maxChars with "..." so one request cannot fill a log.
+QString printableText(QStringView text, qsizetype maxChars = 200);
+
 } // namespace wsserve

@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "originpolicy.h"
 
+#include "httpresponse.h"
+
 #include <QStringList>
 #include <QUrl>
 
@@ -129,7 +131,7 @@ bool originAllowed(const QString &policy, const QString &origin, const QString &
         *why = QStringLiteral("origin '%1' is not allowed: check_origin is 'host', so a page must come from the host "
                               "the socket was opened on ('%2'); set the instance option check_origin to 'any' or "
                               "to the origins of your pages")
-                   .arg(origin, expected);
+                   .arg(printableText(origin), printableText(expected));
         return false;
     }
     if (parsed) {
@@ -140,7 +142,8 @@ bool originAllowed(const QString &policy, const QString &origin, const QString &
             }
         }
     }
-    *why = QStringLiteral("origin '%1' is not in this instance's check_origin list (%2)").arg(origin, trimmed);
+    *why = QStringLiteral("origin '%1' is not in this instance's check_origin list (%2)")
+               .arg(printableText(origin), trimmed);
     return false;
 }
 

@@ -94,6 +94,9 @@ public:
     virtual void afterJoin(ChannelContext &) {}
     virtual void handleIn(ChannelContext &channel, const QString &event, const Payload &payload) = 0;
     virtual void leave(ChannelContext &, LeaveReason) {}
+    // The last channel joined to `topic` ended (after its leave()): free what is kept for the topic. Not
+    // called while the instance stops; the behaviour object is destroyed then.
+    virtual void topicEmpty(InstanceContext &, const QString & /*topic*/) {}
     // Periodic tick: called every tickIntervalMs() when that is above zero.
     virtual int tickIntervalMs() const { return 0; }
     virtual void tick(InstanceContext &) {}

@@ -38,6 +38,10 @@ QList<OptionSpec> commonOptionSpecs()
          QStringLiteral("frames one client may send per second (bursts up to twice that); more closes it (1008); "
                         "0 turns the limit off"),
          0, 1000000},
+        {options::kMaxTopicBytes, K::Int, 255,
+         QStringLiteral("longest topic or event name in bytes (UTF-8); longer joins and pushes are refused "
+                        "(255 is also the most the V2 binary format can carry)"),
+         1, 65535},
         {options::kCheckOrigin, K::String, QStringLiteral("host"),
          QStringLiteral("which web pages may connect (browsers send Origin; other clients always may): host = pages "
                         "from the host the socket is opened on, any, or a space-separated list such as "

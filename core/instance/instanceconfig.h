@@ -46,6 +46,7 @@ inline const QString kChannelCrashWindowMs = QStringLiteral("channel_crash_windo
 inline const QString kMaxSendBufferBytes = QStringLiteral("max_send_buffer_bytes");
 inline const QString kMaxMessagesPerSecond = QStringLiteral("max_messages_per_second");
 inline const QString kCheckOrigin = QStringLiteral("check_origin");
+inline const QString kMaxTopicBytes = QStringLiteral("max_topic_bytes");
 } // namespace options
 
 QList<OptionSpec> commonOptionSpecs();

@@ -2,6 +2,9 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "instanceshared.h"
 
+#include "net/socketio.h"
+#include "net/wsframe.h"
+
 #ifdef Q_OS_WIN
 #include <winsock2.h>
 #else
@@ -22,10 +25,12 @@ void InstanceShared::removeDescriptor(qintptr fd)
     m_descriptors.remove(fd);
 }
 
-int InstanceShared::shutdownAll()
+int InstanceShared::shutdownAll(quint16 closeCode, const QString &reason)
 {
+    const QByteArray closeFrame = ws::prepareClose(closeCode, reason);
     const QMutexLocker lock(&m_mutex);
     for (const qintptr fd : std::as_const(m_descriptors)) {
+        net::sendAll(fd, closeFrame);
 #ifdef Q_OS_WIN
         ::shutdown(static_cast<SOCKET>(fd), SD_BOTH);
 #else

@@ -25,9 +25,11 @@ public:
 
     void addDescriptor(qintptr fd);
     void removeDescriptor(qintptr fd);
-    // Shuts every registered socket down (both directions) without closing the descriptors, which
-    // stay owned by the instance's connections. Returns how many were shut down.
-    int shutdownAll();
+    // For a hung instance thread: tries to send each registered socket a close frame with this code
+    // (one non-blocking attempt; a socket whose kernel buffer is full gets none), then shuts it down in
+    // both directions without closing the descriptor, which stays owned by the instance's connection.
+    // Returns how many were shut down.
+    int shutdownAll(quint16 closeCode, const QString &reason);
 
 private:
     std::atomic<qint64> m_aliveMs{0};

@@ -240,6 +240,10 @@ int main(int argc, char *argv[])
     if (!applyLogLevel(config.logLevel, &error)) {
         return failStart(error);
     }
+    // As servers do: the common soft limit of 1 024 descriptors is far below what one instance serves.
+    if (const QString limits = ServerController::raiseOpenFilesLimit(); !limits.isEmpty()) {
+        qInfo().noquote() << limits;
+    }
     ServerController controller(registry);
 #ifdef WSSERVE_HAS_GUI
     if (gui) {

@@ -4,6 +4,7 @@
 
 #include "endpoint/endpoint.h"
 #include "endpoint/routetable.h"
+#include "net/acceptguard.h"
 #include "supervisor/supervisor.h"
 
 #include <QThread>
@@ -12,6 +13,7 @@ namespace wsserve {
 
 struct ServerController::Private {
     std::shared_ptr<RouteTable> routes = std::make_shared<RouteTable>();
+    std::shared_ptr<net::ListenerHealth> listenerHealth = std::make_shared<net::ListenerHealth>();
     Supervisor *supervisor = nullptr;
     QThread endpointThread;
     Endpoint *endpoint = nullptr;
@@ -33,7 +35,7 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     connect(d->supervisor, &Supervisor::instanceMessageFlow, this, &ServerController::instanceMessageFlow);
 
     d->endpointThread.setObjectName(QStringLiteral("endpoint"));
-    d->endpoint = new Endpoint(d->routes);
+    d->endpoint = new Endpoint(d->routes, d->listenerHealth);
     d->endpoint->moveToThread(&d->endpointThread);
     connect(&d->endpointThread, &QThread::finished, d->endpoint, &QObject::deleteLater);
     // cross-thread: endpoint results arrive queued on the main thread.
@@ -55,6 +57,17 @@ ServerController::~ServerController()
     d->endpointThread.wait();
     delete d->supervisor; // joins instance threads
     d->supervisor = nullptr;
+}
+
+QString ServerController::raiseOpenFilesLimit()
+{
+    return net::raiseOpenFilesLimit();
+}
+
+ListenerStatus ServerController::listenerStatus() const
+{
+    const net::ListenerHealth::Snapshot snapshot = d->listenerHealth->snapshot();
+    return ListenerStatus{snapshot.accepting, snapshot.acceptErrors, snapshot.reason};
 }
 
 void ServerController::listen(const QHostAddress &address, quint16 port)

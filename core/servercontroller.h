@@ -19,6 +19,14 @@ namespace wsserve {
 
 class Supervisor;
 
+// Whether the game port's listener can accept connections (it cannot while the process is out of file
+// descriptors; it resumes by itself).
+struct ListenerStatus {
+    bool accepting = true;
+    quint64 acceptErrors = 0; // episodes of failed accepts since start
+    QString reason;           // empty while accepting
+};
+
 // A summary of one instance for front ends.
 struct InstanceInfo {
     InstanceConfig config;
@@ -43,11 +51,16 @@ public:
 
     const BehaviourRegistry &registry() const { return *m_registry; }
 
+    // Raises the process's soft open-files limit to its hard limit; returns what it got, for the log.
+    static QString raiseOpenFilesLimit();
+
     // Starts listening; answers with listening() or listenFailed().
     void listen(const QHostAddress &address, quint16 port);
     bool isListening() const { return m_listeningPort != 0; }
     QHostAddress listenAddress() const { return m_listeningAddress; }
     quint16 listenPort() const { return m_listeningPort; }
+    // Any thread.
+    ListenerStatus listenerStatus() const;
 
     // Validates and adds an instance (Stopped), then starts it when `start` is true.
     bool createInstance(const QString &id, const QString &type, const QVariantMap &options, bool start, QString *error);

@@ -18,6 +18,11 @@ namespace wsserve {
 namespace {
 constexpr int kWatchdogTickMs = 100;
 constexpr int kThreadJoinMs = 3000;
+// A stopping instance closes its clients within its 1.5 s grace; one that has not stopped after this long
+// is hung, and is abandoned as the watchdog abandons a running one (shutdown keeps its 5 s promise).
+constexpr qint64 kStopDeadlineMs = 2500;
+// How long the process waits at exit for a thread it abandoned as hung.
+constexpr int kAbandonedJoinMs = 200;
 constexpr quint16 kCloseServiceRestart = 1012;
 constexpr quint16 kCloseGoingAway = 1001;
 
@@ -61,6 +66,7 @@ struct Supervisor::Record {
     InstanceStats stats;
     ClientList clients;
     qint64 runningSinceMs = 0;
+    qint64 stopRequestedMs = 0; // when teardown() asked the instance to stop
     bool messageFlow = false;
     QTimer *backoffTimer = nullptr;
 };
@@ -93,7 +99,7 @@ Supervisor::~Supervisor()
     }
     for (QThread *thread : std::as_const(m_retiring)) {
         thread->quit();
-        if (thread->wait(kThreadJoinMs)) {
+        if (thread->wait(m_abandoned.contains(thread) ? kAbandonedJoinMs : kThreadJoinMs)) {
             delete thread;
         } else {
             qCWarning(lcSupervisor) << "thread" << thread->objectName() << "did not finish; leaving it behind";
@@ -415,6 +421,7 @@ void Supervisor::teardown(Record &record, quint16 closeCode, const QString &reas
     m_routes->close(record.config.id);
     record.afterStop = after;
     record.pendingReason = reason;
+    record.stopRequestedMs = nowMs();
     setState(record, state, reason);
     Instance *instance = record.instance;
     // cross-thread: the instance closes its own sockets, then emits stopped().
@@ -429,6 +436,11 @@ void Supervisor::onStopped(const QString &id, Instance *instance)
         return;
     }
     retireThread(*record);
+    finishTeardown(id, record);
+}
+
+void Supervisor::finishTeardown(const QString &id, Record *record)
+{
     const QString reason = record->pendingReason;
     switch (record->afterStop) {
     case AfterStop::Relaunch:
@@ -526,9 +538,22 @@ void Supervisor::retireThread(Record &record)
     m_retiring.append(thread);
     connect(thread, &QThread::finished, this, [this, thread] {
         m_retiring.removeOne(thread);
+        m_abandoned.remove(thread);
         thread->deleteLater();
     });
     thread->quit();
+}
+
+void Supervisor::abandon(Record &record, quint16 closeCode, const QString &reason)
+{
+    qCWarning(lcSupervisor).noquote() << QString(u'[' + record.config.id + u']') << reason;
+    m_routes->close(record.config.id);
+    // A hung thread cannot close its own sockets: shut them down at the OS level so clients notice now.
+    const int shut = record.shared->shutdownAll(closeCode, reason.left(ws::kMaxCloseReasonBytes));
+    record.shared.reset();
+    m_abandoned.insert(record.thread);
+    retireThread(record); // the thread quits once it wakes up; its instance is deleted then
+    record.pendingReason = reason + QStringLiteral("; %1 sockets shut down").arg(shut);
 }
 
 void Supervisor::checkWatchdogs()
@@ -536,6 +561,16 @@ void Supervisor::checkWatchdogs()
     const qint64 now = nowMs();
     const QList<Record *> records = m_records.values();
     for (Record *record : records) {
+        if (record->instance && record->state != InstanceState::Running && record->state != InstanceState::Starting &&
+            now - record->stopRequestedMs > kStopDeadlineMs) {
+            // Asked to stop and not done: hung (a stall, a callback that never returns).
+            const quint16 code =
+                record->afterStop == AfterStop::Relaunch || m_stoppingAll ? kCloseServiceRestart : kCloseGoingAway;
+            abandon(*record, code,
+                    QStringLiteral("instance thread did not stop within %1 ms; abandoned").arg(kStopDeadlineMs));
+            finishTeardown(record->config.id, record);
+            continue;
+        }
         if (!record->instance || record->state != InstanceState::Running) {
             continue;
         }
@@ -544,15 +579,9 @@ void Supervisor::checkWatchdogs()
         if (silentMs <= limitMs) {
             continue;
         }
-        const QString reason =
-            QStringLiteral("instance thread unresponsive for %1 ms (watchdog %2 ms)").arg(silentMs).arg(limitMs);
-        qCWarning(lcSupervisor).noquote() << QString(u'[' + record->config.id + u']') << reason;
-        m_routes->close(record->config.id);
-        // A hung thread cannot close its own sockets: shut them down at the OS level so clients notice now.
-        const int shut = record->shared->shutdownAll();
-        record->shared.reset();
-        retireThread(*record); // the thread quits once it wakes up; its instance is deleted then
-        handleFailure(*record, reason + QStringLiteral("; %1 sockets shut down").arg(shut));
+        abandon(*record, kCloseServiceRestart,
+                QStringLiteral("instance thread unresponsive for %1 ms (watchdog %2 ms)").arg(silentMs).arg(limitMs));
+        handleFailure(*record, record->pendingReason);
     }
 }
 

@@ -12,6 +12,7 @@
 #include <QJsonObject>
 #include <QList>
 #include <QObject>
+#include <QSet>
 
 #include <memory>
 
@@ -86,6 +87,10 @@ private:
     void teardown(Record &record, quint16 closeCode, const QString &reason, AfterStop after, InstanceState state);
     void onStarted(const QString &id, Instance *instance, bool ok, const QString &error);
     void onStopped(const QString &id, Instance *instance);
+    // After the instance stopped (or was abandoned): what teardown() was for (relaunch, remove, ...).
+    void finishTeardown(const QString &id, Record *record);
+    // Gives up on a hung instance thread: its sockets get a close frame and are shut down at the OS level.
+    void abandon(Record &record, quint16 closeCode, const QString &reason);
     void onFaulted(const QString &id, Instance *instance, const QString &reason);
     void handleFailure(Record &record, const QString &reason);
     void retireThread(Record &record);
@@ -97,6 +102,7 @@ private:
     std::shared_ptr<RouteTable> m_routes;
     QHash<QString, Record *> m_records;
     QList<QThread *> m_retiring; // threads told to quit; deleted when finished
+    QSet<QThread *> m_abandoned; // those of them that were hung when retired
     QList<SupervisorEvent> m_log;
     QTimer *m_watchdogTimer = nullptr;
     bool m_stoppingAll = false;

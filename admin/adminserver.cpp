@@ -2,6 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "adminserver.h"
 
+#include "admingate.h"
 #include "servercontroller.h"
 
 #include <QDateTime>
@@ -10,7 +11,6 @@
 #include <QHttpServerResponder>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QTcpServer>
 
 using namespace Qt::StringLiterals;
 
@@ -156,6 +156,8 @@ AdminServer::AdminServer(ServerController &controller, QString token, QObject *p
     : QAbstractHttpServer(parent)
     , m_controller(controller)
     , m_token(std::move(token))
+    , m_headTimeout(AdminListener::kHeadTimeout)
+    , m_idleTimeout(AdminListener::kIdleTimeout)
 {}
 
 AdminServer::~AdminServer() = default;
@@ -172,7 +174,8 @@ bool AdminServer::listen(const QHostAddress &address, quint16 port, QString *err
                  "in the config file), or bind it to 127.0.0.1"_s.arg(address.toString());
         return false;
     }
-    auto *listener = new QTcpServer(this);
+    auto *listener = new AdminListener(this, AdminHostPolicy{address, 0, m_allowedHosts}, kMaxBodyBytes, this);
+    listener->setTimeouts(m_headTimeout, m_idleTimeout);
     if (!listener->listen(address, port)) {
         *error = u"cannot listen for the admin API on %1:%2: %3"_s.arg(address.toString())
                      .arg(port)
@@ -181,9 +184,19 @@ bool AdminServer::listen(const QHostAddress &address, quint16 port, QString *err
         delete listener;
         return false;
     }
+    listener->setPort(listener->serverPort());
     m_listener = listener;
     bind(listener);
     return true;
+}
+
+void AdminServer::setTimeouts(std::chrono::milliseconds head, std::chrono::milliseconds idle)
+{
+    m_headTimeout = head;
+    m_idleTimeout = idle;
+    if (m_listener) {
+        m_listener->setTimeouts(head, idle);
+    }
 }
 
 quint16 AdminServer::port() const

@@ -5,16 +5,20 @@
 #include <QAbstractHttpServer>
 #include <QHostAddress>
 #include <QJsonObject>
+#include <QStringList>
 
-class QTcpServer;
+#include <chrono>
 
 namespace wsserve {
 
+class AdminListener;
 class ServerController;
 
 // The admin HTTP API: JSON endpoints over the same facade the GUI and CLI use, plus Prometheus
 // /metrics and /healthz (README "Admin HTTP API" lists every route). Served by Qt HTTP Server.
-// Off loopback it needs a bearer token, compared in constant time.
+// Off loopback it needs a bearer token, compared in constant time. Every connection passes a gate
+// (admingate.h) that refuses cross-origin requests, foreign Host names, non-JSON bodies, oversized heads
+// and bodies (before reading them), slow or idle connections, and connections over a cap.
 // Thread: main thread (it calls the facade directly).
 class AdminServer final : public QAbstractHttpServer
 {
@@ -26,6 +30,12 @@ public:
 
     AdminServer(ServerController &controller, QString token, QObject *parent = nullptr);
     ~AdminServer() override;
+
+    // Extra names (or IP literals) accepted in Host and Origin headers, from --admin-host; lower case.
+    // Call before listen().
+    void setAllowedHosts(const QStringList &hosts) { m_allowedHosts = hosts; }
+    // Time allowed for a request head plus its body, and for an idle keep-alive connection (tests shorten them).
+    void setTimeouts(std::chrono::milliseconds head, std::chrono::milliseconds idle);
 
     // Binds the listener. A non-loopback address without a token is refused; `error` says why.
     bool listen(const QHostAddress &address, quint16 port, QString *error);
@@ -51,7 +61,10 @@ private:
 
     ServerController &m_controller;
     QString m_token;
-    QTcpServer *m_listener = nullptr;
+    QStringList m_allowedHosts;
+    std::chrono::milliseconds m_headTimeout;
+    std::chrono::milliseconds m_idleTimeout;
+    AdminListener *m_listener = nullptr;
 };
 
 } // namespace wsserve

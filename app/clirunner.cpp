@@ -34,6 +34,7 @@ bool CliRunner::start(QString *error)
     if (m_config.adminEnabled) {
         // Bound before anything else starts, so a bad admin setup stops the launch with nothing running.
         m_admin = new AdminServer(m_controller, m_config.adminToken, this);
+        m_admin->setAllowedHosts(m_config.adminHosts);
         if (!m_admin->listen(m_config.adminBind, m_config.effectiveAdminPort(), error)) {
             return false;
         }

@@ -169,13 +169,19 @@ int main(int argc, char *argv[])
     const QCommandLineOption adminTokenOption(QStringLiteral("admin-token"),
                                               QStringLiteral("Require 'Authorization: Bearer TOKEN' on the admin API."),
                                               QStringLiteral("token"));
+    const QCommandLineOption adminHostOption(
+        QStringLiteral("admin-host"),
+        QStringLiteral("Also accept this host name in the admin API's Host/Origin headers (besides its address and "
+                       "localhost). Repeatable."),
+        QStringLiteral("name"));
     const QCommandLineOption noAdminOption(QStringLiteral("no-admin"), QStringLiteral("Do not serve the admin API."));
     const QCommandLineOption helpOption({QStringLiteral("h"), QStringLiteral("help")},
                                         QStringLiteral("Show this help and exit."));
     const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
                                            QStringLiteral("Show the version and exit."));
     parser.addOptions({headlessOption, bindOption, portOption, instanceOption, configOption, logLevelOption,
-                       adminPortOption, adminBindOption, adminTokenOption, noAdminOption, helpOption, versionOption});
+                       adminPortOption, adminBindOption, adminTokenOption, adminHostOption, noAdminOption, helpOption,
+                       versionOption});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         return failStart(parser.errorText());
@@ -223,6 +229,17 @@ int main(int argc, char *argv[])
     }
     if (parser.isSet(adminTokenOption)) {
         config.adminToken = parser.value(adminTokenOption);
+    }
+    if (parser.isSet(adminHostOption)) {
+        config.adminHosts.clear(); // the command line replaces the config file's list
+        for (const QString &host : parser.values(adminHostOption)) {
+            QString normalized;
+            const QString problem = adminHostProblem(host, &normalized);
+            if (!problem.isEmpty()) {
+                return failStart(QStringLiteral("--admin-host '%1': %2").arg(host, problem));
+            }
+            config.adminHosts.append(normalized);
+        }
     }
     if (parser.isSet(noAdminOption)) {
         config.adminEnabled = false;

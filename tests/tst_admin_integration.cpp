@@ -3,6 +3,7 @@
 // Integration: the admin HTTP API over real HTTP (QNetworkAccessManager) against an in-process server,
 // with real Phoenix clients where an endpoint affects them.
 
+#include "admingate.h"
 #include "adminserver.h"
 #include "phoenixtestclient.h"
 #include "testserver.h"
@@ -12,6 +13,7 @@
 #include <QNetworkReply>
 #include <QRegularExpression>
 #include <QSignalSpy>
+#include <QTcpSocket>
 #include <QTest>
 
 using namespace wsserve;
@@ -26,6 +28,74 @@ struct HttpResult {
     QByteArray header(const QByteArray &name) const { return headers.value(name.toLower()); }
     QHash<QByteArray, QByteArray> headers;
 };
+
+// A raw HTTP/1.1 client on one connection, so a test controls every header byte (as a browser page
+// or a hostile client would send them) and sees every response on the connection.
+class RawClient
+{
+public:
+    explicit RawClient(quint16 port) { m_socket.connectToHost(QHostAddress::LocalHost, port); }
+    QTcpSocket &socket() { return m_socket; }
+    bool waitConnected()
+    {
+        return QTest::qWaitFor([this] { return m_socket.state() == QAbstractSocket::ConnectedState; }, 10000);
+    }
+    void send(const QByteArray &bytes) { m_socket.write(bytes); }
+    // Waits for the next complete response (head plus Content-Length body).
+    HttpResult next(int timeoutMs = 10000)
+    {
+        HttpResult result;
+        qsizetype end = -1;
+        qsizetype length = 0;
+        const auto complete = [&] {
+            m_buffer += m_socket.readAll();
+            end = m_buffer.indexOf("\r\n\r\n");
+            if (end < 0) {
+                return false;
+            }
+            result.headers.clear();
+            const QList<QByteArray> lines = m_buffer.left(end).split('\n');
+            for (qsizetype i = 1; i < lines.size(); ++i) {
+                const qsizetype colon = lines.at(i).indexOf(':');
+                result.headers.insert(lines.at(i).left(colon).trimmed().toLower(),
+                                      lines.at(i).mid(colon + 1).trimmed());
+            }
+            length = result.header("content-length").toLongLong();
+            return m_buffer.size() >= end + 4 + length;
+        };
+        if (!QTest::qWaitFor(complete, timeoutMs)) {
+            return result;
+        }
+        if (m_buffer.startsWith("HTTP/1.1 ")) {
+            result.status = m_buffer.mid(9, 3).toInt();
+        }
+        result.body = m_buffer.mid(end + 4, length);
+        m_buffer.remove(0, end + 4 + length);
+        const QJsonDocument document = QJsonDocument::fromJson(result.body);
+        result.json = document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
+        return result;
+    }
+    bool waitClosed(int timeoutMs = 10000)
+    {
+        return QTest::qWaitFor(
+            [this] {
+                m_buffer += m_socket.readAll();
+                return m_socket.state() == QAbstractSocket::UnconnectedState;
+            },
+            timeoutMs);
+    }
+    QByteArray leftover() const { return m_buffer; }
+
+private:
+    QTcpSocket m_socket;
+    QByteArray m_buffer;
+};
+
+QByteArray post(const QByteArray &path, const QByteArray &headers, const QByteArray &body)
+{
+    return "POST " + path + " HTTP/1.1\r\n" + headers + "Content-Length: " + QByteArray::number(body.size()) +
+           "\r\n\r\n" + body;
+}
 } // namespace
 
 class tst_AdminIntegration : public QObject
@@ -62,6 +132,17 @@ private:
         result.json = document.isArray() ? QJsonValue(document.array()) : QJsonValue(document.object());
         reply->deleteLater();
         return result;
+    }
+
+    QByteArray hostLine() const { return "Host: 127.0.0.1:" + QByteArray::number(m_admin->port()) + "\r\n"; }
+    QByteArray ownOrigin() const { return "http://127.0.0.1:" + QByteArray::number(m_admin->port()); }
+
+    // One request on a fresh raw connection.
+    HttpResult raw(const QByteArray &bytes)
+    {
+        RawClient client(m_admin->port());
+        client.send(bytes);
+        return client.next();
     }
 
     void startAdmin(const QByteArray &token)
@@ -339,6 +420,205 @@ private slots:
         QVERIFY2(error.contains(u"--admin-token"_s), qPrintable(error));
         AdminServer guarded(m_server->controller(), u"t"_s);
         QVERIFY2(guarded.listen(QHostAddress::AnyIPv4, 0, &error), qPrintable(error));
+    }
+
+    // A web page's "simple" cross-site requests (no preflight): text/plain and form bodies, no body.
+    void crossSiteRequestsAreRefused()
+    {
+        const QByteArray evil = "Origin: https://evil.example\r\n";
+        const HttpResult create = raw(post("/api/instances", hostLine() + evil + "Content-Type: text/plain\r\n",
+                                           R"({"id":"pwned","type":"echo","options":{"check_origin":"any"}})"));
+        QCOMPARE(create.status, 403);
+        QVERIFY2(create.json["error"_L1].toString().contains(u"https://evil.example"_s), create.body.constData());
+        // Even with the right content type: the Origin alone decides.
+        QCOMPARE(raw(post("/api/instances", hostLine() + evil + "Content-Type: application/json\r\n",
+                          R"({"id":"pwned","type":"echo"})"))
+                     .status,
+                 403);
+        QVERIFY(!m_server->controller().instanceIds().contains(u"pwned"_s));
+        QCOMPARE(request("GET", u"/api/instances"_s).json.toArray().size(), 1);
+
+        QCOMPARE(raw(post("/api/instances/lobby/stop", hostLine() + evil, {})).status, 403);
+        QCOMPARE(m_server->controller().instance(u"lobby"_s).state, InstanceState::Running);
+
+        PhoenixTestClient client;
+        QVERIFY(client.open(m_server->url(u"lobby"_s)));
+        const QString ref = client.join(u"room:1"_s);
+        QVERIFY(client.waitForReply(u"room:1"_s, ref));
+        const QByteArray form = "topic=room%3A1&event=announce";
+        const QByteArray formType = "Content-Type: application/x-www-form-urlencoded\r\n";
+        QCOMPARE(raw(post("/api/instances/lobby/broadcast", hostLine() + evil + formType, form)).status, 403);
+        const HttpResult noOrigin = raw(post("/api/instances/lobby/broadcast", hostLine() + formType, form));
+        QCOMPARE(noOrigin.status, 415);
+        QVERIFY2(noOrigin.json["error"_L1].toString().contains(u"application/json"_s), noOrigin.body.constData());
+        QCOMPARE(raw(post("/api/instances/lobby/broadcast", hostLine() + "Content-Type: text/plain\r\n",
+                          R"({"topic":"room:1","event":"announce"})"))
+                     .status,
+                 415);
+        QVERIFY(!client.waitFor([](const ReceivedFrame &f) { return f.event() == u"announce"; }, 200));
+        // The same body as JSON, parameters allowed, reaches the client.
+        QCOMPARE(
+            raw(post("/api/instances/lobby/broadcast", hostLine() + "Content-Type: Application/JSON; charset=utf-8\r\n",
+                     R"({"topic":"room:1","event":"announce"})"))
+                .status,
+            202);
+        QVERIFY(client.waitFor([](const ReceivedFrame &f) { return f.event() == u"announce"; }));
+    }
+
+    void preflightFromForeignOriginIsRefused()
+    {
+        const HttpResult preflight = raw("OPTIONS /api/instances HTTP/1.1\r\n" + hostLine() +
+                                         "Origin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\n"
+                                         "Access-Control-Request-Headers: content-type\r\n\r\n");
+        QCOMPARE(preflight.status, 403);
+        QVERIFY(preflight.header("access-control-allow-origin").isEmpty());
+        QVERIFY(preflight.header("access-control-allow-methods").isEmpty());
+    }
+
+    void sameOriginAndScriptsWork()
+    {
+        const QByteArray json = "Content-Type: application/json\r\n";
+        const HttpResult created = raw(post("/api/instances", hostLine() + "Origin: " + ownOrigin() + "\r\n" + json,
+                                            R"({"id":"room2","type":"echo"})"));
+        QCOMPARE(created.status, 201);
+        QVERIFY(m_server->controller().instanceIds().contains(u"room2"_s));
+        const QByteArray port = QByteArray::number(m_admin->port());
+        QCOMPARE(raw("GET /api/instances HTTP/1.1\r\nHost: localhost:" + port + "\r\nOrigin: http://localhost:" + port +
+                     "\r\n\r\n")
+                     .status,
+                 200);
+        // Our host on another port, another scheme, or an opaque origin is another origin.
+        const QList<QByteArray> foreign{"http://127.0.0.1:1", "https://127.0.0.1:" + port, "null",
+                                        "http://127.0.0.1:" + port + "/path"};
+        for (const QByteArray &origin : foreign) {
+            QCOMPARE(raw("GET /api/instances HTTP/1.1\r\n" + hostLine() + "Origin: " + origin + "\r\n\r\n").status,
+                     403);
+        }
+        // No Origin (curl, scripts) and no body: any or no content type.
+        QCOMPARE(raw(post("/api/instances/room2/stop", hostLine(), {})).status, 200);
+        QCOMPARE(raw(post("/api/instances/room2/start", hostLine() + "Content-Type: text/plain\r\n", {})).status, 200);
+    }
+
+    void hostMustNameTheApi()
+    {
+        const HttpResult rebound =
+            raw("GET /api/instances HTTP/1.1\r\nHost: attacker.example:" + QByteArray::number(m_admin->port()) +
+                "\r\n\r\n");
+        QCOMPARE(rebound.status, 421);
+        QVERIFY2(rebound.json["error"_L1].toString().contains(u"attacker.example"_s), rebound.body.constData());
+        QVERIFY2(rebound.json["error"_L1].toString().contains(u"--admin-host"_s), rebound.body.constData());
+        QCOMPARE(raw("GET /api/instances HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").status, 200);
+        QCOMPARE(raw("GET /api/instances HTTP/1.1\r\nHost: LOCALHOST\r\n\r\n").status, 200);
+        QCOMPARE(raw("GET /api/instances HTTP/1.1\r\nHost: 127.0.0.2\r\n\r\n").status, 421);
+        QCOMPARE(raw("GET /api/instances HTTP/1.1\r\nHost: [::1]\r\n\r\n").status, 421); // bound to 127.0.0.1
+        QCOMPARE(raw("GET /api/instances HTTP/1.1\r\n\r\n").status, 400);                // HTTP/1.1 needs Host
+        QCOMPARE(raw("GET /api/instances HTTP/1.0\r\n\r\n").status, 200);
+        // Control characters from the client are escaped in the answer.
+        const HttpResult control = raw("GET /api/instances HTTP/1.1\r\nHost: a\x01\x7f"
+                                       "b\r\n\r\n");
+        QCOMPARE(control.status, 421);
+        QVERIFY2(control.json["error"_L1].toString().contains(u"a\\x01\\x7fb"_s), control.body.constData());
+        QVERIFY(std::none_of(control.body.begin(), control.body.end() - 1,
+                             [](char c) { return static_cast<unsigned char>(c) < 0x20; }));
+
+        m_admin.reset();
+        m_admin = std::make_unique<AdminServer>(m_server->controller(), QString());
+        m_admin->setAllowedHosts({u"admin.test"_s});
+        QString error;
+        QVERIFY2(m_admin->listen(QHostAddress::LocalHost, 0, &error), qPrintable(error));
+        const QByteArray port = QByteArray::number(m_admin->port());
+        QCOMPARE(raw("GET /api/instances HTTP/1.1\r\nHost: Admin.Test:" + port + "\r\n\r\n").status, 200);
+        QCOMPARE(
+            raw("GET /api/instances HTTP/1.1\r\nHost: admin.test\r\nOrigin: http://admin.test:" + port + "\r\n\r\n")
+                .status,
+            200);
+        QCOMPARE(raw("GET /api/instances HTTP/1.1\r\nHost: other.test\r\n\r\n").status, 421);
+    }
+
+    void oversizedBodyIsRefusedFromTheHead()
+    {
+        RawClient client(m_admin->port());
+        client.send("POST /api/instances HTTP/1.1\r\n" + hostLine() +
+                    "Content-Type: application/json\r\nContent-Length: 314572800\r\n\r\n");
+        const HttpResult refused = client.next();
+        QCOMPARE(refused.status, 413);
+        QCOMPARE(refused.header("connection"), QByteArray("close"));
+        QVERIFY(client.waitClosed());
+        QCOMPARE(request("GET", u"/healthz"_s).status, 200);
+    }
+
+    void lyingContentLengthStaysBounded()
+    {
+        // Two declared body bytes, then 64 KiB without a line end: the extra bytes are the next head.
+        RawClient client(m_admin->port());
+        client.send(post("/api/instances/lobby/broadcast", hostLine() + "Content-Type: application/json\r\n", "{}") +
+                    QByteArray(64 * 1024, 'x'));
+        const HttpResult first = client.next();
+        QCOMPARE(first.status, 400); // the {} body: no topic
+        QCOMPARE(first.json["field"_L1].toString(), u"topic"_s);
+        QCOMPARE(client.next().status, 431);
+        QVERIFY(client.waitClosed());
+
+        // A pipelined garbage line after a good request: the good one is answered, then 400.
+        RawClient garbage(m_admin->port());
+        garbage.send("GET /healthz HTTP/1.1\r\n" + hostLine() + "\r\nNOT HTTP AT ALL\r\n\r\n");
+        QCOMPARE(garbage.next().status, 200);
+        QCOMPARE(garbage.next().status, 400);
+        QVERIFY(garbage.waitClosed());
+    }
+
+    void transferEncodingIsRefused()
+    {
+        const HttpResult chunked = raw("POST /api/instances HTTP/1.1\r\n" + hostLine() +
+                                       "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                       "2\r\n{}\r\n0\r\n\r\n");
+        QCOMPARE(chunked.status, 411);
+        QVERIFY2(chunked.json["error"_L1].toString().contains(u"Content-Length"_s), chunked.body.constData());
+        QCOMPARE(
+            raw("GET /healthz HTTP/1.1\r\n" + hostLine() + "Content-Length: 1\r\nContent-Length: 2\r\n\r\n").status,
+            400);
+    }
+
+    void slowHeadTimesOutAndIdleCloses()
+    {
+        m_admin->setTimeouts(std::chrono::milliseconds(300), std::chrono::milliseconds(300));
+        RawClient half(m_admin->port());
+        half.send("GET /api/instances HTTP/1.1\r\n" + hostLine()); // no blank line: the head never ends
+        const HttpResult timedOut = half.next();
+        QCOMPARE(timedOut.status, 408);
+        QVERIFY(half.waitClosed());
+
+        RawClient body(m_admin->port()); // a declared body that never arrives
+        body.send("POST /api/instances HTTP/1.1\r\n" + hostLine() +
+                  "Content-Type: application/json\r\nContent-Length: 10\r\n\r\n{");
+        QCOMPARE(body.next().status, 408);
+        QVERIFY(!m_server->controller().instanceIds().contains(u"x"_s));
+
+        RawClient idle(m_admin->port());
+        idle.send("GET /healthz HTTP/1.1\r\n" + hostLine() + "\r\n");
+        QCOMPARE(idle.next().status, 200);
+        QVERIFY(idle.waitClosed()); // closed quietly after the idle time
+        QVERIFY(idle.leftover().isEmpty());
+    }
+
+    void connectionCapRefusesWith503()
+    {
+        std::vector<std::unique_ptr<RawClient>> held;
+        for (int i = 0; i < AdminListener::kMaxConnections; ++i) {
+            held.push_back(std::make_unique<RawClient>(m_admin->port()));
+            QVERIFY(held.back()->waitConnected());
+        }
+        RawClient extra(m_admin->port());
+        const HttpResult refused = extra.next();
+        QCOMPARE(refused.status, 503);
+        QVERIFY(!refused.json["error"_L1].toString().isEmpty());
+        QVERIFY(extra.waitClosed());
+        // The held connections were accepted and still work.
+        held.front()->send("GET /healthz HTTP/1.1\r\n" + hostLine() + "\r\n");
+        QCOMPARE(held.front()->next().status, 200);
+        held.clear();
+        QTRY_COMPARE(raw("GET /healthz HTTP/1.1\r\n" + hostLine() + "\r\n").status, 200);
+        QCOMPARE(request("GET", u"/api/instances"_s).status, 200);
     }
 };
 

@@ -110,6 +110,8 @@ private slots:
             << QStringList{u"--headless"_s, u"--admin-bind"_s, u"0.0.0.0"_s} << u"set --admin-token"_s;
         QTest::newRow("bad admin port") << QStringList{u"--headless"_s, u"--admin-port"_s, u"-3"_s}
                                         << u"--admin-port '-3' is not a port number"_s;
+        QTest::newRow("bad admin host") << QStringList{u"--headless"_s, u"--admin-host"_s, u"http://a.test/"_s}
+                                        << u"--admin-host 'http://a.test/'"_s;
         QTest::newRow("stray argument") << QStringList{u"--headless"_s, u"extra"_s} << u"unexpected argument 'extra'"_s;
     }
     void badStartsExitWith2()
@@ -139,7 +141,9 @@ private slots:
     void adminApiLineAndNoAdmin()
     {
         QProcess server;
-        const quint16 port = startServer(server, {u"--headless"_s, u"--port"_s, u"0"_s, u"--instance"_s, u"a:echo"_s});
+        const quint16 port =
+            startServer(server, {u"--headless"_s, u"--port"_s, u"0"_s, u"--instance"_s, u"a:echo"_s, u"--admin-host"_s,
+                                 u"Admin.Test"_s, u"--admin-host"_s, u"ops.test"_s});
         QVERIFY(port != 0);
         QVERIFY(QTest::qWaitFor([&] { return server.canReadLine(); }, 10000));
         const QString adminLine = QString::fromUtf8(server.readLine()).trimmed();
@@ -149,7 +153,15 @@ private slots:
         const auto adminPort = static_cast<quint16>(match.captured(1).toUInt());
         QVERIFY(adminPort != port);
         QByteArray response;
-        QCOMPARE(httpStatus(adminPort, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 10000, &response), 200);
+        QCOMPARE(httpStatus(adminPort, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 10000, &response), 200);
+        // Host names: the --admin-host ones (case-insensitive, with a port) and localhost; others are 421.
+        QCOMPARE(httpStatus(adminPort,
+                            "GET /healthz HTTP/1.1\r\nHost: admin.test:" + QByteArray::number(adminPort) + "\r\n\r\n"),
+                 200);
+        QCOMPARE(httpStatus(adminPort, "GET /healthz HTTP/1.1\r\nHost: ops.test\r\n\r\n"), 200);
+        QCOMPARE(httpStatus(adminPort, "GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"), 200);
+        QCOMPARE(httpStatus(adminPort, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", 10000, &response), 421);
+        QVERIFY2(response.contains("--admin-host"), response.constData());
         server.terminate();
         QVERIFY(server.waitForFinished(10000));
         QCOMPARE(server.exitCode(), 0);
@@ -180,7 +192,7 @@ private slots:
         QFile file(dir.filePath(u"config.json"_s));
         QVERIFY(file.open(QIODevice::WriteOnly));
         file.write(R"({"bind": "127.0.0.1", "port": 0, "log_level": "warning", "admin": true, "admin_bind": "127.0.0.1",
-            "admin_port": 0, "admin_token": "t0ken", "instances": [
+            "admin_port": 0, "admin_token": "t0ken", "admin_hosts": ["x"], "instances": [
             {"id": "lobby", "type": "chat", "options": {"presence": false, "max_clients": 50}},
             {"id": "later", "type": "echo", "start": false}]})");
         file.close();

@@ -33,6 +33,10 @@ private slots:
     void parseBindAddress_data();
     void parseBindAddress();
 
+    void adminHosts();
+    void adminHostProblems_data();
+    void adminHostProblems();
+
     void validateInstanceId_data();
     void validateInstanceId();
 
@@ -184,6 +188,13 @@ void tst_ServerConfig::parseServerConfigJsonErrors_data()
     QTest::newRow("bind not a string") << QByteArray(R"({"bind": 5})") << u"bind"_s;
     QTest::newRow("bind garbage") << QByteArray(R"({"bind": "garbage"})") << u"garbage"_s;
     QTest::newRow("log_level not a string") << QByteArray(R"({"log_level": 3})") << u"log_level"_s;
+    QTest::newRow("admin_hosts not an array") << QByteArray(R"({"admin_hosts": "a.test"})") << u"'admin_hosts' must"_s;
+    QTest::newRow("admin_hosts entry not a string")
+        << QByteArray(R"({"admin_hosts": ["a.test", 5]})") << u"admin_hosts[1] must be a string"_s;
+    QTest::newRow("admin_hosts entry with port") << QByteArray(R"({"admin_hosts": ["a.test:4001"]})")
+                                                 << u"admin_hosts[0] 'a.test:4001': give the name without a port"_s;
+    QTest::newRow("admin_hosts entry a URL")
+        << QByteArray(R"({"admin_hosts": ["http://a.test"]})") << u"without a scheme or path"_s;
 }
 
 void tst_ServerConfig::parseServerConfigJsonErrors()
@@ -513,6 +524,50 @@ void tst_ServerConfig::makeConfigErrors()
         QVERIFY2(error.contains(word), qPrintable(u"'"_s + word + u"' not in: "_s + error));
     }
     QCOMPARE(config.id, u"untouched"_s);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// admin_hosts / --admin-host
+
+void tst_ServerConfig::adminHosts()
+{
+    ServerConfig config;
+    QString error;
+    QVERIFY2(parseServerConfigJson(R"({"admin_hosts": ["Admin.Example.", "ops-1.internal", "10.0.0.5", "[::1]"]})",
+                                   &config, &error),
+             qPrintable(error));
+    QCOMPARE(config.adminHosts, (QStringList{u"admin.example"_s, u"ops-1.internal"_s, u"10.0.0.5"_s, u"::1"_s}));
+    QVERIFY2(parseServerConfigJson(R"({"admin_hosts": []})", &config, &error), qPrintable(error));
+    QVERIFY(config.adminHosts.isEmpty());
+    ServerConfig defaults;
+    QVERIFY(defaults.adminHosts.isEmpty());
+}
+
+void tst_ServerConfig::adminHostProblems_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QString>("problem");
+    QTest::newRow("empty") << u"  "_s << u"empty"_s;
+    QTest::newRow("port") << u"a.test:80"_s << u"without a port"_s;
+    QTest::newRow("scheme") << u"http://a.test"_s << u"scheme"_s;
+    QTest::newRow("path") << u"a.test/x"_s << u"path"_s;
+    QTest::newRow("wildcard") << u"*.a.test"_s << u"wildcards"_s;
+    QTest::newRow("space") << u"a test"_s << u"not a host name"_s;
+    QTest::newRow("empty label") << u"a..test"_s << u"not a host name"_s;
+    QTest::newRow("leading dash") << u"-a.test"_s << u"not a host name"_s;
+    QTest::newRow("underscore") << u"a_b.test"_s << u"not a host name"_s;
+    QTest::newRow("long label") << QString(64, u'a') << u"not a host name"_s;
+    QTest::newRow("control") << u"a\r\nb"_s << u"not a host name"_s;
+}
+
+void tst_ServerConfig::adminHostProblems()
+{
+    QFETCH(QString, text);
+    QFETCH(QString, problem);
+    QString normalized = u"untouched"_s;
+    const QString found = adminHostProblem(text, &normalized);
+    QVERIFY2(found.contains(problem), qPrintable(found));
+    QCOMPARE(normalized, u"untouched"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_ServerConfig)

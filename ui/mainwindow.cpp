@@ -270,6 +270,7 @@ QStringList MainWindow::start(const ServerConfig &config)
     m_restoring = false;
     if (config.adminEnabled) {
         m_admin = new AdminServer(m_controller, config.adminToken, this);
+        m_admin->setAllowedHosts(config.adminHosts);
         QString error;
         if (!m_admin->listen(config.adminBind, config.effectiveAdminPort(), &error)) {
             errors.append(error);

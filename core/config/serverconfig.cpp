@@ -7,6 +7,8 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 
+#include <algorithm>
+
 using namespace Qt::StringLiterals;
 
 namespace wsserve {
@@ -63,6 +65,48 @@ bool parseBindAddress(const QString &text, QHostAddress *address, QString *error
     }
     *address = parsed;
     return true;
+}
+
+QString adminHostProblem(const QString &text, QString *normalized)
+{
+    const QString trimmed = text.trimmed();
+    if (trimmed.isEmpty()) {
+        return QStringLiteral("the host name is empty");
+    }
+    if (trimmed.contains(u"://") || trimmed.contains(u'/')) {
+        return QStringLiteral("give a host name only, without a scheme or path");
+    }
+    QString literal = trimmed;
+    if (literal.startsWith(u'[') && literal.endsWith(u']')) {
+        literal = literal.mid(1, literal.size() - 2);
+    }
+    QHostAddress address;
+    if (address.setAddress(literal) && !literal.contains(u'%')) {
+        *normalized = address.toString().toLower();
+        return {};
+    }
+    if (trimmed.contains(u':')) {
+        return QStringLiteral("give the name without a port (the admin port is implied)");
+    }
+    if (trimmed.contains(u'*')) {
+        return QStringLiteral("wildcards are not supported; list each name");
+    }
+    QString name = trimmed.toLower();
+    if (name.endsWith(u'.')) {
+        name.chop(1);
+    }
+    const QStringList labels = name.split(u'.');
+    const bool valid = name.size() <= 253 && std::all_of(labels.cbegin(), labels.cend(), [](const QString &label) {
+                           return !label.isEmpty() && label.size() <= 63 && !label.startsWith(u'-') &&
+                                  !label.endsWith(u'-') && std::all_of(label.cbegin(), label.cend(), [](QChar c) {
+                                      return (c >= u'a' && c <= u'z') || (c >= u'0' && c <= u'9') || c == u'-';
+                                  });
+                       });
+    if (!valid) {
+        return QStringLiteral("not a host name (letters, digits and '-' in dot-separated labels)");
+    }
+    *normalized = name;
+    return {};
 }
 
 namespace {
@@ -145,7 +189,7 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
     const QJsonObject root = document.object();
     if (!checkKeys(root,
                    {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s, u"admin"_s, u"admin_bind"_s, u"admin_port"_s,
-                    u"admin_token"_s},
+                    u"admin_token"_s, u"admin_hosts"_s},
                    QStringLiteral("config"), error)) {
         return false;
     }
@@ -160,6 +204,27 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
         return false;
     }
     result.port = static_cast<quint16>(port);
+    if (root.contains(u"admin_hosts")) {
+        if (!root.value(u"admin_hosts").isArray()) {
+            *error = QStringLiteral("'admin_hosts' must be an array of host names");
+            return false;
+        }
+        const QJsonArray hosts = root.value(u"admin_hosts").toArray();
+        result.adminHosts.clear();
+        for (qsizetype i = 0; i < hosts.size(); ++i) {
+            if (!hosts.at(i).isString()) {
+                *error = QStringLiteral("admin_hosts[%1] must be a string").arg(i);
+                return false;
+            }
+            QString normalized;
+            const QString problem = adminHostProblem(hosts.at(i).toString(), &normalized);
+            if (!problem.isEmpty()) {
+                *error = QStringLiteral("admin_hosts[%1] '%2': %3").arg(i).arg(hosts.at(i).toString(), problem);
+                return false;
+            }
+            result.adminHosts.append(normalized);
+        }
+    }
     if (root.contains(u"instances")) {
         if (!root.value(u"instances").isArray()) {
             *error = QStringLiteral("'instances' must be an array");

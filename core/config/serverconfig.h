@@ -5,6 +5,7 @@
 #include <QHostAddress>
 #include <QList>
 #include <QString>
+#include <QStringList>
 #include <QVariantMap>
 
 namespace wsserve {
@@ -29,6 +30,7 @@ struct ServerConfig {
     QHostAddress adminBind = QHostAddress::LocalHost;
     int adminPort = -1;
     QString adminToken;
+    QStringList adminHosts; // extra names accepted in the admin API's Host/Origin headers, normalized
 
     static constexpr quint16 kDefaultAdminPort = 4001;
     quint16 effectiveAdminPort() const
@@ -43,10 +45,16 @@ bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error);
 // Parses a config file's JSON:
 //   {"bind": "0.0.0.0", "port": 4000, "log_level": "info",
 //    "admin": true, "admin_bind": "127.0.0.1", "admin_port": 4001, "admin_token": "secret",
+//    "admin_hosts": ["wsserve.internal"],
 //    "instances": [{"id": "lobby", "type": "chat", "options": {"presence": true}, "start": true}]}
 // Unknown keys are errors, so typos do not pass silently. Errors name the key or the JSON offset.
 bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error);
 bool loadServerConfigFile(const QString &path, ServerConfig *config, QString *error);
+
+// Checks one --admin-host / "admin_hosts" entry: a DNS name (letters, digits, '-', dots; no scheme,
+// port, path or wildcard) or an IP literal ([v6] brackets allowed). Returns an empty string and sets
+// `normalized` (lower case, no trailing dot, no brackets) when it is valid; else what is wrong.
+QString adminHostProblem(const QString &text, QString *normalized);
 
 // Parses a bind address: an IPv4/IPv6 literal, "localhost", "any" or "*".
 bool parseBindAddress(const QString &text, QHostAddress *address, QString *error);

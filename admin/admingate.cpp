@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "admingate.h"
 
+#include "net/socketio.h"
+
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QLoggingCategory>
@@ -501,6 +503,7 @@ void AdminListener::incomingConnection(qintptr descriptor)
     auto *socket = new QTcpSocket(this);
     if (!socket->setSocketDescriptor(descriptor)) {
         delete socket;
+        net::closeDescriptor(descriptor);
         return;
     }
     // Qt's parser keeps a whole request in the socket buffer; nothing legitimate needs more.
@@ -533,6 +536,7 @@ void AdminListener::refuseOverCap(qintptr descriptor)
     auto *socket = new QTcpSocket(this);
     if (!socket->setSocketDescriptor(descriptor)) {
         delete socket;
+        net::closeDescriptor(descriptor);
         return;
     }
     if (!m_capBurst) {

@@ -54,6 +54,8 @@ public:
     // Time allowed for a request head plus its declared body, and for an idle keep-alive connection.
     void setTimeouts(std::chrono::milliseconds head, std::chrono::milliseconds idle);
     int connectionCount() const { return m_connections; }
+    // A connection accepted on this listener's descriptor (by net::AcceptGuard): gated, then handed over.
+    void takeConnection(qintptr descriptor) { incomingConnection(descriptor); }
 
 protected:
     void incomingConnection(qintptr descriptor) override;

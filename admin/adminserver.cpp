@@ -3,6 +3,7 @@
 #include "adminserver.h"
 
 #include "admingate.h"
+#include "net/acceptguard.h"
 #include "servercontroller.h"
 
 #include <QDateTime>
@@ -187,6 +188,10 @@ bool AdminServer::listen(const QHostAddress &address, quint16 port, QString *err
     listener->setPort(listener->serverPort());
     m_listener = listener;
     bind(listener);
+    // Accepting survives descriptor exhaustion (Qt's own loop does not; see net/acceptguard.h).
+    auto *acceptor = new net::AcceptGuard(listener, u"the admin API"_s, std::make_shared<net::ListenerHealth>(),
+                                          [listener](qintptr fd) { listener->takeConnection(fd); });
+    acceptor->start();
     return true;
 }
 
@@ -457,6 +462,10 @@ AdminServer::Reply AdminServer::health() const
         return Reply::json(QJsonObject{{u"status"_s, u"failing"_s}, {u"reason"_s, u"not listening"_s}},
                            Status::ServiceUnavailable);
     }
+    if (const ListenerStatus listener = m_controller.listenerStatus(); !listener.accepting) {
+        return Reply::json(QJsonObject{{u"status"_s, u"failing"_s}, {u"reason"_s, listener.reason}},
+                           Status::ServiceUnavailable);
+    }
     QStringList failed;
     for (const QString &id : m_controller.instanceIds()) {
         if (m_controller.instance(id).state == InstanceState::Failed) {
@@ -532,6 +541,12 @@ QByteArray AdminServer::metrics() const
                 [](const InstanceInfo &i) { return i.restarts; });
     perInstance("wsserve_instance_up", "gauge", "1 when the instance is Running.",
                 [](const InstanceInfo &i) { return i.state == InstanceState::Running ? 1.0 : 0.0; });
+    const ListenerStatus listener = m_controller.listenerStatus();
+    family("wsserve_listener_accepting", "gauge", "1 while the game port accepts connections (0: out of descriptors).");
+    out += "wsserve_listener_accepting " + QByteArray(listener.accepting ? "1" : "0") + '\n';
+    family("wsserve_accept_errors_total", "counter",
+           "Episodes in which the game port could not accept connections (EMFILE, ENFILE, ...).");
+    out += "wsserve_accept_errors_total " + QByteArray::number(listener.acceptErrors) + '\n';
     family("wsserve_process_resident_memory_bytes", "gauge", "Resident set size of the wsserve process.");
     out += "wsserve_process_resident_memory_bytes " + QByteArray::number(residentSetBytes()) + '\n';
     return out;

@@ -97,8 +97,8 @@ void Endpoint::listen(const QHostAddress &address, quint16 port)
     if (!m_server) {
         m_server = new QTcpServer(this);
         m_server->setListenBacklogSize(1024);
-        connect(m_server, &QTcpServer::newConnection, this, &Endpoint::onNewConnection);
-        new net::AcceptGuard(m_server, QStringLiteral("the game port"), m_health);
+        m_acceptor = new net::AcceptGuard(m_server, QStringLiteral("the game port"), m_health,
+                                          [this](qintptr fd) { onAccepted(fd); });
         m_sweepTimer = new QTimer(this);
         m_sweepTimer->setInterval(kSweepIntervalMs);
         connect(m_sweepTimer, &QTimer::timeout, this, &Endpoint::sweep);
@@ -110,6 +110,7 @@ void Endpoint::listen(const QHostAddress &address, quint16 port)
         emit listenFailed(QStringLiteral("cannot listen on %1:%2: %3").arg(address.toString()).arg(port).arg(reason));
         return;
     }
+    m_acceptor->start();
     m_sweepTimer->start();
     qCInfo(lcEndpoint).noquote() << "listening on" << address.toString() << m_server->serverPort();
     emit listening(m_server->serverAddress(), m_server->serverPort());
@@ -118,6 +119,7 @@ void Endpoint::listen(const QHostAddress &address, quint16 port)
 void Endpoint::close()
 {
     if (m_server) {
+        m_acceptor->stop();
         m_server->close();
     }
     const auto pending = m_pending.keys();
@@ -128,20 +130,22 @@ void Endpoint::close()
     m_pending.clear();
 }
 
-void Endpoint::onNewConnection()
+void Endpoint::onAccepted(qintptr fd)
 {
-    while (QTcpSocket *socket = m_server->nextPendingConnection()) {
-        m_pending.insert(socket, PendingHead{m_clock.elapsed(), false});
-        connect(socket, &QTcpSocket::readyRead, this, [this, socket] { onReadyRead(socket); });
-        connect(socket, &QTcpSocket::disconnected, this, [this, socket] {
-            if (m_pending.remove(socket)) {
-                socket->deleteLater();
-            }
-        });
-        if (socket->bytesAvailable() > 0) {
-            onReadyRead(socket);
-        }
+    auto *socket = new QTcpSocket(this);
+    if (!socket->setSocketDescriptor(fd)) {
+        qCWarning(lcEndpoint).noquote() << "cannot use an accepted connection:" << socket->errorString();
+        net::closeDescriptor(fd);
+        delete socket;
+        return;
     }
+    m_pending.insert(socket, PendingHead{m_clock.elapsed(), false});
+    connect(socket, &QTcpSocket::readyRead, this, [this, socket] { onReadyRead(socket); });
+    connect(socket, &QTcpSocket::disconnected, this, [this, socket] {
+        if (m_pending.remove(socket)) {
+            socket->deleteLater();
+        }
+    });
 }
 
 void Endpoint::onReadyRead(QTcpSocket *socket)

@@ -18,8 +18,9 @@ namespace wsserve {
 class RouteTable;
 struct HttpRequestHead;
 namespace net {
+class AcceptGuard;
 class ListenerHealth;
-}
+} // namespace net
 
 // The one TCP listener. Reads each request head without consuming it, answers what is not an upgrade to
 // a running instance with a plain HTTP status, and hands the rest to the instance's thread.
@@ -44,7 +45,7 @@ Q_SIGNALS:
     void listenFailed(const QString &error);
 
 private:
-    void onNewConnection();
+    void onAccepted(qintptr fd);
     void onReadyRead(QTcpSocket *socket);
     void route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize);
     void reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders = {});
@@ -52,7 +53,8 @@ private:
 
     std::shared_ptr<RouteTable> m_routes;
     std::shared_ptr<net::ListenerHealth> m_health;
-    QTcpServer *m_server = nullptr;
+    QTcpServer *m_server = nullptr; // binds and listens; accepting is m_acceptor's
+    net::AcceptGuard *m_acceptor = nullptr;
     QTimer *m_sweepTimer = nullptr;
     struct PendingHead {
         qint64 acceptedMs = 0;

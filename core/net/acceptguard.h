@@ -6,9 +6,10 @@
 #include <QObject>
 #include <QString>
 
-#include <atomic>
+#include <functional>
 #include <memory>
 
+class QSocketNotifier;
 class QTcpServer;
 class QTimer;
 
@@ -32,11 +33,15 @@ private:
     Snapshot m_state;
 };
 
-// Keeps a QTcpServer accepting through descriptor exhaustion. Qt pauses a server on any accept error that
-// is not temporary (EMFILE, ENFILE, ENOBUFS...) and never resumes it, so one burst of connections could
-// stop a listener for good. The guard logs the first error of an episode (once, not per attempt), counts
-// the episode, and retries every kRetryMs; once a descriptor can be had again and an accept attempt
-// raised no error, the episode is over and that is logged too.
+// Accepts the connections of a listening QTcpServer in place of Qt's own accept loop, which cannot
+// survive descriptor exhaustion. In Qt 6.4 an engine keeps the first error it ever recorded, so once an
+// accept found the backlog empty (EAGAIN, "temporary"), a later EMFILE is taken for temporary too and
+// the level-triggered notifier spins at 100 % CPU for as long as descriptors are short; when EMFILE is
+// the first error, the server is paused for good and nothing resumes it.
+// The guard pauses Qt's notifier and watches the descriptor itself. On EMFILE, ENFILE, ENOBUFS or
+// ENOMEM it stops watching, logs once per episode, counts the episode, reports it in health(), and
+// tries again every kRetryMs; the episode ends when descriptors can be had again. Connections that
+// arrive meanwhile wait in the kernel's backlog.
 // Thread: the server's thread; health() may be read anywhere.
 class AcceptGuard final : public QObject
 {
@@ -46,21 +51,30 @@ class AcceptGuard final : public QObject
 public:
     static constexpr int kRetryMs = 200;
 
-    AcceptGuard(QTcpServer *server, QString listenerName, std::shared_ptr<ListenerHealth> health);
+    // onAccepted(descriptor) takes ownership of each accepted descriptor.
+    AcceptGuard(QTcpServer *server, QString listenerName, std::shared_ptr<ListenerHealth> health,
+                std::function<void(qintptr)> onAccepted);
     ~AcceptGuard() override;
+
+    // After server->listen() succeeded: takes over accepting. stop() before server->close().
+    void start();
+    void stop();
 
     const std::shared_ptr<ListenerHealth> &health() const { return m_health; }
 
 private:
-    void onAcceptError();
+    void onReadable();
+    void outOfResources(const QString &error);
     void retry();
+    void recovered();
 
     QTcpServer *m_server;
     QString m_name;
     std::shared_ptr<ListenerHealth> m_health;
+    std::function<void(qintptr)> m_onAccepted;
+    QSocketNotifier *m_notifier = nullptr;
     QTimer *m_retryTimer = nullptr;
     bool m_blocked = false;
-    bool m_failedSinceResume = false;
 };
 
 // Raises this process's soft open-files limit to its hard limit, as servers do (the common default soft

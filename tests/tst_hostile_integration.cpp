@@ -6,12 +6,99 @@
 #include "phoenixtestclient.h"
 #include "testserver.h"
 
+#include <QElapsedTimer>
+#include <QFile>
+#include <QJsonArray>
 #include <QTcpSocket>
 #include <QTest>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 using namespace wsserve;
 using namespace wsserve::test;
 using namespace Qt::StringLiterals;
+
+namespace {
+qint64 residentBytes()
+{
+    QFile statm(u"/proc/self/statm"_s);
+    if (!statm.open(QIODevice::ReadOnly)) {
+        return 0;
+    }
+    return statm.readAll().split(' ').value(1).toLongLong() * 4096;
+}
+
+// A client written to break things: a blocking POSIX socket with a tiny receive buffer that upgrades,
+// then only writes (it never reads again).
+class NonReader
+{
+public:
+    ~NonReader()
+    {
+        if (m_fd >= 0) {
+            ::close(m_fd);
+        }
+    }
+    bool open(quint16 port, const QByteArray &target)
+    {
+        m_fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        const int small = 4096;
+        ::setsockopt(m_fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_port = htons(port);
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(m_fd, reinterpret_cast<sockaddr *>(&address), sizeof address) != 0) {
+            return false;
+        }
+        const QByteArray head = "GET " + target +
+                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        if (::send(m_fd, head.constData(), static_cast<size_t>(head.size()), MSG_NOSIGNAL) != head.size()) {
+            return false;
+        }
+        QByteArray answer;
+        char buffer[512];
+        pollfd readable{m_fd, POLLIN, 0};
+        while (!answer.contains("\r\n\r\n") && ::poll(&readable, 1, 10000) == 1) {
+            const ssize_t n = ::recv(m_fd, buffer, sizeof buffer, 0);
+            if (n <= 0) {
+                return false;
+            }
+            answer.append(buffer, n);
+        }
+        return answer.startsWith("HTTP/1.1 101");
+    }
+    // Sends what the kernel takes now; false once the server has closed the connection.
+    bool offer(const QByteArray &bytes)
+    {
+        const ssize_t n =
+            ::send(m_fd, bytes.constData(), static_cast<size_t>(bytes.size()), MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            m_sent += n;
+        }
+        return n >= 0 || errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+    qint64 sent() const { return m_sent; }
+
+private:
+    int m_fd = -1;
+    qint64 m_sent = 0;
+};
+
+QByteArray repeated(const QByteArray &frame, int count)
+{
+    QByteArray out;
+    out.reserve(frame.size() * count);
+    for (int i = 0; i < count; ++i) {
+        out += frame;
+    }
+    return out;
+}
+} // namespace
 
 class tst_HostileIntegration : public QObject
 {
@@ -101,6 +188,150 @@ private slots:
         }
         QVERIFY(calm->waitForReply(u"phoenix"_s, u"1149"_s));
         QVERIFY(calm->isConnected());
+    }
+
+    void pingFloodFromANonReaderIsClosed()
+    {
+        // Rate limit off: the send buffer alone must stop a client that pings and never reads its pongs
+        // (pongs used to be queued one buffer each, unchecked: 1.8 GB for 213 MB of pings).
+        QVERIFY(m_server->addInstance(u"e"_s, u"echo"_s,
+                                      {{u"max_messages_per_second"_s, 0}, {u"max_send_buffer_bytes"_s, 64 * 1024}}));
+        auto probe = joined(u"e"_s, u"t"_s);
+        QVERIFY(probe);
+        NonReader flooder;
+        QVERIFY(flooder.open(m_server->port(), "/socket/e/websocket?vsn=2.0.0"));
+        QTRY_COMPARE(m_server->controller().instance(u"e"_s).stats.clients, 2);
+        const qint64 rssBefore = residentBytes();
+        const QByteArray pings = repeated(RawWebSocketClient::frame(0x89, {}), 4096); // masked empty pings
+        QElapsedTimer clock;
+        clock.start();
+        bool open = true;
+        // Bounded: 256 MiB of pings at most, 60 s at most; the server closes it long before.
+        while (open && flooder.sent() < 256LL * 1024 * 1024 && clock.elapsed() < 60000) {
+            open = flooder.offer(pings);
+            QCoreApplication::processEvents();
+            if (m_server->controller().instance(u"e"_s).stats.clients == 1) {
+                break;
+            }
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(m_server->controller().instance(u"e"_s).stats.clients, 1, 20000);
+        QVERIFY2(flooder.sent() < 256LL * 1024 * 1024, "the flooder was never closed");
+        QVERIFY(served(*probe));
+#ifndef __SANITIZE_ADDRESS__ // ASan's quarantine keeps freed memory resident
+        const qint64 grown = residentBytes() - rssBefore;
+        QVERIFY2(grown < 64LL * 1024 * 1024,
+                 qPrintable(u"grew %1 MB after %2 MB of pings"_s.arg(grown >> 20).arg(flooder.sent() >> 20)));
+#else
+        Q_UNUSED(rssBefore)
+#endif
+    }
+
+    void everyFrameCountsTowardTheRate_data()
+    {
+        QTest::addColumn<QByteArray>("flood");
+        QTest::newRow("pings") << repeated(RawWebSocketClient::frame(0x89, "p"), 2000);
+        QTest::newRow("pongs") << repeated(RawWebSocketClient::frame(0x8A, {}), 2000);
+        QTest::newRow("continuations of a message never finished")
+            << RawWebSocketClient::frame(0x01, "[") + repeated(RawWebSocketClient::frame(0x00, {}), 2000);
+    }
+
+    void everyFrameCountsTowardTheRate()
+    {
+        QFETCH(QByteArray, flood);
+        QVERIFY(m_server->addInstance(u"e"_s, u"echo"_s, {{u"max_messages_per_second"_s, 100}}));
+        auto probe = joined(u"e"_s, u"t"_s);
+        QVERIFY(probe);
+        RawWebSocketClient flooder;
+        QVERIFY(flooder.open(m_server->port(), "/socket/e/websocket?vsn=2.0.0"));
+        flooder.sendRaw(flood);
+        QCOMPARE(flooder.waitForClose(), 1008);
+        QVERIFY(served(*probe));
+    }
+
+    void overlongTopicsAndEventsAreRefused()
+    {
+        QVERIFY(m_server->addInstance(u"e"_s, u"echo"_s));
+        auto client = joined(u"e"_s, u"t"_s);
+        QVERIFY(client);
+        // 100 channels of long topics used to pin ~290 MB; now none is kept.
+        const QString longTopic = u"room:"_s + QString(1000, u'x');
+        for (int i = 0; i < 100; ++i) {
+            const QString ref = client->join(longTopic + QString::number(i));
+            const auto reply = client->waitForReply(longTopic + QString::number(i), ref);
+            QVERIFY(reply);
+            QCOMPARE(reply->payload()[u"status"_s].toString(), u"error"_s);
+            QCOMPARE(reply->payload()[u"response"_s][u"reason"_s].toString(),
+                     u"topic over 255 bytes (max_topic_bytes)"_s);
+        }
+        QTRY_COMPARE(m_server->controller().instance(u"e"_s).stats.channels, 1);
+        // 86 three-byte characters are 258 bytes: the limit is on the UTF-8 size.
+        const QString ref = client->join(QString(86, QChar(0x20AC)));
+        QCOMPARE(client->waitForReply(QString(86, QChar(0x20AC)), ref)->payload()[u"status"_s].toString(), u"error"_s);
+        QVERIFY(client->waitForReply(QString(85, QChar(0x20AC)), client->join(QString(85, QChar(0x20AC))))
+                    ->payload()[u"status"_s]
+                    .toString() == u"ok"_s);
+        const QString eventRef = client->nextRef();
+        client->sendV2(u"1"_s, eventRef, u"t"_s, QString(300, u'e'), QJsonObject{});
+        const auto eventReply = client->waitForReply(u"t"_s, eventRef);
+        QVERIFY(eventReply);
+        QCOMPARE(eventReply->payload()[u"response"_s][u"reason"_s].toString(),
+                 u"event name over 255 bytes (max_topic_bytes)"_s);
+        QVERIFY(served(*client));
+    }
+
+    void tictactoeFreesAGameWithItsLastMember()
+    {
+        QVERIFY(m_server->addInstance(u"ttt"_s, u"tictactoe"_s));
+        const auto movesAfterJoin = [&](PhoenixTestClient &client, const QString &topic) {
+            const QString ref = client.join(topic);
+            const auto reply = client.waitForReply(topic, ref);
+            return reply ? reply->payload()[u"response"_s][u"state"_s][u"moves"_s].toInt(-1) : -1;
+        };
+        const auto leave = [](PhoenixTestClient &client, const QString &topic) {
+            const QString ref = client.nextRef();
+            client.sendV2(QJsonValue::Null, ref, topic, u"phx_leave"_s, QJsonObject{});
+            return client.waitForReply(topic, ref).has_value();
+        };
+        auto x = std::make_unique<PhoenixTestClient>();
+        auto o = std::make_unique<PhoenixTestClient>();
+        auto watcher = std::make_unique<PhoenixTestClient>();
+        QVERIFY(x->open(m_server->url(u"ttt"_s)) && o->open(m_server->url(u"ttt"_s)) &&
+                watcher->open(m_server->url(u"ttt"_s)));
+        for (const QString &topic : {u"game:kept"_s, u"game:freed"_s}) {
+            QCOMPARE(movesAfterJoin(*x, topic), 0);
+            QCOMPARE(movesAfterJoin(*o, topic), 0);
+            const QString ref = x->nextRef();
+            x->sendV2(QJsonValue::Null, ref, topic, u"move"_s, QJsonObject{{u"cell"_s, 4}});
+            QCOMPARE(x->waitForReply(topic, ref)->payload()[u"status"_s].toString(), u"ok"_s);
+        }
+        QCOMPARE(movesAfterJoin(*watcher, u"game:kept"_s), 1); // a spectator keeps the game alive
+        for (const QString &topic : {u"game:kept"_s, u"game:freed"_s}) {
+            QVERIFY(leave(*x, topic));
+            QVERIFY(leave(*o, topic));
+        }
+        QCOMPARE(movesAfterJoin(*x, u"game:kept"_s), 1);
+        QCOMPARE(movesAfterJoin(*x, u"game:freed"_s), 0); // its last member left: a new game
+    }
+
+    void unencodableReplyClosesTheClient()
+    {
+        // A binary push whose topic decodes (invalid UTF-8 becomes U+FFFD, three bytes each) to more than
+        // the 255 bytes a binary reply can carry: the client is closed with a reason, not left waiting.
+        QVERIFY(m_server->addInstance(u"e"_s, u"echo"_s, {{u"max_topic_bytes"_s, 1000}}));
+        auto client = std::make_unique<PhoenixTestClient>();
+        QVERIFY(client->open(m_server->url(u"e"_s)));
+        const QString decoded(200, QChar(0xFFFD));
+        client->sendV2(u"1"_s, u"1"_s, decoded, u"phx_join"_s, QJsonObject{});
+        QCOMPARE(client->waitForReply(decoded, u"1"_s)->payload()[u"status"_s].toString(), u"ok"_s);
+        QByteArray push;
+        push.append(char(0)).append(char(1)).append(char(1)).append(char(200)).append(char(1));
+        push.append("1").append("2").append(QByteArray(200, '\xFF')).append("e").append("\x01\x02", 2);
+        for (int i = 0; i < 50; ++i) {
+            client->sendBinary(push);
+        }
+        QVERIFY(client->waitForDisconnected());
+        QCOMPARE(client->closeCode(), 1011);
+        QVERIFY2(client->closeReason().startsWith(u"cannot encode a reply"_s), qPrintable(client->closeReason()));
     }
 
     void connectionFloodGets503()

@@ -143,6 +143,19 @@ private slots:
                                 << 400;
         QTest::newRow("key not 16 bytes") << upgradeRequestWith(echo, "dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=") << 400;
         QTest::newRow("page from another site") << withOrigin(echo, "http://evil.example") << 403;
+        // RFC 9112 / RFC 6455 4.1 strictness: an upgrade is HTTP/1.1, with exactly one Host and no body.
+        QTest::newRow("HTTP/1.0 upgrade") << upgradeRequestWith(echo, "HTTP/1.1", "HTTP/1.0") << 400;
+        QTest::newRow("no Host") << upgradeRequestWith(echo, "Host: 127.0.0.1\r\n", "") << 400;
+        QTest::newRow("two Host headers")
+            << upgradeRequestWith(echo, "Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nHost: evil.example\r\n") << 400;
+        QTest::newRow("Transfer-Encoding")
+            << upgradeRequestWith(echo, "Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n")
+            << 400;
+        QTest::newRow("encoded / in the path") << upgradeRequest("/socket/echo%2Fwebsocket?vsn=2.0.0") << 400;
+        QTest::newRow("vsn with a trailing newline") << upgradeRequest("/socket/echo/websocket?vsn=2.0.0%0A") << 403;
+        QTest::newRow("vsn with other digits") << upgradeRequest("/socket/echo/websocket?vsn=2.0.%D9%A3") << 403;
+        QTest::newRow("bare CR in Origin") << withOrigin(echo, "http://evil.example\rX-Injected: 1") << 400;
+        QTest::newRow("control byte in the target") << upgradeRequest("/socket/echo/web\x01socket?vsn=2.0.0") << 400;
     }
 
     void httpAnswersBeforeUpgrade()
@@ -152,6 +165,18 @@ private slots:
         QCOMPARE(httpStatus(m_server->port(), request), status);
         // The endpoint is still serving others afterwards.
         QCOMPARE(httpStatus(m_server->port(), upgradeRequest("/socket/echo/websocket?vsn=2.0.0")), 101);
+    }
+
+    void clientStringsAreEscapedInAnswers()
+    {
+        // A Unicode line separator in the Origin reaches neither the log nor the body raw.
+        QByteArray response;
+        QCOMPARE(httpStatus(m_server->port(),
+                            withOrigin("/socket/echo/websocket?vsn=2.0.0", "http://evil.example\xE2\x80\xA8x"), 10000,
+                            &response),
+                 403);
+        QVERIFY2(response.contains("evil.example\\u2028x"), response.constData());
+        QVERIFY(!response.contains("\xE2\x80\xA8"));
     }
 
     void originCheckFollowsTheInstanceOption()

@@ -142,6 +142,7 @@ struct Instance::Client {
     double rateTokens = 0; // token bucket for max_messages_per_second
     qint64 rateRefillMs = 0;
     bool rateLimited = false; // went over the rate: closed, and its further input is discarded
+    bool readStopped = false; // closed for abuse: not read any more (its kernel buffers fill up)
     qint64 closingSinceMs = 0;
 };
 
@@ -785,7 +786,7 @@ void Instance::flushClient(Client &client)
     case net::WsConnection::FlushStatus::Pending:
         if (!client.wantWrite) {
             client.wantWrite = true;
-            m_poller->setWantWrite(client.conn.fd(), true);
+            m_poller->setInterest(client.conn.fd(), !client.readStopped, true);
         }
         return;
     case net::WsConnection::FlushStatus::Drained:
@@ -793,7 +794,7 @@ void Instance::flushClient(Client &client)
     }
     if (client.wantWrite) {
         client.wantWrite = false;
-        m_poller->setWantWrite(client.conn.fd(), false);
+        m_poller->setInterest(client.conn.fd(), !client.readStopped, false);
     }
     if (client.closing && !client.shutDown) {
         // The close frame is out: end our direction too. The peer answers (or just closes) and the
@@ -1177,6 +1178,7 @@ bool Instance::admitFrame(Client &client)
                 << logTag(m_config.id) << "client" << client.id << "sends over" << limit << "frames/s; closing";
             closeClient(client, ws::closecode::kPolicyViolation, QStringLiteral("message rate over %1/s").arg(limit));
         }
+        stopReading(client);
         return false;
     }
     client.rateTokens -= 1.0;
@@ -1196,6 +1198,17 @@ void Instance::checkSendBuffer(Client &client)
                                     << "bytes unsent (slow reader); closing";
     closeClient(client, ws::closecode::kPolicyViolation,
                 QStringLiteral("send buffer over %1 bytes (not reading)").arg(limit));
+    stopReading(client);
+}
+
+void Instance::stopReading(Client &client)
+{
+    // Whatever it sends from now on costs this thread nothing: its frames are not read, the kernel
+    // buffers fill and its writes block. It is dropped when its close handshake times out (or it hangs up).
+    if (!client.readStopped) {
+        client.readStopped = true;
+        m_poller->setInterest(client.conn.fd(), false, client.wantWrite);
+    }
 }
 
 void Instance::countOut(Client &client, qsizetype bytes)

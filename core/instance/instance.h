@@ -125,6 +125,8 @@ private:
     // Takes a token for any incoming frame; false once the client went over its rate limit (it is closed).
     bool admitFrame(Client &client);
     void checkSendBuffer(Client &client);
+    // A client closed for abuse (flooding, not reading) is not read any more.
+    void stopReading(Client &client);
     void countOut(Client &client, qsizetype bytes);
     // Builds the next clientsChanged() list a chunk at a time; emits it when complete.
     void advanceClientSnapshot();

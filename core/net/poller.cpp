@@ -73,12 +73,13 @@ bool Poller::add(qintptr fd)
     return true;
 }
 
-void Poller::setWantWrite(qintptr fd, bool wantWrite)
+void Poller::setInterest(qintptr fd, bool wantRead, bool wantWrite)
 {
 #ifdef Q_OS_LINUX
     if (m_epoll >= 0) {
         epoll_event event{};
-        event.events = EPOLLIN | EPOLLRDHUP | (wantWrite ? EPOLLOUT : 0u);
+        // A hang-up or error is still reported without EPOLLIN (epoll always reports those).
+        event.events = (wantRead ? EPOLLIN | EPOLLRDHUP : 0u) | (wantWrite ? EPOLLOUT : 0u);
         event.data.fd = static_cast<int>(fd);
         ::epoll_ctl(m_epoll, EPOLL_CTL_MOD, static_cast<int>(fd), &event);
         return;
@@ -86,6 +87,7 @@ void Poller::setWantWrite(qintptr fd, bool wantWrite)
 #endif
     const auto it = m_notifiers.find(fd);
     if (it != m_notifiers.end()) {
+        it->read->setEnabled(wantRead);
         it->write->setEnabled(wantWrite);
     }
 }

@@ -37,7 +37,9 @@ public:
 
     // Watches fd for reading (and writing when wantWrite). False when the OS refused.
     bool add(qintptr fd);
-    void setWantWrite(qintptr fd, bool wantWrite);
+    // What fd is watched for (reading is on after add(); a peer that must not be read any more, such as a
+    // flooder being closed, is left with its kernel buffers full instead).
+    void setInterest(qintptr fd, bool wantRead, bool wantWrite);
     void remove(qintptr fd);
     // "epoll" or "qt".
     QString backend() const;

@@ -50,7 +50,7 @@ public:
             channel.push(u"bytes"_s, Payload::fromBinary(QByteArray("\x09\x09", 2)));
             return;
         }
-        channel.reply(u"ok"_s, payload);
+        channel.replyOk(payload);
     }
 };
 

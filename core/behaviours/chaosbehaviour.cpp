@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "chaosbehaviour.h"
 
+#include "instance/faultinjection.h"
+
 #include <stdexcept>
 
 namespace wsserve {
@@ -22,14 +24,18 @@ void ChaosBehaviour::handleIn(ChannelContext &channel, const QString &event, con
     }
     if (event == u"stall") {
         const int ms = std::clamp(args.value(QStringLiteral("ms")).toInt(1000), 0, 60000);
-        channel.reply(QStringLiteral("ok"), Payload::fromJson(QJsonObject{{QStringLiteral("stalled_ms"), ms}}));
-        channel.instance().stallThread(ms);
+        channel.replyOk(Payload::fromJson(QJsonObject{{QStringLiteral("stalled_ms"), ms}}));
+        if (auto *faults = dynamic_cast<FaultInjection *>(&channel.instance())) {
+            faults->stallThread(ms);
+        }
         return;
     }
     if (event == u"fail") {
         const QString reason = args.value(QStringLiteral("reason")).toString(QStringLiteral("chaos: fail requested"));
-        channel.reply(QStringLiteral("ok"));
-        channel.instance().failInstance(reason);
+        channel.replyOk();
+        if (auto *faults = dynamic_cast<FaultInjection *>(&channel.instance())) {
+            faults->failInstance(reason);
+        }
         return;
     }
     if (event == u"whoami") {
@@ -44,11 +50,11 @@ void ChaosBehaviour::handleIn(ChannelContext &channel, const QString &event, con
         return;
     }
     if (event == u"stop") {
-        channel.reply(QStringLiteral("ok"));
+        channel.replyOk();
         channel.stop();
         return;
     }
-    channel.reply(QStringLiteral("ok"), payload);
+    channel.replyOk(payload);
 }
 
 } // namespace wsserve

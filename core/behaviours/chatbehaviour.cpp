@@ -48,7 +48,7 @@ void ChatBehaviour::handleIn(ChannelContext &channel, const QString &event, cons
         QJsonObject meta = payload.json.toObject();
         meta.insert(QStringLiteral("client_id"), QString::number(channel.clientId()));
         channel.updatePresence(meta);
-        channel.reply(QStringLiteral("ok"));
+        channel.replyOk();
         return;
     }
     if (m_mode == Mode::Relay) {
@@ -56,7 +56,7 @@ void ChatBehaviour::handleIn(ChannelContext &channel, const QString &event, cons
     } else {
         channel.broadcast(event, payload);
     }
-    channel.reply(QStringLiteral("ok"));
+    channel.replyOk();
 }
 
 } // namespace wsserve

@@ -13,7 +13,7 @@ public:
     JoinResult join(ChannelContext &, const QJsonValue &) override { return JoinResult::accept(); }
     void handleIn(ChannelContext &channel, const QString &, const Payload &payload) override
     {
-        channel.reply(QStringLiteral("ok"), payload);
+        channel.replyOk(payload);
     }
 };
 

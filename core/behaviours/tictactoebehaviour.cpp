@@ -8,13 +8,8 @@ namespace wsserve {
 
 namespace {
 const QString kRole = QStringLiteral("role");
-const QString kReason = QStringLiteral("reason");
 const QString kState = QStringLiteral("state");
 
-Payload reason(const QString &text)
-{
-    return Payload::fromJson(QJsonObject{{kReason, text}});
-}
 } // namespace
 
 bool TicTacToeBehaviour::matchesTopic(const QString &topic) const
@@ -91,60 +86,59 @@ void TicTacToeBehaviour::handleIn(ChannelContext &channel, const QString &event,
     if (event == u"reset") {
         const QString role = channel.assigns().value(kRole).toString();
         if (role == u"spectator") {
-            channel.reply(QStringLiteral("error"), reason(QStringLiteral("spectators cannot reset the game")));
+            channel.replyError(QStringLiteral("spectators cannot reset the game"));
             return;
         }
         if (game.winner.isEmpty() && game.moves > 0) {
-            channel.reply(QStringLiteral("error"), reason(QStringLiteral("the game is still running")));
+            channel.replyError(QStringLiteral("the game is still running"));
             return;
         }
         game.cells = {};
         game.turn = QLatin1Char('X');
         game.winner.clear();
         game.moves = 0;
-        channel.reply(QStringLiteral("ok"));
+        channel.replyOk();
         channel.broadcast(kState, Payload::fromJson(stateOf(game)));
         return;
     }
-    channel.reply(QStringLiteral("error"),
-                  reason(QStringLiteral("unknown event '%1' (expected move or reset)").arg(event)));
+    channel.replyError(QStringLiteral("unknown event '%1' (expected move or reset)").arg(event));
 }
 
 void TicTacToeBehaviour::move(ChannelContext &channel, Game &game, const QJsonObject &args)
 {
     const QString role = channel.assigns().value(kRole).toString();
     if (role == u"spectator") {
-        channel.reply(QStringLiteral("error"), reason(QStringLiteral("spectators cannot move")));
+        channel.replyError(QStringLiteral("spectators cannot move"));
         return;
     }
     if (!game.winner.isEmpty()) {
-        channel.reply(QStringLiteral("error"), reason(QStringLiteral("game over")));
+        channel.replyError(QStringLiteral("game over"));
         return;
     }
     if (game.playerX == 0 || game.playerO == 0) {
-        channel.reply(QStringLiteral("error"), reason(QStringLiteral("waiting for a second player")));
+        channel.replyError(QStringLiteral("waiting for a second player"));
         return;
     }
     if (QString(game.turn) != role) {
-        channel.reply(QStringLiteral("error"), reason(QStringLiteral("not your turn")));
+        channel.replyError(QStringLiteral("not your turn"));
         return;
     }
     const QJsonValue cellValue = args.value(QStringLiteral("cell"));
     const double cellNumber = cellValue.toDouble(-1);
     if (!cellValue.isDouble() || cellNumber < 0 || cellNumber > 8 || cellNumber != static_cast<int>(cellNumber)) {
-        channel.reply(QStringLiteral("error"), reason(QStringLiteral("cell must be a whole number from 0 to 8")));
+        channel.replyError(QStringLiteral("cell must be a whole number from 0 to 8"));
         return;
     }
     const int cell = static_cast<int>(cellNumber);
     if (!game.cells[cell].isNull()) {
-        channel.reply(QStringLiteral("error"), reason(QStringLiteral("cell %1 is taken").arg(cell)));
+        channel.replyError(QStringLiteral("cell %1 is taken").arg(cell));
         return;
     }
     game.cells[cell] = game.turn;
     ++game.moves;
     game.winner = computeWinner(game);
     game.turn = game.turn == QLatin1Char('X') ? QLatin1Char('O') : QLatin1Char('X');
-    channel.reply(QStringLiteral("ok"), Payload::fromJson(stateOf(game)));
+    channel.replyOk(Payload::fromJson(stateOf(game)));
     channel.broadcast(kState, Payload::fromJson(stateOf(game)));
 }
 

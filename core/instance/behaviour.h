@@ -2,13 +2,51 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #pragma once
 
+// The instance-type SDK: what a type (the server logic of an instance) implements and what it may call.
+// A type is an IBehaviour; the instance calls it from its own thread, one callback at a time, with a
+// context that is valid for that callback only (never keep a reference to a context).
+//
+// Lifecycle, in order:
+//   instanceStarted(instance)             once, before any client: start instance timers here
+//   connect(info)                         per connection, before the WebSocket upgrade: refuse -> HTTP 403
+//   join(channel, params)                 per phx_join: accept (reply ok) or refuse (reply error)
+//   topicStarted(instance, topic)         the first channel of a topic was accepted (before its reply)
+//   afterJoin(channel)                    right after the join reply: presence, pushes
+//   handleIn(channel, event, payload)     per pushed event: reply, push, broadcast, stop...
+//   leave(channel, reason)                the channel ended: phx_leave, duplicate join, stop, crash,
+//                                         disconnect (not during the instance's own shutdown)
+//   topicEmpty(instance, topic)           the topic's last channel ended: free what is kept for it;
+//                                         its topic timers are already cancelled
+//   timer callbacks                       see InstanceContext::after/every
+//   (destructor)                          the instance stops; its timers are cancelled, nothing is sent
+//
+// Which call is valid where. Anything else is ignored and logged as a warning naming the call and the
+// callback ("replyOk() is only valid in handleIn; called in leave"), never undefined behaviour.
+//
+//   ChannelContext call          join   afterJoin  handleIn  leave
+//   topic/clientId/connectInfo    yes     yes        yes      yes
+//   assigns                       yes     yes        yes      yes (last look; dropped afterwards)
+//   replyOk/replyError/reply      -       -          yes      -      (one reply per message)
+//   push                          yes*    yes        yes      -      (* sent right after the join reply)
+//   broadcast/broadcastFrom       yes**   yes        yes      yes    (** the joining channel is not yet
+//                                                                        a member, so it gets none)
+//   stop                          -       yes        yes      -      (in join: JoinResult::refuse)
+//   trackPresence/update/untrack  -       yes        yes      -      (leave untracks by itself)
+//   instance()                    yes     yes        yes      yes
+//
+//   InstanceContext calls (instance(), or the argument of instanceStarted/topic*/timers): valid in every
+//   callback: broadcast, pushTo, kick, members, presenceList, after/every/cancelTimer, options.
+//   Timers started while the instance stops, or for a topic without members, are refused (id 0).
+
 #include "instanceconfig.h"
 #include "protocol/message.h"
 
 #include <QJsonObject>
+#include <QList>
 #include <QString>
 #include <QVariantMap>
 
+#include <functional>
 #include <optional>
 
 namespace wsserve {
@@ -32,7 +70,17 @@ struct JoinResult {
 
 enum class LeaveReason { Invalid = 0, Left, DuplicateJoin, Stopped, Crashed, Disconnected, Shutdown };
 
-// Instance-wide services available to behaviours. Thread: the instance thread only.
+// One channel joined to a topic, as InstanceContext::members() lists it.
+struct Member {
+    quint64 clientId = 0;
+    QVariantMap assigns; // a copy of the channel's assigns
+};
+
+using TimerId = quint64; // 0: no timer
+class InstanceContext;
+using TimerCallback = std::function<void(InstanceContext &)>;
+
+// Instance-wide services. Thread: the instance thread only.
 class InstanceContext
 {
 public:
@@ -41,11 +89,22 @@ public:
     virtual const InstanceConfig &config() const = 0;
     // Sends `event` to every channel joined to `topic`, encoded once per wire format.
     virtual void broadcast(const QString &topic, const QString &event, const Payload &payload) = 0;
+    // Sends `event` to one client's channel on `topic`; false when that client has not joined it.
+    virtual bool pushTo(quint64 clientId, const QString &topic, const QString &event, const Payload &payload) = 0;
+    // Closes a client's connection (close code 1008 with this reason); its channels leave as on a disconnect.
+    virtual void kick(quint64 clientId, const QString &reason) = 0;
+    // The channels joined to `topic`, by client id.
+    virtual QList<Member> members(const QString &topic) const = 0;
     // Presence snapshot of a topic in the Phoenix shape {key: {metas: [...]}}.
     virtual QJsonObject presenceList(const QString &topic) const = 0;
-    // Fault injection for the `chaos` type: block the instance thread, or report the instance failed.
-    virtual void stallThread(int milliseconds) = 0;
-    virtual void failInstance(const QString &reason) = 0;
+
+    // Timers (Phoenix's send_after, Colyseus's clock): `callback` runs in the instance thread after
+    // `ms`, once (after) or every `ms` (every). With a topic, the timer is cancelled when the topic's
+    // last channel ends; without, when the instance stops. A callback that throws counts as a crash.
+    virtual TimerId after(int ms, TimerCallback callback, const QString &topic = {}) = 0;
+    virtual TimerId every(int ms, TimerCallback callback, const QString &topic = {}) = 0;
+    // False when the timer already ran (one-shot) or was cancelled.
+    virtual bool cancelTimer(TimerId id) = 0;
 };
 
 // One joined channel (topic on one connection), handed to every channel callback.
@@ -57,12 +116,19 @@ public:
     virtual QString topic() const = 0;
     virtual quint64 clientId() const = 0;
     virtual const ConnectInfo &connectInfo() const = 0;
-    // Per-channel state; dropped when the channel ends (leave, crash, disconnect).
+    // Per-channel state; dropped when the channel ends.
     virtual QVariantMap &assigns() = 0;
 
-    // Answers the message being handled (no-op outside handleIn). A second reply is ignored.
-    virtual void reply(const QString &status, const Payload &response = Payload::fromJson(QJsonObject{})) = 0;
-    // Server push to this client only: [join_ref, null, topic, event, payload].
+    // Answers the message being handled. A second reply to the same message is ignored.
+    virtual void reply(const QString &status, const Payload &response) = 0;
+    void replyOk(const Payload &response = Payload::fromJson(QJsonObject{})) { reply(QStringLiteral("ok"), response); }
+    void replyOk(const QJsonObject &response) { replyOk(Payload::fromJson(response)); }
+    // {"status": "error", "response": {"reason": reason}}: what the official clients' receive("error") sees.
+    void replyError(const QString &reason)
+    {
+        reply(QStringLiteral("error"), Payload::fromJson(QJsonObject{{QStringLiteral("reason"), reason}}));
+    }
+    // Server push to this channel only: [join_ref, null, topic, event, payload].
     virtual void push(const QString &event, const Payload &payload) = 0;
     virtual void broadcast(const QString &event, const Payload &payload) = 0;
     // Like broadcast, but not to this channel.
@@ -79,27 +145,24 @@ public:
 };
 
 // Server logic of one instance type: the plug-in point. One object per running instance, created and
-// called in the instance thread. A callback that throws crashes only the channel it was called for.
+// called in the instance thread. A callback that throws crashes only the channel it was called for
+// (phx_error; the client rejoins); too many crashes restart the instance.
 class IBehaviour
 {
 public:
     virtual ~IBehaviour() = default;
 
+    virtual void instanceStarted(InstanceContext &) {}
     // Before the upgrade: return a reason to refuse the connection (HTTP 403).
     virtual std::optional<QString> connect(const ConnectInfo &) { return std::nullopt; }
     // Topics this type serves; others get "unmatched topic".
     virtual bool matchesTopic(const QString &) const { return true; }
     virtual JoinResult join(ChannelContext &channel, const QJsonValue &params) = 0;
-    // After the join reply was sent: the place for pushes such as presence_state.
+    virtual void topicStarted(InstanceContext &, const QString & /*topic*/) {}
     virtual void afterJoin(ChannelContext &) {}
     virtual void handleIn(ChannelContext &channel, const QString &event, const Payload &payload) = 0;
     virtual void leave(ChannelContext &, LeaveReason) {}
-    // The last channel joined to `topic` ended (after its leave()): free what is kept for the topic. Not
-    // called while the instance stops; the behaviour object is destroyed then.
     virtual void topicEmpty(InstanceContext &, const QString & /*topic*/) {}
-    // Periodic tick: called every tickIntervalMs() when that is above zero.
-    virtual int tickIntervalMs() const { return 0; }
-    virtual void tick(InstanceContext &) {}
 };
 
 } // namespace wsserve

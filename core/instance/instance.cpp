@@ -14,6 +14,7 @@
 #include <QThread>
 #include <QTimer>
 
+#include <algorithm>
 #include <exception>
 #include <limits>
 
@@ -26,25 +27,15 @@ constexpr int kStopGraceMs = 1500;
 constexpr qint64 kCloseHandshakeMs = 5000;
 constexpr qsizetype kScratchBytes = 64 * 1024;
 
-qint64 nowMs()
+qint64 wallMs()
 {
     return QDateTime::currentMSecsSinceEpoch();
-}
-
-bool isNullRef(const QJsonValue &value)
-{
-    return value.isNull() || value.isUndefined();
 }
 
 // The WebSocket frame that carries an encoded Phoenix message.
 QByteArray prepare(const Frame &frame)
 {
     return ws::prepareFrame(frame.binary ? ws::Opcode::Binary : ws::Opcode::Text, frame.data);
-}
-
-QJsonObject reasonObject(const QString &reason)
-{
-    return QJsonObject{{QStringLiteral("reason"), reason}};
 }
 
 // Runs a behaviour callback; returns false (and the exception text) when it threw.
@@ -61,181 +52,29 @@ template <typename F> bool guarded(F &&callback, QString *what)
     return false;
 }
 
-const QString kPresenceDiff = QStringLiteral("presence_diff");
-const QString kPhxRef = QStringLiteral("phx_ref");
-const QString kPhxRefPrev = QStringLiteral("phx_ref_prev");
-const QString kMetas = QStringLiteral("metas");
 } // namespace
 
-struct Instance::Channel {
-    QJsonValue joinRef;
-    QVariantMap assigns;
-    QString presenceKey;
-    QString presenceRef;           // phx_ref of this channel's presence entry; empty when untracked
-    qsizetype subscriberSlot = -1; // index in m_subscribers[topic]
-};
-
-// A client's channels. A client joins a handful (at most max_channels, 100 by default): a short list
-// searched linearly costs ~100 bytes where a QHash cost ~5 KB per client.
-class Instance::ChannelTable
-{
-public:
-    Channel *find(const QString &topic)
-    {
-        for (auto &[name, channel] : m_entries) {
-            if (name == topic) {
-                return &channel;
-            }
-        }
-        return nullptr;
-    }
-    bool contains(const QString &topic) { return find(topic) != nullptr; }
-    qsizetype size() const { return m_entries.size(); }
-    void insert(const QString &topic, const Channel &channel)
-    {
-        if (Channel *existing = find(topic)) {
-            *existing = channel;
-        } else {
-            m_entries.append({topic, channel});
-        }
-    }
-    void remove(const QString &topic)
-    {
-        m_entries.removeIf([&](const auto &entry) { return entry.first == topic; });
-        if (m_entries.isEmpty()) {
-            m_entries = {}; // no capacity kept for a client that left everything
-        }
-    }
-    QStringList topics() const
-    {
-        QStringList list;
-        list.reserve(m_entries.size());
-        for (const auto &entry : m_entries) {
-            list.append(entry.first);
-        }
-        return list;
-    }
-
-private:
-    QList<std::pair<QString, Channel>> m_entries;
-};
-
-struct Instance::Client {
+struct Instance::Client : EngineClient {
     Client(qintptr fd, qint64 maxMessageBytes, QByteArray buffered)
         : conn(fd, maxMessageBytes, std::move(buffered))
     {}
 
-    quint64 id = 0;
     net::WsConnection conn;
-    ConnectInfo info;
-    ChannelTable channels;
     qint64 connectedAtMs = 0;
     qint64 lastActivityMs = 0;
-    bool closing = false;   // our close frame is queued (or the peer's was answered)
-    bool wantWrite = false; // the kernel buffer was full: waiting to be writable
-    bool shutDown = false;  // the close frame went out, and our side of the TCP connection with it
-    bool dirty = false;     // in m_dirty
+    bool closing = false;     // our close frame is queued (or the peer's was answered)
+    bool wantWrite = false;   // the kernel buffer was full: waiting to be writable
+    bool shutDown = false;    // the close frame went out, and our side of the TCP connection with it
+    bool dirty = false;       // in m_dirty
+    bool rateLimited = false; // went over the rate: closed, and its further input is discarded
+    bool readStopped = false; // closed for abuse: not read any more (its kernel buffers fill up)
     quint64 messagesIn = 0;
     quint64 messagesOut = 0;
     quint64 bytesIn = 0;
     quint64 bytesOut = 0;
     double rateTokens = 0; // token bucket for max_messages_per_second
     qint64 rateRefillMs = 0;
-    bool rateLimited = false; // went over the rate: closed, and its further input is discarded
-    bool readStopped = false; // closed for abuse: not read any more (its kernel buffers fill up)
     qint64 closingSinceMs = 0;
-};
-
-struct Instance::PresenceEntry {
-    quint64 clientId = 0;
-    QJsonObject meta;
-};
-
-// The ChannelContext handed to behaviour callbacks: one per callback invocation.
-class ChannelContextImpl final : public ChannelContext
-{
-public:
-    enum class Mode { Invalid = 0, Join, Event, Other };
-
-    ChannelContextImpl(Instance &instance, Instance::Client &client, const QString &topic, Instance::Channel &channel,
-                       Mode mode, const QJsonValue &ref = QJsonValue::Null)
-        : m_instance(instance)
-        , m_client(client)
-        , m_topic(topic)
-        , m_channel(channel)
-        , m_mode(mode)
-        , m_ref(ref)
-    {}
-
-    QString topic() const override { return m_topic; }
-    quint64 clientId() const override { return m_client.id; }
-    const ConnectInfo &connectInfo() const override { return m_client.info; }
-    QVariantMap &assigns() override { return m_channel.assigns; }
-
-    void reply(const QString &status, const Payload &response) override
-    {
-        if (m_mode != Mode::Event || m_replied) {
-            return;
-        }
-        m_replied = true;
-        m_instance.sendReply(m_client, m_channel.joinRef, m_ref, m_topic, status, response);
-    }
-    void push(const QString &event, const Payload &payload) override
-    {
-        if (m_client.closing) {
-            return;
-        }
-        QString error;
-        const Frame frame = codec::encodePush(m_client.info.format, m_channel.joinRef, m_topic, event, payload, &error);
-        if (frame.isNull()) {
-            m_instance.encodingFailed(m_client, QStringLiteral("push '%1'").arg(event), error);
-            return;
-        }
-        if (m_mode == Mode::Join) {
-            m_deferred.append({frame, event}); // sent right after the join reply
-        } else {
-            m_instance.send(m_client, frame, m_topic, event);
-        }
-    }
-    void broadcast(const QString &event, const Payload &payload) override
-    {
-        m_instance.broadcastImpl(m_topic, event, payload, 0);
-    }
-    void broadcastFrom(const QString &event, const Payload &payload) override
-    {
-        m_instance.broadcastImpl(m_topic, event, payload, m_client.id);
-    }
-    void stop() override { m_stopRequested = true; }
-    void trackPresence(const QString &key, const QJsonObject &meta) override
-    {
-        m_instance.presenceTrack(m_client, m_channel, m_topic, key, meta);
-    }
-    void updatePresence(const QJsonObject &meta) override
-    {
-        m_instance.presenceUpdate(m_client, m_channel, m_topic, meta);
-    }
-    void untrackPresence() override { m_instance.presenceUntrack(m_client, m_channel, m_topic); }
-    InstanceContext &instance() override { return m_instance; }
-
-    bool stopRequested() const { return m_stopRequested; }
-    void flushDeferred()
-    {
-        for (const auto &[frame, event] : std::as_const(m_deferred)) {
-            m_instance.send(m_client, frame, m_topic, event);
-        }
-        m_deferred.clear();
-    }
-
-private:
-    Instance &m_instance;
-    Instance::Client &m_client;
-    QString m_topic;
-    Instance::Channel &m_channel;
-    Mode m_mode = Mode::Invalid;
-    QJsonValue m_ref;
-    QList<std::pair<Frame, QString>> m_deferred;
-    bool m_replied = false;
-    bool m_stopRequested = false;
 };
 
 Instance::Instance(InstanceConfig config, std::shared_ptr<const BehaviourRegistry> registry,
@@ -243,11 +82,12 @@ Instance::Instance(InstanceConfig config, std::shared_ptr<const BehaviourRegistr
     : m_config(std::move(config))
     , m_registry(std::move(registry))
     , m_shared(std::move(shared))
-    , m_limits{m_config.intOption(options::kMaxClients),           m_config.intOption(options::kMaxFrameBytes),
-               m_config.intOption(options::kMaxChannels),          m_config.intOption(options::kIdleTimeoutMs),
-               m_config.intOption(options::kMaxMessagesPerSecond), m_config.intOption(options::kMaxSendBufferBytes),
-               m_config.intOption(options::kMaxTopicBytes)}
-{}
+    , m_limits{m_config.intOption(options::kMaxClients), m_config.intOption(options::kMaxFrameBytes),
+               m_config.intOption(options::kIdleTimeoutMs), m_config.intOption(options::kMaxMessagesPerSecond),
+               m_config.intOption(options::kMaxSendBufferBytes)}
+{
+    m_clock.start();
+}
 
 Instance::~Instance()
 {
@@ -262,17 +102,22 @@ Instance::~Instance()
 
 void Instance::start()
 {
-    m_shared->touch(nowMs());
+    m_shared->touch(wallMs());
     const BehaviourType *type = m_registry->find(m_config.type);
     QString error;
     if (!type) {
         emit started(false, QStringLiteral("unknown instance type '%1'").arg(m_config.type));
         return;
     }
-    if (!guarded([&] { m_behaviour = type->create(m_config); }, &error) || !m_behaviour) {
+    std::unique_ptr<IBehaviour> behaviour;
+    if (!guarded([&] { behaviour = type->create(m_config); }, &error) || !behaviour) {
         emit started(false, QStringLiteral("could not create the '%1' behaviour: %2").arg(m_config.type, error));
         return;
     }
+    m_engine = std::make_unique<ChannelEngine>(
+        m_config, std::move(behaviour),
+        ChannelEngine::Limits{m_config.intOption(options::kMaxChannels), m_config.intOption(options::kMaxTopicBytes)},
+        static_cast<EngineHost &>(*this));
     m_scratch = QByteArray(kScratchBytes, Qt::Uninitialized);
     m_poller = new net::Poller(
         [this](qintptr fd, quint32 events) {
@@ -296,16 +141,16 @@ void Instance::start()
     connect(m_statsTimer, &QTimer::timeout, this, &Instance::publishStats);
     m_statsTimer->start();
 
-    if (const int tickMs = m_behaviour->tickIntervalMs(); tickMs > 0) {
-        m_tickTimer = new QTimer(this);
-        m_tickTimer->setInterval(tickMs);
-        connect(m_tickTimer, &QTimer::timeout, this, [this] {
-            QString what;
-            if (!guarded([&] { m_behaviour->tick(*this); }, &what)) {
-                noteCrash(QStringLiteral("tick: ") + what);
-            }
-        });
-        m_tickTimer->start();
+    m_timerWake = new QTimer(this);
+    m_timerWake->setSingleShot(true);
+    connect(m_timerWake, &QTimer::timeout, this, [this] {
+        m_engine->fireDueTimers();
+        flushAll(); // what the timers sent
+        reap();
+    });
+    if (QString what; !m_engine->start(&what)) {
+        emit started(false, QStringLiteral("the '%1' type failed to start: %2").arg(m_config.type, what));
+        return;
     }
     qCInfo(lcInstance).noquote() << logTag(m_config.id) << "started, type" << m_config.type << "- sockets polled with"
                                  << m_poller->backend();
@@ -315,7 +160,7 @@ void Instance::start()
 void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request)
 {
     const qintptr fd = connection->fd;
-    if (m_stopping || !m_behaviour) {
+    if (m_stopping || !m_engine) {
         respondHttpAndClose(fd, 503, QStringLiteral("instance '%1' is stopping").arg(m_config.id));
         return;
     }
@@ -339,10 +184,9 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
     info.authToken = request.authToken;
     info.remoteAddress = request.remoteAddress;
     info.format = request.format;
-    std::optional<QString> refusal;
-    QString what;
-    if (!guarded([&] { refusal = m_behaviour->connect(info); }, &what)) {
-        noteCrash(QStringLiteral("connect: ") + what);
+    bool crashed = false;
+    const std::optional<QString> refusal = m_engine->connect(info, &crashed);
+    if (crashed) {
         respondHttpAndClose(fd, 500, QStringLiteral("connect handler crashed"));
         return;
     }
@@ -357,12 +201,13 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
     auto *client = new Client(connection->release(), m_limits.maxFrameBytes, connection->buffered);
     client->id = info.clientId;
     client->info = std::move(info);
-    client->connectedAtMs = nowMs();
-    client->lastActivityMs = client->connectedAtMs;
+    client->connectedAtMs = wallMs();
+    client->lastActivityMs = nowMs();
     m_shared->addDescriptor(fd);
     m_byDescriptor.insert(fd, client);
     m_clients.insert(client->id, client);
     m_clientOrder.emplace(client->id, client);
+    m_engine->addClient(client);
     m_clientsDirty = true;
     ++m_stats.connectionsTotal;
     // The handshake answer; the endpoint checked the key and the version. The JS client's auth-token
@@ -471,14 +316,16 @@ void Instance::onMessage(Client &client, const QByteArray &data, bool binary)
         protocolError(client, decoded.closeCode, decoded.error);
         return;
     }
-    handleMessage(client, decoded.message);
+    if (!client.closing && !m_stopping) {
+        m_engine->handleMessage(client, decoded.message);
+    }
 }
 
 void Instance::protocolError(Client &client, quint16 code, const QString &error)
 {
     qCWarning(lcInstance).noquote() << logTag(m_config.id) << "client" << client.id << "sent a malformed frame ("
                                     << error << "); closing with" << code;
-    closeClient(client, code, error);
+    closeClientImpl(client, code, error);
 }
 
 void Instance::encodingFailed(Client &client, const QString &what, const QString &error)
@@ -488,207 +335,7 @@ void Instance::encodingFailed(Client &client, const QString &what, const QString
     }
     qCWarning(lcInstance).noquote() << logTag(m_config.id) << "client" << client.id << "-" << what
                                     << "cannot be encoded in its wire format (" << error << "); closing with 1011";
-    closeClient(client, ws::closecode::kInternalError, QStringLiteral("cannot encode a %1: %2").arg(what, error));
-}
-
-void Instance::handleMessage(Client &client, Message &message)
-{
-    if (client.closing || m_stopping) {
-        return;
-    }
-    if (message.topic == events::kPhoenixTopic && message.event == events::kHeartbeat) {
-        sendReply(client, QJsonValue::Null, message.ref, message.topic, QStringLiteral("ok"),
-                  Payload::fromJson(QJsonObject{}));
-        return;
-    }
-    if (const qint64 limit = m_limits.maxTopicBytes;
-        message.topic.size() > limit / 3 || message.event.size() > limit / 3) { // a QChar is 1-3 UTF-8 bytes
-        const bool longTopic = message.topic.toUtf8().size() > limit;
-        if (longTopic || message.event.toUtf8().size() > limit) {
-            // Refused, nothing kept (the reply echoes the topic once: clients match replies by topic and ref).
-            sendReply(client, message.joinRef, message.ref, message.topic, QStringLiteral("error"),
-                      Payload::fromJson(
-                          reasonObject(QStringLiteral("%1 over %2 bytes (max_topic_bytes)")
-                                           .arg(longTopic ? QStringLiteral("topic") : QStringLiteral("event name"))
-                                           .arg(limit))));
-            return;
-        }
-    }
-    if (message.event == events::kJoin) {
-        handleJoin(client, message);
-        return;
-    }
-    if (message.event == events::kLeave) {
-        handleLeave(client, message);
-        return;
-    }
-    Channel *channel = client.channels.find(message.topic);
-    if (!channel) {
-        sendReply(client, QJsonValue::Null, message.ref, message.topic, QStringLiteral("error"),
-                  Payload::fromJson(reasonObject(QStringLiteral("unmatched topic"))));
-        return;
-    }
-    if (!isNullRef(message.joinRef) && message.joinRef != channel->joinRef) {
-        return; // stale join_ref: the client raced a rejoin; dropped silently (protocol 4.4)
-    }
-    handleEvent(client, *channel, message);
-}
-
-void Instance::handleJoin(Client &client, const Message &message)
-{
-    const QString &topic = message.topic;
-    const bool duplicate = client.channels.contains(topic);
-    const qint64 maxChannels = m_limits.maxChannels;
-    if (!duplicate && client.channels.size() >= maxChannels) {
-        sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
-                  Payload::fromJson(reasonObject(QStringLiteral("too many channels joined"))));
-        return;
-    }
-    if (!m_behaviour->matchesTopic(topic)) {
-        sendReply(client, QJsonValue::Null, message.ref, topic, QStringLiteral("error"),
-                  Payload::fromJson(reasonObject(QStringLiteral("unmatched topic"))));
-        return;
-    }
-    QJsonValue oldJoinRef;
-    if (duplicate) {
-        // Phoenix kills the old channel, answers the new join, then closes the old join_ref (protocol 4.7).
-        oldJoinRef = client.channels.find(topic)->joinRef;
-        removeChannel(client, topic, LeaveReason::DuplicateJoin);
-    }
-    const auto sendOldClose = [&] {
-        if (duplicate) {
-            sendControl(client, oldJoinRef, topic, events::kClose, {});
-        }
-    };
-    Channel channel;
-    // A join without join_ref uses its ref as the channel's join reference, but the reply echoes null.
-    channel.joinRef = isNullRef(message.joinRef) ? message.ref : message.joinRef;
-    ChannelContextImpl context(*this, client, topic, channel, ChannelContextImpl::Mode::Join);
-    JoinResult result;
-    QString what;
-    if (!guarded([&] { result = m_behaviour->join(context, message.payload.json); }, &what)) {
-        qCWarning(lcInstance).noquote() << logTag(m_config.id) << "join of" << topic << "crashed:" << what;
-        sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
-                  Payload::fromJson(reasonObject(QStringLiteral("join crashed"))));
-        sendOldClose();
-        noteCrash(QStringLiteral("join %1: %2").arg(topic, what));
-        return;
-    }
-    if (!result.ok) {
-        sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
-                  Payload::fromJson(result.response));
-        sendOldClose();
-        return;
-    }
-    QList<Client *> &subscribers = m_subscribers[topic];
-    channel.subscriberSlot = subscribers.size();
-    subscribers.append(&client);
-    client.channels.insert(topic, channel);
-    ++m_stats.channels;
-    m_clientsDirty = true;
-    ++m_stats.joinsTotal;
-    sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("ok"), Payload::fromJson(result.response));
-    context.flushDeferred();
-    sendOldClose();
-
-    Channel &joined = *client.channels.find(topic);
-    ChannelContextImpl after(*this, client, topic, joined, ChannelContextImpl::Mode::Other);
-    if (!guarded([&] { m_behaviour->afterJoin(after); }, &what)) {
-        crashChannel(client, topic, what);
-        return;
-    }
-    if (after.stopRequested()) {
-        const QJsonValue joinRef = joined.joinRef;
-        removeChannel(client, topic, LeaveReason::Stopped);
-        sendControl(client, joinRef, topic, events::kClose, {});
-    }
-}
-
-void Instance::handleLeave(Client &client, const Message &message)
-{
-    const Channel *channel = client.channels.find(message.topic);
-    if (!channel) {
-        // Leaving something unknown is not an error (protocol 4.5).
-        sendReply(client, message.joinRef, message.ref, message.topic, QStringLiteral("ok"),
-                  Payload::fromJson(QJsonObject{}));
-        return;
-    }
-    if (!isNullRef(message.joinRef) && message.joinRef != channel->joinRef) {
-        return; // stale: the client raced a server close
-    }
-    const QJsonValue joinRef = channel->joinRef;
-    sendReply(client, joinRef, message.ref, message.topic, QStringLiteral("ok"), Payload::fromJson(QJsonObject{}));
-    removeChannel(client, message.topic, LeaveReason::Left);
-    sendControl(client, joinRef, message.topic, events::kClose, {});
-}
-
-void Instance::handleEvent(Client &client, Channel &channel, const Message &message)
-{
-    ChannelContextImpl context(*this, client, message.topic, channel, ChannelContextImpl::Mode::Event, message.ref);
-    QString what;
-    if (!guarded([&] { m_behaviour->handleIn(context, message.event, message.payload); }, &what)) {
-        crashChannel(client, message.topic, what);
-        return;
-    }
-    if (context.stopRequested()) {
-        const QJsonValue joinRef = channel.joinRef;
-        removeChannel(client, message.topic, LeaveReason::Stopped);
-        sendControl(client, joinRef, message.topic, events::kClose, {});
-    }
-}
-
-void Instance::crashChannel(Client &client, const QString &topic, const QString &what)
-{
-    const Channel *channel = client.channels.find(topic);
-    if (!channel) {
-        return;
-    }
-    qCWarning(lcInstance).noquote() << logTag(m_config.id) << "channel" << topic << "of client" << client.id
-                                    << "crashed:" << what;
-    const QJsonValue joinRef = channel->joinRef;
-    sendControl(client, joinRef, topic, events::kError, reasonObject(QStringLiteral("channel_crash")));
-    removeChannel(client, topic, LeaveReason::Crashed);
-    noteCrash(QStringLiteral("channel %1: %2").arg(topic, what));
-}
-
-void Instance::removeChannel(Client &client, const QString &topic, LeaveReason reason)
-{
-    Channel *it = client.channels.find(topic);
-    if (!it) {
-        return;
-    }
-    if (!m_stopping) {
-        ChannelContextImpl context(*this, client, topic, *it, ChannelContextImpl::Mode::Other);
-        QString what;
-        if (!guarded([&] { m_behaviour->leave(context, reason); }, &what)) {
-            qCWarning(lcInstance).noquote() << logTag(m_config.id) << "leave handler of" << topic << "threw:" << what;
-        }
-        presenceUntrack(client, *it, topic);
-    }
-    const qsizetype slot = it->subscriberSlot;
-    client.channels.remove(topic);
-    --m_stats.channels;
-    m_clientsDirty = true;
-    auto subscribers = m_subscribers.find(topic);
-    if (subscribers != m_subscribers.end() && slot >= 0 && slot < subscribers->size()) {
-        // Swap-remove: the last subscriber takes the slot (its channel records where it now is).
-        Client *last = subscribers->last();
-        (*subscribers)[slot] = last;
-        if (last != &client) {
-            last->channels.find(topic)->subscriberSlot = slot;
-        }
-        subscribers->removeLast();
-        if (subscribers->isEmpty()) {
-            m_subscribers.erase(subscribers);
-            if (!m_stopping) {
-                QString what;
-                if (!guarded([&] { m_behaviour->topicEmpty(*this, topic); }, &what)) {
-                    qCWarning(lcInstance).noquote()
-                        << logTag(m_config.id) << "topicEmpty handler of" << topic << "threw:" << what;
-                }
-            }
-        }
-    }
+    closeClientImpl(client, ws::closecode::kInternalError, QStringLiteral("cannot encode a %1: %2").arg(what, error));
 }
 
 void Instance::removeClient(quint64 clientId)
@@ -697,10 +344,7 @@ void Instance::removeClient(quint64 clientId)
     if (!client) {
         return;
     }
-    const QStringList topics = client->channels.topics();
-    for (const QString &topic : topics) {
-        removeChannel(*client, topic, m_stopping ? LeaveReason::Shutdown : LeaveReason::Disconnected);
-    }
+    m_engine->removeClient(client);
     m_clients.remove(clientId);
     m_clientOrder.erase(clientId);
     m_byDescriptor.remove(client->conn.fd());
@@ -714,7 +358,7 @@ void Instance::removeClient(quint64 clientId)
     }
 }
 
-void Instance::closeClient(Client &client, quint16 code, const QString &reason)
+void Instance::closeClientImpl(Client &client, quint16 code, const QString &reason)
 {
     if (client.closing) {
         return;
@@ -804,12 +448,6 @@ void Instance::flushClient(Client &client)
     }
 }
 
-void Instance::sendControl(Client &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
-                           const QJsonObject &payload)
-{
-    send(client, codec::encodeChannelControl(client.info.format, joinRef, topic, event, payload), topic, event);
-}
-
 void Instance::send(Client &client, const Frame &frame, const QString &topic, const QString &event)
 {
     if (frame.isNull() || client.closing) {
@@ -823,9 +461,10 @@ void Instance::send(Client &client, const Frame &frame, const QString &topic, co
     checkSendBuffer(client);
 }
 
-void Instance::sendReply(Client &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
-                         const QString &status, const Payload &response)
+void Instance::sendReply(EngineClient &engineClient, const QJsonValue &joinRef, const QJsonValue &ref,
+                         const QString &topic, const QString &status, const Payload &response)
 {
+    auto &client = static_cast<Client &>(engineClient);
     if (client.closing) {
         return;
     }
@@ -838,32 +477,49 @@ void Instance::sendReply(Client &client, const QJsonValue &joinRef, const QJsonV
     send(client, frame, topic, events::kReply);
 }
 
-void Instance::broadcast(const QString &topic, const QString &event, const Payload &payload)
+void Instance::sendPush(EngineClient &engineClient, const QJsonValue &joinRef, const QString &topic,
+                        const QString &event, const Payload &payload)
 {
-    broadcastImpl(topic, event, payload, 0);
+    auto &client = static_cast<Client &>(engineClient);
+    if (client.closing) {
+        return;
+    }
+    QString error;
+    const Frame frame = codec::encodePush(client.info.format, joinRef, topic, event, payload, &error);
+    if (frame.isNull()) {
+        encodingFailed(client, QStringLiteral("push '%1'").arg(event), error);
+        return;
+    }
+    send(client, frame, topic, event);
+}
+
+void Instance::sendControl(EngineClient &engineClient, const QJsonValue &joinRef, const QString &topic,
+                           const QString &event, const QJsonObject &payload)
+{
+    auto &client = static_cast<Client &>(engineClient);
+    send(client, codec::encodeChannelControl(client.info.format, joinRef, topic, event, payload), topic, event);
 }
 
 void Instance::broadcastFromOutside(const QString &topic, const QString &event, const QJsonObject &payload)
 {
-    broadcastImpl(topic, event, Payload::fromJson(payload), 0);
+    if (m_engine && !m_stopping) {
+        m_engine->broadcastFromOutside(topic, event, Payload::fromJson(payload));
+    }
 }
 
-void Instance::broadcastImpl(const QString &topic, const QString &event, const Payload &payload, quint64 excludeClient)
+void Instance::sendBroadcast(const QList<EngineClient *> &members, const QString &topic, const QString &event,
+                             const Payload &payload, quint64 excludeClientId)
 {
-    const auto subscribers = m_subscribers.constFind(topic);
-    if (subscribers == m_subscribers.cend()) {
-        return;
-    }
     ++m_stats.broadcasts;
-    // Encoded and framed once per wire format; every subscriber's queue holds the same buffer (protocol 7.7).
+    // Encoded and framed once per wire format; every member's queue holds the same buffer (protocol 7.7).
     Frame frames[2];
     QByteArray prepared[2];
     bool encoded[2] = {false, false};
-    const QList<Client *> targets = *subscribers; // shared, not copied: sends never change subscriptions
     int recipients = 0;
     const Frame *tapped = nullptr;
-    for (Client *client : targets) {
-        if (client->closing || client->id == excludeClient) {
+    for (EngineClient *member : members) { // sends never change memberships
+        auto *client = static_cast<Client *>(member);
+        if (client->closing || client->id == excludeClientId) {
             continue;
         }
         const int slot = client->info.format == WireFormat::V1Json ? 0 : 1;
@@ -889,6 +545,33 @@ void Instance::broadcastImpl(const QString &topic, const QString &event, const P
     }
 }
 
+void Instance::closeClient(EngineClient &client, quint16 code, const QString &reason)
+{
+    qCInfo(lcInstance).noquote() << logTag(m_config.id) << "the type closes client" << client.id << "(" << reason
+                                 << ")";
+    closeClientImpl(static_cast<Client &>(client), code, reason);
+}
+
+void Instance::timersChanged()
+{
+    const std::optional<qint64> due = m_engine ? m_engine->nextTimerDueMs() : std::nullopt;
+    if (!due) {
+        m_timerWake->stop();
+        return;
+    }
+    m_timerWake->start(static_cast<int>(std::clamp<qint64>(*due - nowMs(), 0, std::numeric_limits<int>::max())));
+}
+
+qint64 Instance::nowMs() const
+{
+    return m_clock.elapsed();
+}
+
+void Instance::warn(const QString &message)
+{
+    qCWarning(lcInstance).noquote() << logTag(m_config.id) << m_config.type + u':' << message;
+}
+
 void Instance::tap(bool outgoing, quint64 clientId, int recipients, const Frame &frame, const QString &topic,
                    const QString &event)
 {
@@ -897,7 +580,7 @@ void Instance::tap(bool outgoing, quint64 clientId, int recipients, const Frame 
         return;
     }
     MessageEvent item;
-    item.timeMs = nowMs();
+    item.timeMs = wallMs();
     item.outgoing = outgoing;
     item.binary = frame.binary;
     item.clientId = clientId;
@@ -910,120 +593,6 @@ void Instance::tap(bool outgoing, quint64 clientId, int recipients, const Frame 
     m_flow.events.append(std::move(item));
 }
 
-QJsonObject Instance::presenceList(const QString &topic) const
-{
-    QJsonObject result;
-    const auto topicPresence = m_presence.constFind(topic);
-    if (topicPresence == m_presence.cend()) {
-        return result;
-    }
-    for (auto it = topicPresence->cbegin(); it != topicPresence->cend(); ++it) {
-        QJsonArray metas;
-        for (const PresenceEntry &entry : it.value()) {
-            metas.append(entry.meta);
-        }
-        result.insert(it.key(), QJsonObject{{kMetas, metas}});
-    }
-    return result;
-}
-
-QString Instance::nextPresenceRef()
-{
-    // Opaque and unique per track/update; clients only compare equality (protocol 6.1).
-    QByteArray raw;
-    const quint64 counter = ++m_presenceCounter;
-    const quint64 stamp = static_cast<quint64>(QDateTime::currentMSecsSinceEpoch());
-    for (int i = 0; i < 6; ++i) {
-        raw.append(static_cast<char>((stamp >> (8 * i)) & 0xff));
-    }
-    for (int i = 0; i < 6; ++i) {
-        raw.append(static_cast<char>((counter >> (8 * i)) & 0xff));
-    }
-    return QString::fromLatin1(raw.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
-}
-
-void Instance::presenceTrack(Client &client, Channel &channel, const QString &topic, const QString &key,
-                             QJsonObject meta)
-{
-    if (!channel.presenceRef.isEmpty()) {
-        presenceUntrack(client, channel, topic);
-    }
-    meta.insert(kPhxRef, nextPresenceRef());
-    m_presence[topic][key].append(PresenceEntry{client.id, meta});
-    channel.presenceKey = key;
-    channel.presenceRef = meta.value(kPhxRef).toString();
-    const QJsonObject joins{{key, QJsonObject{{kMetas, QJsonArray{meta}}}}};
-    broadcastImpl(
-        topic, kPresenceDiff,
-        Payload::fromJson(QJsonObject{{QStringLiteral("joins"), joins}, {QStringLiteral("leaves"), QJsonObject{}}}), 0);
-}
-
-void Instance::presenceUpdate(Client &client, Channel &channel, const QString &topic, QJsonObject meta)
-{
-    if (channel.presenceRef.isEmpty()) {
-        return;
-    }
-    QList<PresenceEntry> &entries = m_presence[topic][channel.presenceKey];
-    for (PresenceEntry &entry : entries) {
-        if (entry.meta.value(kPhxRef).toString() != channel.presenceRef) {
-            continue;
-        }
-        const QJsonObject old = entry.meta;
-        meta.insert(kPhxRef, nextPresenceRef());
-        meta.insert(kPhxRefPrev, channel.presenceRef);
-        entry.meta = meta;
-        channel.presenceRef = meta.value(kPhxRef).toString();
-        const QString &key = channel.presenceKey;
-        broadcastImpl(topic, kPresenceDiff,
-                      Payload::fromJson(QJsonObject{
-                          {QStringLiteral("joins"), QJsonObject{{key, QJsonObject{{kMetas, QJsonArray{meta}}}}}},
-                          {QStringLiteral("leaves"), QJsonObject{{key, QJsonObject{{kMetas, QJsonArray{old}}}}}}}),
-                      0);
-        Q_UNUSED(client)
-        return;
-    }
-}
-
-void Instance::presenceUntrack(Client &client, Channel &channel, const QString &topic)
-{
-    Q_UNUSED(client)
-    if (channel.presenceRef.isEmpty()) {
-        return;
-    }
-    auto topicPresence = m_presence.find(topic);
-    if (topicPresence == m_presence.end()) {
-        channel.presenceRef.clear();
-        return;
-    }
-    auto keyEntries = topicPresence->find(channel.presenceKey);
-    QJsonObject removed;
-    if (keyEntries != topicPresence->end()) {
-        for (qsizetype i = 0; i < keyEntries->size(); ++i) {
-            if (keyEntries->at(i).meta.value(kPhxRef).toString() == channel.presenceRef) {
-                removed = keyEntries->at(i).meta;
-                keyEntries->removeAt(i);
-                break;
-            }
-        }
-        if (keyEntries->isEmpty()) {
-            topicPresence->erase(keyEntries);
-        }
-    }
-    if (topicPresence->isEmpty()) {
-        m_presence.erase(topicPresence);
-    }
-    const QString key = channel.presenceKey;
-    channel.presenceRef.clear();
-    channel.presenceKey.clear();
-    if (!removed.isEmpty()) {
-        broadcastImpl(topic, kPresenceDiff,
-                      Payload::fromJson(QJsonObject{
-                          {QStringLiteral("joins"), QJsonObject{}},
-                          {QStringLiteral("leaves"), QJsonObject{{key, QJsonObject{{kMetas, QJsonArray{removed}}}}}}}),
-                      0);
-    }
-}
-
 void Instance::stop(quint16 closeCode, const QString &reason)
 {
     if (m_stopping) {
@@ -1033,8 +602,8 @@ void Instance::stop(quint16 closeCode, const QString &reason)
     if (m_sweepTimer) {
         m_sweepTimer->stop();
     }
-    if (m_tickTimer) {
-        m_tickTimer->stop();
+    if (m_engine) {
+        m_engine->stop(); // no callbacks, no timers from now on
     }
     qCInfo(lcInstance).noquote() << logTag(m_config.id) << "stopping:" << m_clients.size() << "clients, close code"
                                  << closeCode << "(" << reason << ")";
@@ -1052,7 +621,7 @@ void Instance::stop(quint16 closeCode, const QString &reason)
         return;
     }
     for (Client *client : std::as_const(m_clients)) {
-        closeClient(*client, closeCode, reason);
+        closeClientImpl(*client, closeCode, reason);
     }
     m_stopTimer->start(kStopGraceMs);
     flushAll();
@@ -1077,7 +646,7 @@ void Instance::kick(quint64 clientId, quint16 closeCode, const QString &reason)
 {
     if (Client *client = m_clients.value(clientId)) {
         qCInfo(lcInstance).noquote() << logTag(m_config.id) << "kicking client" << clientId << "(" << reason << ")";
-        closeClient(*client, closeCode, reason);
+        closeClientImpl(*client, closeCode, printableText(reason));
     }
 }
 
@@ -1099,7 +668,7 @@ void Instance::failInstance(const QString &reason)
     emit faulted(reason);
 }
 
-void Instance::noteCrash(const QString &what)
+void Instance::callbackCrashed(const QString &what)
 {
     ++m_stats.channelCrashes;
     const qint64 now = nowMs();
@@ -1119,8 +688,8 @@ void Instance::noteCrash(const QString &what)
 
 void Instance::sweep()
 {
+    m_shared->touch(wallMs());
     const qint64 now = nowMs();
-    m_shared->touch(now);
     const qint64 idleMs = m_limits.idleTimeoutMs;
     QList<Client *> idle;
     QList<quint64> unanswered;
@@ -1137,7 +706,7 @@ void Instance::sweep()
     for (Client *client : std::as_const(idle)) {
         qCInfo(lcInstance).noquote() << logTag(m_config.id) << "client" << client->id << "idle for" << idleMs
                                      << "ms; closing";
-        closeClient(*client, ws::closecode::kGoingAway, QStringLiteral("idle timeout"));
+        closeClientImpl(*client, ws::closecode::kGoingAway, QStringLiteral("idle timeout"));
     }
 }
 
@@ -1176,7 +745,8 @@ bool Instance::admitFrame(Client &client)
         if (!client.closing) {
             qCWarning(lcInstance).noquote()
                 << logTag(m_config.id) << "client" << client.id << "sends over" << limit << "frames/s; closing";
-            closeClient(client, ws::closecode::kPolicyViolation, QStringLiteral("message rate over %1/s").arg(limit));
+            closeClientImpl(client, ws::closecode::kPolicyViolation,
+                            QStringLiteral("message rate over %1/s").arg(limit));
         }
         stopReading(client);
         return false;
@@ -1196,8 +766,8 @@ void Instance::checkSendBuffer(Client &client)
     // be read either: the sweep aborts the socket if the close handshake does not finish.
     qCWarning(lcInstance).noquote() << logTag(m_config.id) << "client" << client.id << "has" << queued
                                     << "bytes unsent (slow reader); closing";
-    closeClient(client, ws::closecode::kPolicyViolation,
-                QStringLiteral("send buffer over %1 bytes (not reading)").arg(limit));
+    closeClientImpl(client, ws::closecode::kPolicyViolation,
+                    QStringLiteral("send buffer over %1 bytes (not reading)").arg(limit));
     stopReading(client);
 }
 
@@ -1266,8 +836,13 @@ void Instance::publishStats()
         emit messageFlow(m_flow);
         m_flow = MessageBatch{};
     }
+    if (m_engine) {
+        m_clientsDirty = m_engine->takeChannelsChanged() || m_clientsDirty;
+        m_stats.channels = static_cast<int>(m_engine->channelCount());
+        m_stats.joinsTotal = m_engine->joinsTotal();
+    }
     advanceClientSnapshot();
-    m_stats.clients = static_cast<int>(m_clients.size()); // channels is kept as they come and go
+    m_stats.clients = static_cast<int>(m_clients.size());
     if (m_stats == m_publishedStats) {
         return;
     }

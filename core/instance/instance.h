@@ -2,7 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #pragma once
 
-#include "behaviour.h"
+#include "channelengine.h"
 #include "endpoint/upgraderequest.h"
 #include "instanceconfig.h"
 #include "instanceshared.h"
@@ -13,6 +13,7 @@
 #include "telemetry/instancestats.h"
 #include "telemetry/messageevent.h"
 
+#include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
 #include <QSet>
@@ -28,13 +29,12 @@ namespace net {
 class Poller;
 }
 
-class ChannelContextImpl;
-
-// One running server instance: its clients, their channels, topic subscriptions, presence and the
-// behaviour object. Created by the supervisor, moved to a thread named "instance:<id>", started with
-// a queued start(). Faults are reported with faulted(); the supervisor decides what to do.
+// One running server instance: its clients and their sockets, around a ChannelEngine that holds the
+// channel semantics and the behaviour. Created by the supervisor, moved to a thread named
+// "instance:<id>", started with a queued start(). Faults are reported with faulted(); the supervisor
+// decides what to do.
 // Thread: lives in its instance thread; every slot must be invoked queued from other threads.
-class Instance final : public QObject, public InstanceContext
+class Instance final : public QObject, private EngineHost
 {
     Q_OBJECT
     Q_DISABLE_COPY_MOVE(Instance)
@@ -56,18 +56,12 @@ public:
     // Instance thread: a server-side broadcast (admin API, tests).
     void broadcastFromOutside(const QString &topic, const QString &event, const QJsonObject &payload);
 
-    // InstanceContext
-    QString instanceId() const override { return m_config.id; }
-    const InstanceConfig &config() const override { return m_config; }
-    void broadcast(const QString &topic, const QString &event, const Payload &payload) override;
-    QJsonObject presenceList(const QString &topic) const override;
-    void stallThread(int milliseconds) override;
-    void failInstance(const QString &reason) override;
+    QString instanceId() const { return m_config.id; }
 
 Q_SIGNALS:
     void started(bool ok, const QString &error);
     void stopped();
-    // A fault that needs the supervisor: too many channel crashes, or failInstance().
+    // A fault that needs the supervisor: too many channel crashes, or the chaos type's fail.
     void faulted(const QString &reason);
     void statsChanged(const wsserve::InstanceStats &stats);
     // The connected clients, at most every 500 ms and only after something changed.
@@ -76,25 +70,32 @@ Q_SIGNALS:
     void messageFlow(const wsserve::MessageBatch &batch);
 
 private:
-    friend class ChannelContextImpl;
-    struct Channel;
-    class ChannelTable;
     struct Client;
-    struct PresenceEntry;
+
+    // EngineHost
+    void sendReply(EngineClient &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
+                   const QString &status, const Payload &response) override;
+    void sendPush(EngineClient &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
+                  const Payload &payload) override;
+    void sendControl(EngineClient &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
+                     const QJsonObject &payload) override;
+    void sendBroadcast(const QList<EngineClient *> &members, const QString &topic, const QString &event,
+                       const Payload &payload, quint64 excludeClientId) override;
+    void closeClient(EngineClient &client, quint16 code, const QString &reason) override;
+    void callbackCrashed(const QString &what) override;
+    void timersChanged() override;
+    qint64 nowMs() const override;
+    void warn(const QString &message) override;
+    void stallThread(int milliseconds) override;
+    void failInstance(const QString &reason) override;
 
     void onSocketEvent(qintptr fd, quint32 events);
     // One parsed frame of a client; false to stop parsing its input (it is closing).
     bool onFrame(Client &client, ws::FrameParser::Event &event);
     // A complete text or binary message: decoded in the client's wire format and handled.
     void onMessage(Client &client, const QByteArray &data, bool binary);
-    void handleMessage(Client &client, Message &message);
-    void handleJoin(Client &client, const Message &message);
-    void handleLeave(Client &client, const Message &message);
-    void handleEvent(Client &client, Channel &channel, const Message &message);
-    void crashChannel(Client &client, const QString &topic, const QString &what);
-    void removeChannel(Client &client, const QString &topic, LeaveReason reason);
     void removeClient(quint64 clientId);
-    void closeClient(Client &client, quint16 code, const QString &reason);
+    void closeClientImpl(Client &client, quint16 code, const QString &reason);
     void protocolError(Client &client, quint16 code, const QString &error);
     // A frame for this client could not be encoded (e.g. a V2 binary push whose topic is over 255 bytes):
     // the client cannot be served as it asked, so it is closed with 1011 and the reason; logged once.
@@ -109,14 +110,9 @@ private:
     void flushClient(Client &client);
     // Removes the clients whose sockets failed during a flush; only where no handler is running.
     void reap();
-    void sendControl(Client &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
-                     const QJsonObject &payload);
     // Records a frame for the live message flow (only while someone watches).
     void tap(bool outgoing, quint64 clientId, int recipients, const Frame &frame, const QString &topic,
              const QString &event);
-    void sendReply(Client &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
-                   const QString &status, const Payload &response);
-    void broadcastImpl(const QString &topic, const QString &event, const Payload &payload, quint64 excludeClient);
     void sweep();
     void finishStop();
     void publishStats();
@@ -130,13 +126,6 @@ private:
     void countOut(Client &client, qsizetype bytes);
     // Builds the next clientsChanged() list a chunk at a time; emits it when complete.
     void advanceClientSnapshot();
-    void noteCrash(const QString &what);
-
-    // Presence, per topic: key -> metas in tracking order.
-    void presenceTrack(Client &client, Channel &channel, const QString &topic, const QString &key, QJsonObject meta);
-    void presenceUpdate(Client &client, Channel &channel, const QString &topic, QJsonObject meta);
-    void presenceUntrack(Client &client, Channel &channel, const QString &topic);
-    QString nextPresenceRef();
 
     InstanceConfig m_config;
     std::shared_ptr<const BehaviourRegistry> m_registry;
@@ -145,31 +134,27 @@ private:
     struct Limits {
         qint64 maxClients;
         qint64 maxFrameBytes;
-        qint64 maxChannels;
         qint64 idleTimeoutMs;
         qint64 maxMessagesPerSecond;
         qint64 maxSendBufferBytes;
-        qint64 maxTopicBytes;
     } m_limits;
-    std::unique_ptr<IBehaviour> m_behaviour;
+    std::unique_ptr<ChannelEngine> m_engine;
     net::Poller *m_poller = nullptr;
-    QByteArray m_scratch; // every read lands here first
+    QElapsedTimer m_clock; // the timers' clock
+    QByteArray m_scratch;  // every read lands here first
     QTimer *m_sweepTimer = nullptr;
     QTimer *m_statsTimer = nullptr;
-    QTimer *m_tickTimer = nullptr;
+    QTimer *m_timerWake = nullptr; // fires the behaviour's earliest timer
     QTimer *m_stopTimer = nullptr;
 
-    QHash<quint64, Client *> m_clients;
+    QHash<quint64, Client *> m_clients; // owns them
     QHash<qintptr, Client *> m_byDescriptor;
     QList<quint64> m_dirty; // clients with frames queued since the last flush
     QList<quint64> m_gone;  // clients whose peer went away while writing
     bool m_inBatch = false;
     bool m_flushQueued = false;
-    QHash<QString, QList<Client *>> m_subscribers; // topic -> clients joined to it (see Channel::subscriberSlot)
-    QHash<QString, QHash<QString, QList<PresenceEntry>>> m_presence;
     QList<qint64> m_crashTimesMs;
     quint64 m_nextClientId = 1;
-    quint64 m_presenceCounter = 0;
     InstanceStats m_stats;
     MessageBatch m_flow;
     InstanceStats m_publishedStats;

@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "channelengine.h"
+
+#include "net/wsframe.h"
+
+#include <exception>
+
+namespace wsserve {
+
+namespace {
+bool isNullRef(const QJsonValue &value)
+{
+    return value.isNull() || value.isUndefined();
+}
+
+Payload reasonPayload(const QString &reason)
+{
+    return Payload::fromJson(QJsonObject{{QStringLiteral("reason"), reason}});
+}
+
+Payload emptyPayload()
+{
+    return Payload::fromJson(QJsonObject{});
+}
+
+// Runs a behaviour callback; returns false (and the exception text) when it threw.
+template <typename F> bool guarded(F &&callback, QString *what)
+{
+    try {
+        callback();
+        return true;
+    } catch (const std::exception &error) {
+        *what = QString::fromLocal8Bit(error.what());
+    } catch (...) {
+        *what = QStringLiteral("unknown exception");
+    }
+    return false;
+}
+
+const QString kPresenceDiff = QStringLiteral("presence_diff");
+} // namespace
+
+// ---- ChannelTable
+
+Channel *ChannelTable::find(const QString &topic)
+{
+    for (auto &[name, channel] : m_entries) {
+        if (name == topic) {
+            return &channel;
+        }
+    }
+    return nullptr;
+}
+
+void ChannelTable::insert(const QString &topic, const Channel &channel)
+{
+    if (Channel *existing = find(topic)) {
+        *existing = channel;
+    } else {
+        m_entries.append({topic, channel});
+    }
+}
+
+void ChannelTable::remove(const QString &topic)
+{
+    m_entries.removeIf([&](const auto &entry) { return entry.first == topic; });
+    if (m_entries.isEmpty()) {
+        m_entries = {}; // no capacity kept for a client that left everything
+    }
+}
+
+QStringList ChannelTable::topics() const
+{
+    QStringList list;
+    list.reserve(m_entries.size());
+    for (const auto &entry : m_entries) {
+        list.append(entry.first);
+    }
+    return list;
+}
+
+// ---- ChannelContextImpl: the ChannelContext of one callback, enforcing the table in behaviour.h
+
+class ChannelContextImpl final : public ChannelContext
+{
+public:
+    enum class Phase { Join, AfterJoin, Event, Leave };
+
+    ChannelContextImpl(ChannelEngine &engine, EngineClient &client, const QString &topic, Channel &channel, Phase phase,
+                       const QJsonValue &ref = QJsonValue::Null)
+        : m_engine(engine)
+        , m_client(client)
+        , m_topic(topic)
+        , m_channel(channel)
+        , m_phase(phase)
+        , m_ref(ref)
+    {}
+
+    QString topic() const override { return m_topic; }
+    quint64 clientId() const override { return m_client.id; }
+    const ConnectInfo &connectInfo() const override { return m_client.info; }
+    QVariantMap &assigns() override { return m_channel.assigns; }
+
+    void reply(const QString &status, const Payload &response) override
+    {
+        if (!allowed("reply", m_phase == Phase::Event)) {
+            return;
+        }
+        if (m_replied) {
+            m_engine.m_host.warn(
+                QStringLiteral("a second reply to the same message is ignored (topic %1)").arg(m_topic));
+            return;
+        }
+        m_replied = true;
+        m_engine.m_host.sendReply(m_client, m_channel.joinRef, m_ref, m_topic, status, response);
+    }
+    void push(const QString &event, const Payload &payload) override
+    {
+        if (!allowed("push", m_phase != Phase::Leave)) {
+            return;
+        }
+        if (m_phase == Phase::Join) {
+            m_deferred.append({event, payload}); // sent right after the join reply
+        } else {
+            m_engine.m_host.sendPush(m_client, m_channel.joinRef, m_topic, event, payload);
+        }
+    }
+    void broadcast(const QString &event, const Payload &payload) override
+    {
+        m_engine.broadcastImpl(m_topic, event, payload, 0);
+    }
+    void broadcastFrom(const QString &event, const Payload &payload) override
+    {
+        m_engine.broadcastImpl(m_topic, event, payload, m_client.id);
+    }
+    void stop() override
+    {
+        if (allowed("stop", m_phase == Phase::AfterJoin || m_phase == Phase::Event)) {
+            m_stopRequested = true;
+        }
+    }
+    void trackPresence(const QString &key, const QJsonObject &meta) override
+    {
+        if (allowed("trackPresence", m_phase == Phase::AfterJoin || m_phase == Phase::Event)) {
+            m_engine.presenceTrack(m_client, m_channel, m_topic, key, meta);
+        }
+    }
+    void updatePresence(const QJsonObject &meta) override
+    {
+        if (allowed("updatePresence", m_phase == Phase::AfterJoin || m_phase == Phase::Event)) {
+            m_engine.presenceUpdate(m_channel, m_topic, meta);
+        }
+    }
+    void untrackPresence() override
+    {
+        if (allowed("untrackPresence", m_phase == Phase::AfterJoin || m_phase == Phase::Event)) {
+            m_engine.presenceUntrack(m_channel, m_topic);
+        }
+    }
+    InstanceContext &instance() override { return m_engine; }
+
+    bool stopRequested() const { return m_stopRequested; }
+    void flushDeferred()
+    {
+        for (const auto &[event, payload] : std::as_const(m_deferred)) {
+            m_engine.m_host.sendPush(m_client, m_channel.joinRef, m_topic, event, payload);
+        }
+        m_deferred.clear();
+    }
+
+private:
+    bool allowed(const char *call, bool valid)
+    {
+        if (!valid) {
+            m_engine.m_host.warn(QStringLiteral("%1() is not valid in %2 (topic %3); ignored - see behaviour.h")
+                                     .arg(QLatin1String(call), phaseName(), m_topic));
+        }
+        return valid;
+    }
+    QString phaseName() const
+    {
+        switch (m_phase) {
+        case Phase::Join:
+            return QStringLiteral("join");
+        case Phase::AfterJoin:
+            return QStringLiteral("afterJoin");
+        case Phase::Event:
+            return QStringLiteral("handleIn");
+        case Phase::Leave:
+            return QStringLiteral("leave");
+        }
+        return {};
+    }
+
+    ChannelEngine &m_engine;
+    EngineClient &m_client;
+    QString m_topic;
+    Channel &m_channel;
+    Phase m_phase;
+    QJsonValue m_ref;
+    QList<std::pair<QString, Payload>> m_deferred;
+    bool m_replied = false;
+    bool m_stopRequested = false;
+};
+
+// ---- ChannelEngine
+
+ChannelEngine::ChannelEngine(InstanceConfig config, std::unique_ptr<IBehaviour> behaviour, Limits limits,
+                             EngineHost &host)
+    : m_config(std::move(config))
+    , m_behaviour(std::move(behaviour))
+    , m_limits(limits)
+    , m_host(host)
+{}
+
+ChannelEngine::~ChannelEngine() = default;
+
+bool ChannelEngine::start(QString *what)
+{
+    return guarded([&] { m_behaviour->instanceStarted(*this); }, what);
+}
+
+std::optional<QString> ChannelEngine::connect(const ConnectInfo &info, bool *crashed)
+{
+    std::optional<QString> refusal;
+    QString what;
+    *crashed = !guarded([&] { refusal = m_behaviour->connect(info); }, &what);
+    if (*crashed) {
+        m_host.callbackCrashed(QStringLiteral("connect: ") + what);
+    }
+    return refusal;
+}
+
+void ChannelEngine::addClient(EngineClient *client)
+{
+    m_clients.insert(client->id, client);
+}
+
+void ChannelEngine::removeClient(EngineClient *client)
+{
+    const QStringList topics = client->channels.topics();
+    for (const QString &topic : topics) {
+        removeChannel(*client, topic, m_stopping ? LeaveReason::Shutdown : LeaveReason::Disconnected);
+    }
+    m_clients.remove(client->id);
+}
+
+void ChannelEngine::stop()
+{
+    m_stopping = true;
+    m_timers.clear();
+    m_host.timersChanged();
+}
+
+void ChannelEngine::handleMessage(EngineClient &client, const Message &message)
+{
+    if (m_stopping) {
+        return;
+    }
+    if (message.topic == events::kPhoenixTopic && message.event == events::kHeartbeat) {
+        m_host.sendReply(client, QJsonValue::Null, message.ref, message.topic, QStringLiteral("ok"), emptyPayload());
+        return;
+    }
+    if (const qint64 limit = m_limits.maxTopicBytes;
+        message.topic.size() > limit / 3 || message.event.size() > limit / 3) { // a QChar is 1-3 UTF-8 bytes
+        const bool longTopic = message.topic.toUtf8().size() > limit;
+        if (longTopic || message.event.toUtf8().size() > limit) {
+            // Refused, nothing kept (the reply echoes the topic once: clients match replies by topic and ref).
+            m_host.sendReply(client, message.joinRef, message.ref, message.topic, QStringLiteral("error"),
+                             reasonPayload(QStringLiteral("%1 over %2 bytes (max_topic_bytes)")
+                                               .arg(longTopic ? QStringLiteral("topic") : QStringLiteral("event name"))
+                                               .arg(limit)));
+            return;
+        }
+    }
+    if (message.event == events::kJoin) {
+        handleJoin(client, message);
+        return;
+    }
+    if (message.event == events::kLeave) {
+        handleLeave(client, message);
+        return;
+    }
+    Channel *channel = client.channels.find(message.topic);
+    if (!channel) {
+        m_host.sendReply(client, QJsonValue::Null, message.ref, message.topic, QStringLiteral("error"),
+                         reasonPayload(QStringLiteral("unmatched topic")));
+        return;
+    }
+    if (!isNullRef(message.joinRef) && message.joinRef != channel->joinRef) {
+        return; // stale join_ref: the client raced a rejoin; dropped silently (protocol 4.4)
+    }
+    handleEvent(client, *channel, message);
+}
+
+void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
+{
+    const QString &topic = message.topic;
+    const bool duplicate = client.channels.contains(topic);
+    if (!duplicate && client.channels.size() >= m_limits.maxChannels) {
+        m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
+                         reasonPayload(QStringLiteral("too many channels joined")));
+        return;
+    }
+    if (!m_behaviour->matchesTopic(topic)) {
+        m_host.sendReply(client, QJsonValue::Null, message.ref, topic, QStringLiteral("error"),
+                         reasonPayload(QStringLiteral("unmatched topic")));
+        return;
+    }
+    QJsonValue oldJoinRef;
+    if (duplicate) {
+        // Phoenix kills the old channel, answers the new join, then closes the old join_ref (protocol 4.7).
+        oldJoinRef = client.channels.find(topic)->joinRef;
+        removeChannel(client, topic, LeaveReason::DuplicateJoin);
+    }
+    const auto sendOldClose = [&] {
+        if (duplicate) {
+            m_host.sendControl(client, oldJoinRef, topic, events::kClose, {});
+        }
+    };
+    Channel channel;
+    // A join without join_ref uses its ref as the channel's join reference, but the reply echoes null.
+    channel.joinRef = isNullRef(message.joinRef) ? message.ref : message.joinRef;
+    ChannelContextImpl context(*this, client, topic, channel, ChannelContextImpl::Phase::Join);
+    JoinResult result;
+    QString what;
+    if (!guarded([&] { result = m_behaviour->join(context, message.payload.json); }, &what)) {
+        m_host.warn(QStringLiteral("join of %1 crashed: %2").arg(topic, what));
+        m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
+                         reasonPayload(QStringLiteral("join crashed")));
+        sendOldClose();
+        m_host.callbackCrashed(QStringLiteral("join %1: %2").arg(topic, what));
+        return;
+    }
+    if (!result.ok) {
+        m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
+                         Payload::fromJson(result.response));
+        sendOldClose();
+        return;
+    }
+    QList<EngineClient *> &members = m_members[topic];
+    const bool firstMember = members.isEmpty();
+    channel.subscriberSlot = members.size();
+    members.append(&client);
+    client.channels.insert(topic, channel);
+    ++m_channelCount;
+    ++m_joinsTotal;
+    m_channelsChanged = true;
+    if (firstMember && !guarded([&] { m_behaviour->topicStarted(*this, topic); }, &what)) {
+        m_host.warn(QStringLiteral("topicStarted of %1 threw: %2").arg(topic, what));
+    }
+    m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("ok"),
+                     Payload::fromJson(result.response));
+    context.flushDeferred();
+    sendOldClose();
+
+    Channel *joined = client.channels.find(topic);
+    if (!joined) {
+        return; // topicStarted kicked it
+    }
+    ChannelContextImpl after(*this, client, topic, *joined, ChannelContextImpl::Phase::AfterJoin);
+    if (!guarded([&] { m_behaviour->afterJoin(after); }, &what)) {
+        crashChannel(client, topic, what);
+        return;
+    }
+    if (after.stopRequested()) {
+        const QJsonValue joinRef = joined->joinRef;
+        removeChannel(client, topic, LeaveReason::Stopped);
+        m_host.sendControl(client, joinRef, topic, events::kClose, {});
+    }
+}
+
+void ChannelEngine::handleLeave(EngineClient &client, const Message &message)
+{
+    const Channel *channel = client.channels.find(message.topic);
+    if (!channel) {
+        // Leaving something unknown is not an error (protocol 4.5).
+        m_host.sendReply(client, message.joinRef, message.ref, message.topic, QStringLiteral("ok"), emptyPayload());
+        return;
+    }
+    if (!isNullRef(message.joinRef) && message.joinRef != channel->joinRef) {
+        return; // stale: the client raced a server close
+    }
+    const QJsonValue joinRef = channel->joinRef;
+    m_host.sendReply(client, joinRef, message.ref, message.topic, QStringLiteral("ok"), emptyPayload());
+    removeChannel(client, message.topic, LeaveReason::Left);
+    m_host.sendControl(client, joinRef, message.topic, events::kClose, {});
+}
+
+void ChannelEngine::handleEvent(EngineClient &client, Channel &channel, const Message &message)
+{
+    ChannelContextImpl context(*this, client, message.topic, channel, ChannelContextImpl::Phase::Event, message.ref);
+    QString what;
+    if (!guarded([&] { m_behaviour->handleIn(context, message.event, message.payload); }, &what)) {
+        crashChannel(client, message.topic, what);
+        return;
+    }
+    if (context.stopRequested()) {
+        if (Channel *current = client.channels.find(message.topic)) {
+            const QJsonValue joinRef = current->joinRef;
+            removeChannel(client, message.topic, LeaveReason::Stopped);
+            m_host.sendControl(client, joinRef, message.topic, events::kClose, {});
+        }
+    }
+}
+
+void ChannelEngine::crashChannel(EngineClient &client, const QString &topic, const QString &what)
+{
+    const Channel *channel = client.channels.find(topic);
+    if (!channel) {
+        return;
+    }
+    m_host.warn(QStringLiteral("channel %1 of client %2 crashed: %3").arg(topic).arg(client.id).arg(what));
+    const QJsonValue joinRef = channel->joinRef;
+    m_host.sendControl(client, joinRef, topic, events::kError,
+                       QJsonObject{{QStringLiteral("reason"), QStringLiteral("channel_crash")}});
+    removeChannel(client, topic, LeaveReason::Crashed);
+    m_host.callbackCrashed(QStringLiteral("channel %1: %2").arg(topic, what));
+}
+
+void ChannelEngine::removeChannel(EngineClient &client, const QString &topic, LeaveReason reason)
+{
+    Channel *channel = client.channels.find(topic);
+    if (!channel) {
+        return;
+    }
+    if (!m_stopping) {
+        ChannelContextImpl context(*this, client, topic, *channel, ChannelContextImpl::Phase::Leave);
+        QString what;
+        if (!guarded([&] { m_behaviour->leave(context, reason); }, &what)) {
+            m_host.warn(QStringLiteral("leave handler of %1 threw: %2").arg(topic, what));
+        }
+        presenceUntrack(*channel, topic);
+    }
+    const qsizetype slot = channel->subscriberSlot;
+    client.channels.remove(topic);
+    --m_channelCount;
+    m_channelsChanged = true;
+    auto members = m_members.find(topic);
+    if (members == m_members.end() || slot < 0 || slot >= members->size()) {
+        return;
+    }
+    // Swap-remove: the last member takes the slot (its channel records where it now is).
+    EngineClient *last = members->last();
+    (*members)[slot] = last;
+    if (last != &client) {
+        last->channels.find(topic)->subscriberSlot = slot;
+    }
+    members->removeLast();
+    if (!members->isEmpty()) {
+        return;
+    }
+    m_members.erase(members);
+    if (m_timers.cancelTopic(topic) > 0) {
+        m_host.timersChanged();
+    }
+    if (!m_stopping) {
+        QString what;
+        if (!guarded([&] { m_behaviour->topicEmpty(*this, topic); }, &what)) {
+            m_host.warn(QStringLiteral("topicEmpty of %1 threw: %2").arg(topic, what));
+        }
+    }
+}
+
+void ChannelEngine::broadcast(const QString &topic, const QString &event, const Payload &payload)
+{
+    broadcastImpl(topic, event, payload, 0);
+}
+
+void ChannelEngine::broadcastFromOutside(const QString &topic, const QString &event, const Payload &payload)
+{
+    broadcastImpl(topic, event, payload, 0);
+}
+
+void ChannelEngine::broadcastImpl(const QString &topic, const QString &event, const Payload &payload,
+                                  quint64 excludeClientId)
+{
+    const auto members = m_members.constFind(topic);
+    if (members == m_members.cend()) {
+        return;
+    }
+    m_host.sendBroadcast(*members, topic, event, payload, excludeClientId);
+}
+
+bool ChannelEngine::pushTo(quint64 clientId, const QString &topic, const QString &event, const Payload &payload)
+{
+    EngineClient *client = m_clients.value(clientId);
+    Channel *channel = client ? client->channels.find(topic) : nullptr;
+    if (!channel || m_stopping) {
+        return false;
+    }
+    m_host.sendPush(*client, channel->joinRef, topic, event, payload);
+    return true;
+}
+
+void ChannelEngine::kick(quint64 clientId, const QString &reason)
+{
+    if (EngineClient *client = m_clients.value(clientId)) {
+        m_host.closeClient(*client, ws::closecode::kPolicyViolation, reason);
+    }
+}
+
+QList<Member> ChannelEngine::members(const QString &topic) const
+{
+    QList<Member> list;
+    const auto members = m_members.constFind(topic);
+    if (members == m_members.cend()) {
+        return list;
+    }
+    list.reserve(members->size());
+    for (EngineClient *client : *members) {
+        list.append(Member{client->id, client->channels.find(topic)->assigns});
+    }
+    std::sort(list.begin(), list.end(), [](const Member &a, const Member &b) { return a.clientId < b.clientId; });
+    return list;
+}
+
+TimerId ChannelEngine::addTimer(int ms, bool repeat, TimerCallback callback, const QString &topic, const char *call)
+{
+    if (m_stopping || !callback || ms < 0) {
+        m_host.warn(QStringLiteral("%1(%2 ms) refused: %3")
+                        .arg(QLatin1String(call))
+                        .arg(ms)
+                        .arg(m_stopping ? QStringLiteral("the instance is stopping")
+                                        : QStringLiteral("a callback and a delay >= 0 are needed")));
+        return 0;
+    }
+    if (!topic.isEmpty() && !m_members.contains(topic)) {
+        m_host.warn(QStringLiteral("%1() for topic %2 refused: it has no members").arg(QLatin1String(call), topic));
+        return 0;
+    }
+    const TimerId id = m_timers.add(m_host.nowMs(), ms, repeat, topic, std::move(callback));
+    m_host.timersChanged();
+    return id;
+}
+
+TimerId ChannelEngine::after(int ms, TimerCallback callback, const QString &topic)
+{
+    return addTimer(ms, false, std::move(callback), topic, "after");
+}
+
+TimerId ChannelEngine::every(int ms, TimerCallback callback, const QString &topic)
+{
+    return addTimer(std::max(ms, 1), true, std::move(callback), topic, "every");
+}
+
+bool ChannelEngine::cancelTimer(TimerId id)
+{
+    const bool cancelled = m_timers.cancel(id);
+    if (cancelled) {
+        m_host.timersChanged();
+    }
+    return cancelled;
+}
+
+void ChannelEngine::fireDueTimers()
+{
+    const qint64 now = m_host.nowMs();
+    // Bounded: a timer re-armed for "now" by its own callback waits for the next wake-up.
+    for (qsizetype budget = m_timers.size(); budget > 0 && !m_stopping; --budget) {
+        std::optional<TimerTable::Due> due = m_timers.takeNextDue(now);
+        if (!due) {
+            break;
+        }
+        QString what;
+        if (!guarded([&] { due->callback(*this); }, &what)) {
+            m_host.warn(QStringLiteral("timer %1 threw: %2").arg(due->id).arg(what));
+            m_host.callbackCrashed(QStringLiteral("timer: ") + what);
+        }
+    }
+    m_host.timersChanged();
+}
+
+void ChannelEngine::presenceTrack(EngineClient &client, Channel &channel, const QString &topic, const QString &key,
+                                  const QJsonObject &meta)
+{
+    if (!channel.presenceRef.isEmpty()) {
+        presenceUntrack(channel, topic);
+    }
+    QJsonObject diff;
+    channel.presenceRef = m_presence.track(topic, key, client.id, meta, &diff);
+    channel.presenceKey = key;
+    broadcastImpl(topic, kPresenceDiff, Payload::fromJson(diff), 0);
+}
+
+void ChannelEngine::presenceUpdate(Channel &channel, const QString &topic, const QJsonObject &meta)
+{
+    if (channel.presenceRef.isEmpty()) {
+        return;
+    }
+    QJsonObject diff;
+    const QString ref = m_presence.update(topic, channel.presenceKey, channel.presenceRef, meta, &diff);
+    if (!ref.isEmpty()) {
+        channel.presenceRef = ref;
+        broadcastImpl(topic, kPresenceDiff, Payload::fromJson(diff), 0);
+    }
+}
+
+void ChannelEngine::presenceUntrack(Channel &channel, const QString &topic)
+{
+    if (channel.presenceRef.isEmpty()) {
+        return;
+    }
+    QJsonObject diff;
+    const bool removed = m_presence.untrack(topic, channel.presenceKey, channel.presenceRef, &diff);
+    channel.presenceRef.clear();
+    channel.presenceKey.clear();
+    if (removed) {
+        broadcastImpl(topic, kPresenceDiff, Payload::fromJson(diff), 0);
+    }
+}
+
+} // namespace wsserve

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+#include "behaviour.h"
+#include "faultinjection.h"
+#include "presencetracker.h"
+#include "timertable.h"
+
+#include <QHash>
+#include <QList>
+
+#include <memory>
+
+namespace wsserve {
+
+// One channel: a topic joined on one connection.
+struct Channel {
+    QJsonValue joinRef;
+    QVariantMap assigns;
+    QString presenceKey;
+    QString presenceRef;           // phx_ref of this channel's presence entry; empty when untracked
+    qsizetype subscriberSlot = -1; // index in the engine's member list of the topic
+};
+
+// A client's channels. A client joins a handful (at most max_channels, 100 by default): a short list
+// searched linearly costs ~100 bytes where a QHash cost ~5 KB per client.
+class ChannelTable
+{
+public:
+    Channel *find(const QString &topic);
+    bool contains(const QString &topic) { return find(topic) != nullptr; }
+    qsizetype size() const { return m_entries.size(); }
+    void insert(const QString &topic, const Channel &channel);
+    void remove(const QString &topic);
+    QStringList topics() const;
+
+private:
+    QList<std::pair<QString, Channel>> m_entries;
+};
+
+// What the engine knows of a connected client. The instance's own client record (socket, counters)
+// derives from it; so does the harness's.
+struct EngineClient {
+    quint64 id = 0;
+    ConnectInfo info;
+    ChannelTable channels;
+};
+
+// What the engine needs from around it: the instance (sockets, encoding, the supervisor) or the
+// BehaviourHarness (recording). Thread: the instance thread.
+class EngineHost
+{
+public:
+    virtual ~EngineHost() = default;
+    virtual void sendReply(EngineClient &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
+                           const QString &status, const Payload &response) = 0;
+    virtual void sendPush(EngineClient &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
+                          const Payload &payload) = 0;
+    // A channel control event (phx_close, phx_error): its ref is the join_ref (protocol 4.6).
+    virtual void sendControl(EngineClient &client, const QJsonValue &joinRef, const QString &topic,
+                             const QString &event, const QJsonObject &payload) = 0;
+    virtual void sendBroadcast(const QList<EngineClient *> &members, const QString &topic, const QString &event,
+                               const Payload &payload, quint64 excludeClientId) = 0;
+    virtual void closeClient(EngineClient &client, quint16 code, const QString &reason) = 0;
+    // A callback threw; counts toward max_channel_crashes.
+    virtual void callbackCrashed(const QString &what) = 0;
+    // nextTimerDueMs() may have changed: (re)arm the wake-up that calls fireDueTimers().
+    virtual void timersChanged() = 0;
+    virtual qint64 nowMs() const = 0;
+    // A misuse of the SDK or a problem worth a log line (the host adds the instance tag).
+    virtual void warn(const QString &message) = 0;
+    // Fault injection for the chaos type (FaultInjection).
+    virtual void stallThread(int milliseconds) = 0;
+    virtual void failInstance(const QString &reason) = 0;
+};
+
+// The Phoenix channel semantics of one instance, without sockets: joins (duplicate, refused, over the
+// limits), leaves, events with their join_ref checks, heartbeats, topics and their members, presence,
+// timers, and every behaviour callback with the SDK's rules (behaviour.h). The instance feeds it decoded
+// messages; the BehaviourHarness feeds it the same way, so a type's unit tests run this very code.
+// Thread: the instance thread.
+class ChannelEngine final : public InstanceContext, public FaultInjection
+{
+public:
+    struct Limits {
+        qint64 maxChannels = 100;
+        qint64 maxTopicBytes = 255;
+    };
+
+    ChannelEngine(InstanceConfig config, std::unique_ptr<IBehaviour> behaviour, Limits limits, EngineHost &host);
+    ~ChannelEngine() override;
+    ChannelEngine(const ChannelEngine &) = delete;
+    ChannelEngine &operator=(const ChannelEngine &) = delete;
+
+    // Calls instanceStarted(); false (and *what) when it threw.
+    bool start(QString *what);
+    // Before the upgrade: the behaviour's refusal, if any. *crashed when it threw.
+    std::optional<QString> connect(const ConnectInfo &info, bool *crashed);
+    void addClient(EngineClient *client);
+    // Leaves every channel of the client (reason Disconnected, or Shutdown while stopping) and forgets it.
+    void removeClient(EngineClient *client);
+    // One decoded message of a client that is not closing.
+    void handleMessage(EngineClient &client, const Message &message);
+    // A broadcast from outside the type (admin API, GUI).
+    void broadcastFromOutside(const QString &topic, const QString &event, const Payload &payload);
+    // From now on no callback runs and no timer fires (the instance is shutting down).
+    void stop();
+    bool stopping() const { return m_stopping; }
+
+    void fireDueTimers();
+    std::optional<qint64> nextTimerDueMs() const { return m_timers.nextDueMs(); }
+
+    qint64 channelCount() const { return m_channelCount; }
+    quint64 joinsTotal() const { return m_joinsTotal; }
+    // True once after the set of channels changed (the instance republishes its client list then).
+    bool takeChannelsChanged() { return std::exchange(m_channelsChanged, false); }
+
+    // InstanceContext
+    QString instanceId() const override { return m_config.id; }
+    const InstanceConfig &config() const override { return m_config; }
+    void broadcast(const QString &topic, const QString &event, const Payload &payload) override;
+    bool pushTo(quint64 clientId, const QString &topic, const QString &event, const Payload &payload) override;
+    void kick(quint64 clientId, const QString &reason) override;
+    QList<Member> members(const QString &topic) const override;
+    QJsonObject presenceList(const QString &topic) const override { return m_presence.list(topic); }
+    TimerId after(int ms, TimerCallback callback, const QString &topic = {}) override;
+    TimerId every(int ms, TimerCallback callback, const QString &topic = {}) override;
+    bool cancelTimer(TimerId id) override;
+
+    // FaultInjection, forwarded to the host.
+    void stallThread(int milliseconds) override { m_host.stallThread(milliseconds); }
+    void failInstance(const QString &reason) override { m_host.failInstance(reason); }
+
+    IBehaviour &behaviour() { return *m_behaviour; }
+
+private:
+    friend class ChannelContextImpl;
+
+    void handleJoin(EngineClient &client, const Message &message);
+    void handleLeave(EngineClient &client, const Message &message);
+    void handleEvent(EngineClient &client, Channel &channel, const Message &message);
+    void crashChannel(EngineClient &client, const QString &topic, const QString &what);
+    void removeChannel(EngineClient &client, const QString &topic, LeaveReason reason);
+    void broadcastImpl(const QString &topic, const QString &event, const Payload &payload, quint64 excludeClientId);
+    TimerId addTimer(int ms, bool repeat, TimerCallback callback, const QString &topic, const char *call);
+    void presenceTrack(EngineClient &client, Channel &channel, const QString &topic, const QString &key,
+                       const QJsonObject &meta);
+    void presenceUpdate(Channel &channel, const QString &topic, const QJsonObject &meta);
+    void presenceUntrack(Channel &channel, const QString &topic);
+
+    InstanceConfig m_config;
+    std::unique_ptr<IBehaviour> m_behaviour;
+    Limits m_limits;
+    EngineHost &m_host;
+    QHash<quint64, EngineClient *> m_clients;
+    QHash<QString, QList<EngineClient *>> m_members; // topic -> clients joined to it (Channel::subscriberSlot)
+    PresenceTracker m_presence;
+    TimerTable m_timers;
+    qint64 m_channelCount = 0;
+    quint64 m_joinsTotal = 0;
+    bool m_channelsChanged = false;
+    bool m_stopping = false;
+};
+
+} // namespace wsserve

@@ -3,8 +3,9 @@
 #include "instance.h"
 
 #include "behaviourregistry.h"
-#include "endpoint/httpresponse.h"
-#include "endpoint/originpolicy.h"
+#include "clock.h"
+#include "http/httpresponse.h"
+#include "http/originpolicy.h"
 #include "logging.h"
 #include "net/poller.h"
 #include "net/wsconnection.h"
@@ -25,11 +26,6 @@ constexpr int kStatsIntervalMs = 100;
 constexpr int kStopGraceMs = 1500;
 constexpr qint64 kCloseHandshakeMs = 5000;
 constexpr qsizetype kScratchBytes = 64 * 1024;
-
-qint64 nowMs()
-{
-    return QDateTime::currentMSecsSinceEpoch();
-}
 
 bool isNullRef(const QJsonValue &value)
 {

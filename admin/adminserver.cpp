@@ -3,6 +3,7 @@
 #include "adminserver.h"
 
 #include "admingate.h"
+#include "clock.h"
 #include "net/acceptguard.h"
 #include "servercontroller.h"
 
@@ -38,6 +39,29 @@ struct AdminServer::Reply {
             object.insert(u"field"_s, field);
         }
         return json(object, status);
+    }
+    // A refused facade command: its kind decides the status (and, for create, the field at fault).
+    static Reply refused(const CommandResult &result)
+    {
+        using Error = CommandResult::Error;
+        switch (result.error) {
+        case Error::NotFound:
+            return error(Status::NotFound, result.message);
+        case Error::IdTaken:
+            return error(Status::Conflict, result.message, u"id"_s);
+        case Error::InvalidId:
+            return error(Status::BadRequest, result.message, u"id"_s);
+        case Error::UnknownType:
+            return error(Status::UnprocessableEntity, result.message, u"type"_s);
+        case Error::InvalidOption:
+            return error(Status::BadRequest, result.message, u"options"_s);
+        case Error::WrongState:
+        case Error::NotRunning:
+            return error(Status::Conflict, result.message);
+        case Error::None:
+            break;
+        }
+        return error(Status::InternalServerError, u"command refused without a reason"_s);
     }
 };
 
@@ -320,17 +344,17 @@ AdminServer::Reply AdminServer::instancesRoute(const QHttpServerRequest &request
         return notAllowed("GET, POST");
     }
     const QString id = segments.at(0);
-    if (!m_controller.instanceIds().contains(id)) {
+    // Reads of an unknown id are 404 here; commands are validated by the facade, whose refusal is mapped.
+    const auto unknown = [&] {
         return Reply::error(Status::NotFound, u"no instance '%1'"_s.arg(id));
-    }
-    QString error;
+    };
     if (segments.size() == 1) {
         if (method == Method::Get) {
-            return Reply::json(instanceJson(id));
+            return m_controller.instanceIds().contains(id) ? Reply::json(instanceJson(id)) : unknown();
         }
         if (method == Method::Delete) {
-            if (!m_controller.removeInstance(id, &error)) {
-                return Reply::error(Status::Conflict, error);
+            if (const CommandResult result = m_controller.removeInstance(id); !result) {
+                return Reply::refused(result);
             }
             return Reply::json(QJsonObject{{u"id"_s, id}, {u"removed"_s, true}});
         }
@@ -341,11 +365,11 @@ AdminServer::Reply AdminServer::instancesRoute(const QHttpServerRequest &request
         if (method != Method::Post) {
             return notAllowed("POST");
         }
-        const bool ok = action == u"start"  ? m_controller.startInstance(id, &error)
-                        : action == u"stop" ? m_controller.stopInstance(id, &error)
-                                            : m_controller.restartInstance(id, &error);
-        if (!ok) {
-            return Reply::error(Status::Conflict, error);
+        const CommandResult result = action == u"start"  ? m_controller.startInstance(id)
+                                     : action == u"stop" ? m_controller.stopInstance(id)
+                                                         : m_controller.restartInstance(id);
+        if (!result) {
+            return Reply::refused(result);
         }
         return Reply::json(instanceJson(id));
     }
@@ -359,6 +383,9 @@ AdminServer::Reply AdminServer::instancesRoute(const QHttpServerRequest &request
         if (method != Method::Get) {
             return notAllowed("GET");
         }
+        if (!m_controller.instanceIds().contains(id)) {
+            return unknown();
+        }
         QJsonArray list;
         for (const ClientInfo &client : m_controller.clients(id)) {
             list.append(clientJson(client));
@@ -371,16 +398,14 @@ AdminServer::Reply AdminServer::instancesRoute(const QHttpServerRequest &request
         }
         bool ok = false;
         const quint64 clientId = segments.at(2).toULongLong(&ok);
-        const ClientList clients = m_controller.clients(id);
-        const bool known = ok && std::any_of(clients.cbegin(), clients.cend(),
-                                             [&](const ClientInfo &client) { return client.id == clientId; });
-        if (!known) {
+        if (!ok) { // not a client id at all: no such client
             return Reply::error(Status::NotFound, u"no client '%1' on instance '%2'"_s.arg(segments.at(2), id));
         }
         const QString reason = request.query().queryItemValue(u"reason"_s, QUrl::FullyDecoded);
-        if (!m_controller.kickClient(id, clientId, reason.isEmpty() ? u"kicked by admin"_s : reason.left(100),
-                                     &error)) {
-            return Reply::error(Status::Conflict, error);
+        if (const CommandResult result =
+                m_controller.kickClient(id, clientId, reason.isEmpty() ? u"kicked by admin"_s : reason.left(100));
+            !result) {
+            return Reply::refused(result);
         }
         return Reply::json(QJsonObject{{u"id"_s, segments.at(2)}, {u"kicked"_s, true}});
     }
@@ -413,22 +438,11 @@ AdminServer::Reply AdminServer::createInstance(const QHttpServerRequest &request
         return Reply::error(Status::BadRequest, u"'start' must be true or false"_s, u"start"_s);
     }
     const QString id = body.value(u"id").toString();
-    const QString type = body.value(u"type").toString();
-    if (const QString idError = validateInstanceId(id); !idError.isEmpty()) {
-        return Reply::error(Status::BadRequest, idError, u"id"_s);
-    }
-    if (m_controller.instanceIds().contains(id)) {
-        return Reply::error(Status::Conflict, u"instance id '%1' is already taken"_s.arg(id), u"id"_s);
-    }
-    if (!m_controller.registry().find(type)) {
-        return Reply::error(
-            Status::UnprocessableEntity,
-            u"unknown instance type '%1' (known: %2)"_s.arg(type, m_controller.registry().names().join(u", ")),
-            u"type"_s);
-    }
-    if (!m_controller.createInstance(id, type, body.value(u"options").toObject().toVariantMap(),
-                                     body.value(u"start").toBool(true), &error)) {
-        return Reply::error(Status::BadRequest, error, u"options"_s);
+    if (const CommandResult result = m_controller.createInstance(id, body.value(u"type").toString(),
+                                                                 body.value(u"options").toObject().toVariantMap(),
+                                                                 body.value(u"start").toBool(true));
+        !result) {
+        return Reply::refused(result);
     }
     return Reply::json(instanceJson(id), Status::Created);
 }
@@ -449,9 +463,10 @@ AdminServer::Reply AdminServer::broadcast(const QString &id, const QHttpServerRe
     if (body.contains(u"payload") && !body.value(u"payload").isObject()) {
         return Reply::error(Status::BadRequest, u"'payload' must be an object"_s, u"payload"_s);
     }
-    if (!m_controller.broadcast(id, body.value(u"topic").toString(), body.value(u"event").toString(),
-                                body.value(u"payload").toObject(), &error)) {
-        return Reply::error(Status::Conflict, error);
+    if (const CommandResult result = m_controller.broadcast(
+            id, body.value(u"topic").toString(), body.value(u"event").toString(), body.value(u"payload").toObject());
+        !result) {
+        return Reply::refused(result);
     }
     return Reply::json(QJsonObject{{u"broadcast"_s, true}}, Status::Accepted);
 }
@@ -487,7 +502,7 @@ QJsonObject AdminServer::instanceJson(const QString &id) const
     for (auto it = info.config.options.cbegin(); it != info.config.options.cend(); ++it) {
         options.insert(it.key(), QJsonValue::fromVariant(it.value()));
     }
-    const qint64 uptimeMs = info.runningSinceMs > 0 ? QDateTime::currentMSecsSinceEpoch() - info.runningSinceMs : 0;
+    const qint64 uptimeMs = info.runningSinceMs > 0 ? nowMs() - info.runningSinceMs : 0;
     return QJsonObject{
         {u"id"_s, id},
         {u"type"_s, info.config.type},

@@ -2,8 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "clirunner.h"
 
-#include "adminserver.h"
 #include "servercontroller.h"
+#include "serverstart.h"
 
 #include <QCoreApplication>
 
@@ -19,28 +19,8 @@ CliRunner::CliRunner(ServerController &controller, ServerConfig config, QObject 
 
 bool CliRunner::start(QString *error)
 {
-    QStringList seen;
-    for (const InstanceSpec &spec : std::as_const(m_config.instances)) {
-        InstanceConfig validated;
-        if (!m_controller.registry().makeConfig(spec.id, spec.type, spec.options, &validated, error)) {
-            return false;
-        }
-        if (seen.contains(spec.id)) {
-            *error = QStringLiteral("instance id '%1' is given twice").arg(spec.id);
-            return false;
-        }
-        seen.append(spec.id);
-    }
-    if (m_config.adminEnabled) {
-        // Bound before anything else starts, so a bad admin setup stops the launch with nothing running.
-        m_admin = new AdminServer(m_controller, m_config.adminToken, this);
-        m_admin->setAllowedHosts(m_config.adminHosts);
-        if (!m_admin->listen(m_config.adminBind, m_config.effectiveAdminPort(), error)) {
-            return false;
-        }
-    }
     connect(&m_controller, &ServerController::listenFailed, this, &CliRunner::fail);
-    connect(&m_controller, &ServerController::listening, this, &CliRunner::onListening);
+    connect(&m_controller, &ServerController::listening, this, &CliRunner::checkAllRunning);
     connect(&m_controller, &ServerController::instanceStateChanged, this,
             [this](const QString &id, InstanceState state, const QString &reason) {
                 if (!m_announced && state == InstanceState::Failed) {
@@ -50,20 +30,12 @@ bool CliRunner::start(QString *error)
                 checkAllRunning();
             });
     connect(&m_controller, &ServerController::shutdownComplete, this, [] { QCoreApplication::exit(0); });
-    m_controller.listen(m_config.bind, m_config.port);
-    return true;
-}
-
-void CliRunner::onListening()
-{
-    QString error;
-    for (const InstanceSpec &spec : std::as_const(m_config.instances)) {
-        if (!m_controller.createInstance(spec.id, spec.type, spec.options, spec.start, &error)) {
-            fail(error);
-            return;
-        }
+    m_start = new ServerStart(m_controller, this);
+    if (const QStringList problems = m_start->start(m_config, ServerStart::Mode::Strict); !problems.isEmpty()) {
+        *error = problems.first();
+        return false;
     }
-    checkAllRunning();
+    return true;
 }
 
 void CliRunner::checkAllRunning()
@@ -80,19 +52,11 @@ void CliRunner::checkAllRunning()
         }
     }
     m_announced = true;
-    const QHostAddress address = m_controller.listenAddress();
-    const QString host =
-        address.protocol() == QAbstractSocket::IPv6Protocol ? u'[' + address.toString() + u']' : address.toString();
     // The first stdout line, exactly; scripts and tests read the port from it.
-    std::fprintf(stdout, "wsserve: listening on ws://%s:%u\n", qPrintable(host),
+    std::fprintf(stdout, "wsserve: listening on ws://%s:%u\n", qPrintable(urlHost(m_controller.listenAddress())),
                  static_cast<unsigned>(m_controller.listenPort()));
-    if (m_admin) {
-        const QHostAddress adminAddress = m_config.adminBind;
-        const QString adminHost = adminAddress.protocol() == QAbstractSocket::IPv6Protocol
-                                      ? u'[' + adminAddress.toString() + u']'
-                                      : adminAddress.toString();
-        std::fprintf(stdout, "wsserve: admin API on http://%s:%u\n", qPrintable(adminHost),
-                     static_cast<unsigned>(m_admin->port()));
+    if (const QString adminUrl = m_start->adminUrl(); !adminUrl.isEmpty()) {
+        std::fprintf(stdout, "wsserve: admin API on %s\n", qPrintable(adminUrl));
     }
     std::fflush(stdout);
 }

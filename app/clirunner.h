@@ -8,11 +8,12 @@
 
 namespace wsserve {
 
-class AdminServer;
 class ServerController;
+class ServerStart;
 
-// The headless front end: starts the listener and the configured instances through the facade, prints
-// the listening line, and stops everything on SIGINT/SIGTERM. Exit codes: 0 clean stop, 2 bad start.
+// The headless front end: starts serving through ServerStart (strict: nothing starts when one thing is
+// bad), prints the listening lines once every configured instance runs, and stops everything on
+// SIGINT/SIGTERM. Exit codes: 0 clean stop, 2 bad start.
 // Thread: main thread.
 class CliRunner final : public QObject
 {
@@ -22,19 +23,18 @@ class CliRunner final : public QObject
 public:
     CliRunner(ServerController &controller, ServerConfig config, QObject *parent = nullptr);
 
-    // Validates every instance up front (nothing starts when one is bad), then listens.
-    // Returns false, with `error` set, when the configuration is unusable.
+    // Validates every instance up front (nothing starts when one is bad), binds the admin API, creates
+    // the instances and listens. Returns false, with `error` set, when the configuration is unusable.
     bool start(QString *error);
     void requestStop();
 
 private:
-    void onListening();
     void checkAllRunning();
     void fail(const QString &message);
 
     ServerController &m_controller;
     ServerConfig m_config;
-    AdminServer *m_admin = nullptr;
+    ServerStart *m_start = nullptr;
     bool m_announced = false;
     bool m_stopping = false;
 };

@@ -5,6 +5,7 @@
 #include "clirunner.h"
 #include "config/serverconfig.h"
 #include "servercontroller.h"
+#include "serverstart.h"
 #include "signalwatcher.h"
 
 #include <QCommandLineParser>
@@ -54,6 +55,18 @@ bool applyLogLevel(const QString &level, QString *error)
     rules += QStringLiteral("wsserve.*.info=%1\n").arg(index <= 1 ? u"true" : u"false");
     rules += QStringLiteral("wsserve.*.warning=%1\n").arg(index <= 2 ? u"true" : u"false");
     QLoggingCategory::setFilterRules(rules);
+    return true;
+}
+
+bool parsePort(QStringView option, const QString &text, quint16 *port, QString *error)
+{
+    bool ok = false;
+    const uint value = text.toUInt(&ok);
+    if (!ok || value > 65535) {
+        *error = QStringLiteral("%1 '%2' is not a port number (0-65535)").arg(option, text);
+        return false;
+    }
+    *port = static_cast<quint16>(value);
     return true;
 }
 
@@ -138,7 +151,7 @@ int main(int argc, char *argv[])
     QCoreApplication::setApplicationVersion(QStringLiteral(WSSERVE_VERSION));
     QCoreApplication::setOrganizationName(QStringLiteral("wsserve"));
 
-    const BehaviourRegistry registry = BehaviourRegistry::withBuiltins();
+    const BehaviourRegistry registry = builtinRegistry();
 
     QCommandLineParser parser;
     parser.setApplicationDescription(
@@ -206,23 +219,18 @@ int main(int argc, char *argv[])
     if (parser.isSet(bindOption) && !parseBindAddress(parser.value(bindOption), &config.bind, &error)) {
         return failStart(error);
     }
+    quint16 port = 0;
     if (parser.isSet(portOption)) {
-        bool ok = false;
-        const uint port = parser.value(portOption).toUInt(&ok);
-        if (!ok || port > 65535) {
-            return failStart(
-                QStringLiteral("--port '%1' is not a port number (0-65535)").arg(parser.value(portOption)));
+        if (!parsePort(u"--port", parser.value(portOption), &port, &error)) {
+            return failStart(error);
         }
-        config.port = static_cast<quint16>(port);
+        config.port = port;
     }
     if (parser.isSet(adminPortOption)) {
-        bool ok = false;
-        const uint port = parser.value(adminPortOption).toUInt(&ok);
-        if (!ok || port > 65535) {
-            return failStart(
-                QStringLiteral("--admin-port '%1' is not a port number (0-65535)").arg(parser.value(adminPortOption)));
+        if (!parsePort(u"--admin-port", parser.value(adminPortOption), &port, &error)) {
+            return failStart(error);
         }
-        config.adminPort = static_cast<int>(port);
+        config.adminPort = port;
     }
     if (parser.isSet(adminBindOption) && !parseBindAddress(parser.value(adminBindOption), &config.adminBind, &error)) {
         return failStart(error);
@@ -276,7 +284,10 @@ int main(int argc, char *argv[])
         MainWindow window(controller, settings);
         SignalWatcher signalWatcher;
         QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &window, &QWidget::close);
-        window.start(config);
+        // The window shows problems (a saved instance that no longer fits, an admin port in use) and goes on.
+        ServerStart serving(controller);
+        const QStringList problems = serving.start(config, ServerStart::Mode::BestEffort, window.savedInstances());
+        window.finishStart(problems, serving.adminUrl());
         window.show();
         return QCoreApplication::exec();
     }

@@ -78,48 +78,56 @@ void ServerController::listen(const QHostAddress &address, quint16 port)
         endpoint, [endpoint, address, port] { endpoint->listen(address, port); }, Qt::QueuedConnection);
 }
 
-bool ServerController::createInstance(const QString &id, const QString &type, const QVariantMap &options, bool start,
-                                      QString *error)
+CommandResult ServerController::createInstance(const QString &id, const QString &type, const QVariantMap &options,
+                                               bool start)
 {
+    using Error = CommandResult::Error;
+    if (const QString idError = validateInstanceId(id); !idError.isEmpty()) {
+        return CommandResult::fail(Error::InvalidId, idError);
+    }
+    if (d->supervisor->contains(id)) {
+        return CommandResult::fail(Error::IdTaken, QStringLiteral("instance id '%1' is already taken").arg(id));
+    }
     InstanceConfig config;
-    if (!m_registry->makeConfig(id, type, options, &config, error)) {
-        return false;
+    QString error;
+    if (!m_registry->makeConfig(id, type, options, &config, &error)) {
+        return CommandResult::fail(m_registry->find(type) ? Error::InvalidOption : Error::UnknownType, error);
     }
-    if (!d->supervisor->addInstance(config, error)) {
-        return false;
+    if (CommandResult added = d->supervisor->addInstance(config); !added) {
+        return added;
     }
-    return !start || d->supervisor->startInstance(id, error);
+    return start ? d->supervisor->startInstance(id) : CommandResult::ok();
 }
 
-bool ServerController::startInstance(const QString &id, QString *error)
+CommandResult ServerController::startInstance(const QString &id)
 {
-    return d->supervisor->startInstance(id, error);
+    return d->supervisor->startInstance(id);
 }
 
-bool ServerController::stopInstance(const QString &id, QString *error)
+CommandResult ServerController::stopInstance(const QString &id)
 {
-    return d->supervisor->stopInstance(id, error);
+    return d->supervisor->stopInstance(id);
 }
 
-bool ServerController::restartInstance(const QString &id, QString *error)
+CommandResult ServerController::restartInstance(const QString &id)
 {
-    return d->supervisor->restartInstance(id, QStringLiteral("restart requested"), error);
+    return d->supervisor->restartInstance(id, QStringLiteral("restart requested"));
 }
 
-bool ServerController::removeInstance(const QString &id, QString *error)
+CommandResult ServerController::removeInstance(const QString &id)
 {
-    return d->supervisor->removeInstance(id, error);
+    return d->supervisor->removeInstance(id);
 }
 
-bool ServerController::kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error)
+CommandResult ServerController::kickClient(const QString &id, quint64 clientId, const QString &reason)
 {
-    return d->supervisor->kickClient(id, clientId, reason, error);
+    return d->supervisor->kickClient(id, clientId, reason);
 }
 
-bool ServerController::broadcast(const QString &id, const QString &topic, const QString &event,
-                                 const QJsonObject &payload, QString *error)
+CommandResult ServerController::broadcast(const QString &id, const QString &topic, const QString &event,
+                                          const QJsonObject &payload)
 {
-    return d->supervisor->broadcast(id, topic, event, payload, error);
+    return d->supervisor->broadcast(id, topic, event, payload);
 }
 
 QStringList ServerController::instanceIds() const

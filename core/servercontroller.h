@@ -2,7 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #pragma once
 
-#include "instance/behaviourregistry.h"
+#include "behaviours/builtins.h"
+#include "commandresult.h"
 #include "supervisor/instancestate.h"
 #include "telemetry/clientinfo.h"
 #include "telemetry/instancestats.h"
@@ -45,8 +46,7 @@ class ServerController final : public QObject
     Q_DISABLE_COPY_MOVE(ServerController)
 
 public:
-    explicit ServerController(BehaviourRegistry registry = BehaviourRegistry::withBuiltins(),
-                              QObject *parent = nullptr);
+    explicit ServerController(BehaviourRegistry registry = builtinRegistry(), QObject *parent = nullptr);
     ~ServerController() override;
 
     const BehaviourRegistry &registry() const { return *m_registry; }
@@ -62,15 +62,21 @@ public:
     // Any thread.
     ListenerStatus listenerStatus() const;
 
-    // Validates and adds an instance (Stopped), then starts it when `start` is true.
-    bool createInstance(const QString &id, const QString &type, const QVariantMap &options, bool start, QString *error);
-    bool startInstance(const QString &id, QString *error);
-    bool stopInstance(const QString &id, QString *error);
-    bool restartInstance(const QString &id, QString *error);
-    bool removeInstance(const QString &id, QString *error);
-    bool kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error);
-    bool broadcast(const QString &id, const QString &topic, const QString &event, const QJsonObject &payload,
-                   QString *error);
+    // Commands. Each validates what it is given and answers with the kind of refusal and a sentence for a
+    // person (front ends do not check ids, states or options themselves). Stop, restart and remove are
+    // accepted at once; the state changes follow as instanceStateChanged()/instanceRemoved().
+
+    // Validates (InvalidId, IdTaken, UnknownType, InvalidOption) and adds an instance (Stopped), then starts
+    // it when `start` is true.
+    CommandResult createInstance(const QString &id, const QString &type, const QVariantMap &options, bool start);
+    CommandResult startInstance(const QString &id);   // NotFound, WrongState (not Stopped/Failed/Restarting)
+    CommandResult stopInstance(const QString &id);    // NotFound
+    CommandResult restartInstance(const QString &id); // NotFound, WrongState (Stopping)
+    CommandResult removeInstance(const QString &id);  // NotFound
+    // NotFound (instance, or a client not in the published list), NotRunning. Closes with 1008.
+    CommandResult kickClient(const QString &id, quint64 clientId, const QString &reason);
+    CommandResult broadcast(const QString &id, const QString &topic, const QString &event,
+                            const QJsonObject &payload); // NotFound, NotRunning
 
     QStringList instanceIds() const;
     InstanceInfo instance(const QString &id) const;

@@ -263,6 +263,22 @@ private slots:
         QCOMPARE(request("DELETE", u"/api/instances/lobby"_s).status, 404);
     }
 
+    // The facade's refusal kinds, as statuses: the admin API does not check ids or states itself.
+    void commandRefusalsMapToStatus()
+    {
+        QCOMPARE(request("POST", u"/api/instances/nope/start"_s).status, 404);
+        QCOMPARE(request("POST", u"/api/instances/nope/stop"_s).status, 404);
+        QCOMPARE(request("DELETE", u"/api/instances/nope/clients/1"_s).status, 404);
+        QCOMPARE(request("GET", u"/api/instances/nope/clients"_s).status, 404);
+        QCOMPARE(request("POST", u"/api/instances/lobby/stop"_s).status, 200);
+        QVERIFY(m_server->waitForState(u"lobby"_s, InstanceState::Stopped));
+        const HttpResult notRunning =
+            request("POST", u"/api/instances/lobby/broadcast"_s, R"({"topic":"t","event":"x"})");
+        QCOMPARE(notRunning.status, 409);
+        QVERIFY(notRunning.json["error"_L1].toString().contains(u"not running"_s));
+        QCOMPARE(request("DELETE", u"/api/instances/lobby/clients/1"_s).status, 404); // a stopped instance has none
+    }
+
     void clientsAndKick()
     {
         PhoenixTestClient a;

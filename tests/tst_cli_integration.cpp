@@ -4,6 +4,7 @@
 // listening line, signals).
 
 #include "phoenixtestclient.h"
+#include "rawhttp.h"
 
 #include <QElapsedTimer>
 #include <QProcess>
@@ -243,10 +244,7 @@ private slots:
         // presence=false: no presence_state was pushed.
         QVERIFY(!client.waitFor([](const ReceivedFrame &f) { return f.event() == u"presence_state"; }, 0));
         // "later" exists but was not started.
-        QCOMPARE(httpStatus(port, "GET /socket/later/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: x\r\nUpgrade: "
-                                  "websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                  "Sec-WebSocket-Version: 13\r\n\r\n"),
-                 503);
+        QCOMPARE(httpStatus(port, upgradeHead("/socket/later/websocket?vsn=2.0.0")), 503);
         // The admin settings from the file apply: its own port, and the token.
         QVERIFY(QTest::qWaitFor([&] { return server.canReadLine(); }, 10000));
         const QString adminLine = QString::fromUtf8(server.readLine()).trimmed();

@@ -4,6 +4,7 @@
 // instance keeps being served (slow readers, floods, connection floods, dribbled or endless heads).
 
 #include "phoenixtestclient.h"
+#include "rawhttp.h"
 #include "testserver.h"
 
 #include <QElapsedTimer>
@@ -136,9 +137,7 @@ private slots:
         QTcpSocket slow;
         slow.connectToHost(QHostAddress::LocalHost, m_server->port());
         QVERIFY(slow.waitForConnected(5000));
-        slow.write("GET /socket/room/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
-                   "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n");
+        slow.write(upgradeHead("/socket/room/websocket?vsn=2.0.0"));
         QByteArray head;
         QVERIFY(QTest::qWaitFor(
             [&] {
@@ -148,9 +147,7 @@ private slots:
             5000));
         QVERIFY(head.startsWith("HTTP/1.1 101"));
         const QByteArray join = R"(["1","1","room:1","phx_join",{}])";
-        QByteArray frame;
-        frame.append(char(0x81)).append(char(0x80 | join.size())).append("\0\0\0\0", 4).append(join);
-        slow.write(frame);
+        slow.write(RawWebSocketClient::frame(0x81, join));
         QVERIFY(QTest::qWaitFor([&] { return slow.bytesAvailable() > 0; }, 5000)); // join reply arrived
         slow.setReadBufferSize(1024);
 
@@ -344,12 +341,7 @@ private slots:
         }
         int refused = 0;
         for (int i = 0; i < 20; ++i) {
-            refused += httpStatus(m_server->port(), "GET /socket/small/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: x\r\n"
-                                                    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                                    "Sec-WebSocket-Version: 13\r\n\r\n") == 503
-                           ? 1
-                           : 0;
+            refused += httpStatus(m_server->port(), upgradeHead("/socket/small/websocket?vsn=2.0.0")) == 503 ? 1 : 0;
         }
         QCOMPARE(refused, 20);
         for (const auto &client : clients) {

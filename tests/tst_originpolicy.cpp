@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // SPDX-FileCopyrightText: wsserve contributors
 // check_origin (phoenix-protocol.md 7.3): which pages may open a socket to an instance.
-#include "endpoint/originpolicy.h"
+#include "http/originpolicy.h"
 #include "instance/instanceconfig.h"
 
 #include <QTest>

@@ -4,6 +4,7 @@
 // server-side rows of phoenix-protocol.md section 11 and the endpoint's HTTP answers.
 
 #include "phoenixtestclient.h"
+#include "rawhttp.h"
 #include "testserver.h"
 
 #include "behaviours/builtins.h"
@@ -56,24 +57,17 @@ public:
 
 BehaviourRegistry registryWithProbe()
 {
-    BehaviourRegistry registry = BehaviourRegistry::withBuiltins();
+    BehaviourRegistry registry = builtinRegistry();
     registry.add({u"probe"_s, u"test probe"_s, {}, [](const InstanceConfig &) {
                       return std::make_unique<ProbeBehaviour>();
                   }});
     return registry;
 }
 
-QByteArray upgradeRequest(const QByteArray &target)
-{
-    return "GET " + target +
-           " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-}
-
 // The same request with one part of its head replaced (a header changed, removed or added).
 QByteArray upgradeRequestWith(const QByteArray &target, const QByteArray &from, const QByteArray &to)
 {
-    return upgradeRequest(target).replace(from, to);
+    return upgradeHead(target).replace(from, to);
 }
 
 QByteArray withOrigin(const QByteArray &target, const QByteArray &origin)
@@ -123,11 +117,11 @@ private slots:
     {
         QTest::addColumn<QByteArray>("request");
         QTest::addColumn<int>("status");
-        QTest::newRow("unknown instance") << upgradeRequest("/socket/nope/websocket?vsn=2.0.0") << 404;
-        QTest::newRow("unknown path") << upgradeRequest("/other") << 404;
-        QTest::newRow("vsn 3.0.0") << upgradeRequest("/socket/echo/websocket?vsn=3.0.0") << 403;
-        QTest::newRow("vsn 2.1.0") << upgradeRequest("/socket/echo/websocket?vsn=2.1.0") << 403;
-        QTest::newRow("vsn *") << upgradeRequest("/socket/echo/websocket?vsn=*") << 403;
+        QTest::newRow("unknown instance") << upgradeHead("/socket/nope/websocket?vsn=2.0.0") << 404;
+        QTest::newRow("unknown path") << upgradeHead("/other") << 404;
+        QTest::newRow("vsn 3.0.0") << upgradeHead("/socket/echo/websocket?vsn=3.0.0") << 403;
+        QTest::newRow("vsn 2.1.0") << upgradeHead("/socket/echo/websocket?vsn=2.1.0") << 403;
+        QTest::newRow("vsn *") << upgradeHead("/socket/echo/websocket?vsn=*") << 403;
         QTest::newRow("not an upgrade") << QByteArray("GET /socket/echo/websocket HTTP/1.1\r\nHost: x\r\n\r\n") << 426;
         QTest::newRow("POST") << QByteArray("POST /socket/echo/websocket HTTP/1.1\r\nHost: x\r\n\r\n") << 405;
         QTest::newRow("garbage") << QByteArray("HELLO\r\n\r\n") << 400;
@@ -135,13 +129,13 @@ private slots:
                                                        QByteArray(9000, 'a'))
                                          << 400;
         QTest::newRow("connect refused by behaviour")
-            << upgradeRequest("/socket/probe/websocket?token=bad&vsn=2.0.0") << 403;
+            << upgradeHead("/socket/probe/websocket?token=bad&vsn=2.0.0") << 403;
         const QByteArray echo = "/socket/echo/websocket?vsn=2.0.0";
         QTest::newRow("websocket version 8")
             << upgradeRequestWith(echo, "Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8") << 426;
-        QTest::newRow("no key") << upgradeRequestWith(echo, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "")
+        QTest::newRow("no key") << upgradeRequestWith(echo, QByteArray("Sec-WebSocket-Key: ") + kSampleKey + "\r\n", "")
                                 << 400;
-        QTest::newRow("key not 16 bytes") << upgradeRequestWith(echo, "dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=") << 400;
+        QTest::newRow("key not 16 bytes") << upgradeRequestWith(echo, kSampleKey, "c2hvcnQ=") << 400;
         QTest::newRow("page from another site") << withOrigin(echo, "http://evil.example") << 403;
         // RFC 9112 / RFC 6455 4.1 strictness: an upgrade is HTTP/1.1, with exactly one Host and no body.
         QTest::newRow("HTTP/1.0 upgrade") << upgradeRequestWith(echo, "HTTP/1.1", "HTTP/1.0") << 400;
@@ -151,11 +145,11 @@ private slots:
         QTest::newRow("Transfer-Encoding")
             << upgradeRequestWith(echo, "Host: 127.0.0.1\r\n", "Host: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n")
             << 400;
-        QTest::newRow("encoded / in the path") << upgradeRequest("/socket/echo%2Fwebsocket?vsn=2.0.0") << 400;
-        QTest::newRow("vsn with a trailing newline") << upgradeRequest("/socket/echo/websocket?vsn=2.0.0%0A") << 403;
-        QTest::newRow("vsn with other digits") << upgradeRequest("/socket/echo/websocket?vsn=2.0.%D9%A3") << 403;
+        QTest::newRow("encoded / in the path") << upgradeHead("/socket/echo%2Fwebsocket?vsn=2.0.0") << 400;
+        QTest::newRow("vsn with a trailing newline") << upgradeHead("/socket/echo/websocket?vsn=2.0.0%0A") << 403;
+        QTest::newRow("vsn with other digits") << upgradeHead("/socket/echo/websocket?vsn=2.0.%D9%A3") << 403;
         QTest::newRow("bare CR in Origin") << withOrigin(echo, "http://evil.example\rX-Injected: 1") << 400;
-        QTest::newRow("control byte in the target") << upgradeRequest("/socket/echo/web\x01socket?vsn=2.0.0") << 400;
+        QTest::newRow("control byte in the target") << upgradeHead("/socket/echo/web\x01socket?vsn=2.0.0") << 400;
     }
 
     void httpAnswersBeforeUpgrade()
@@ -164,7 +158,7 @@ private slots:
         QFETCH(int, status);
         QCOMPARE(httpStatus(m_server->port(), request), status);
         // The endpoint is still serving others afterwards.
-        QCOMPARE(httpStatus(m_server->port(), upgradeRequest("/socket/echo/websocket?vsn=2.0.0")), 101);
+        QCOMPARE(httpStatus(m_server->port(), upgradeHead("/socket/echo/websocket?vsn=2.0.0")), 101);
     }
 
     void clientStringsAreEscapedInAnswers()
@@ -210,7 +204,7 @@ private slots:
         QTcpSocket socket;
         socket.connectToHost(QHostAddress::LocalHost, m_server->port());
         QVERIFY(socket.waitForConnected(5000));
-        const QByteArray request = upgradeRequest("/socket/echo/websocket?vsn=2.0.0");
+        const QByteArray request = upgradeHead("/socket/echo/websocket?vsn=2.0.0");
         for (const char byte : request) {
             socket.write(&byte, 1);
             QVERIFY(socket.waitForBytesWritten(5000));
@@ -295,7 +289,7 @@ private slots:
 
     void upgradeWithoutWebsocketSuffix()
     {
-        QCOMPARE(httpStatus(m_server->port(), upgradeRequest("/socket/echo?vsn=2.0.0")), 101);
+        QCOMPARE(httpStatus(m_server->port(), upgradeHead("/socket/echo?vsn=2.0.0")), 101);
     }
 
     void v1WhenVsnMissing()
@@ -689,7 +683,7 @@ private slots:
         QVERIFY(m_server->addInstance(u"tiny"_s, u"echo"_s, {{u"max_clients"_s, 1}}));
         auto first = connectClient(u"tiny"_s);
         QVERIFY(first);
-        QCOMPARE(httpStatus(m_server->port(), upgradeRequest("/socket/tiny/websocket?vsn=2.0.0")), 503);
+        QCOMPARE(httpStatus(m_server->port(), upgradeHead("/socket/tiny/websocket?vsn=2.0.0")), 503);
         first->sendV2(QJsonValue::Null, u"1"_s, u"phoenix"_s, u"heartbeat"_s, QJsonObject{});
         QVERIFY(first->waitForReply(u"phoenix"_s, u"1"_s));
     }

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // SPDX-FileCopyrightText: wsserve contributors
 // Unit tests for server configuration parsing: --instance specs, the JSON config file, bind addresses,
-// instance ids and option resolution through BehaviourRegistry::withBuiltins().makeConfig.
+// instance ids and option resolution through builtinRegistry().makeConfig.
 
+#include "behaviours/builtins.h"
 #include "config/serverconfig.h"
-#include "instance/behaviourregistry.h"
 #include "instance/instanceconfig.h"
 
 #include <QJsonDocument>
@@ -355,7 +355,7 @@ void tst_ServerConfig::validateInstanceId()
     QVERIFY2(reason.isEmpty() == valid, qPrintable(u"reason: '"_s + reason + u"'"_s));
 
     // makeConfig applies the same rule.
-    const BehaviourRegistry registry = BehaviourRegistry::withBuiltins();
+    const BehaviourRegistry registry = builtinRegistry();
     InstanceConfig config;
     QString error;
     QCOMPARE(registry.makeConfig(id, u"echo"_s, {}, &config, &error), valid);
@@ -363,11 +363,11 @@ void tst_ServerConfig::validateInstanceId()
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// BehaviourRegistry::withBuiltins().makeConfig
+// builtinRegistry().makeConfig
 
 void tst_ServerConfig::makeConfigDefaults()
 {
-    const BehaviourRegistry registry = BehaviourRegistry::withBuiltins();
+    const BehaviourRegistry registry = builtinRegistry();
     const QStringList expectedTypes{u"echo"_s, u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s};
     for (const QString &type : expectedTypes) {
         QVERIFY2(registry.find(type), qPrintable(type));
@@ -438,7 +438,7 @@ void tst_ServerConfig::makeConfigOptions()
     QFETCH(QString, option);
     QFETCH(QVariant, expected);
 
-    const BehaviourRegistry registry = BehaviourRegistry::withBuiltins();
+    const BehaviourRegistry registry = builtinRegistry();
     InstanceConfig config;
     QString error;
     QVERIFY2(registry.makeConfig(u"inst"_s, type, raw, &config, &error), qPrintable(error));
@@ -514,7 +514,7 @@ void tst_ServerConfig::makeConfigErrors()
     QFETCH(QVariantMap, raw);
     QFETCH(QStringList, errorMentions);
 
-    const BehaviourRegistry registry = BehaviourRegistry::withBuiltins();
+    const BehaviourRegistry registry = builtinRegistry();
     InstanceConfig config;
     config.id = u"untouched"_s;
     QString error;

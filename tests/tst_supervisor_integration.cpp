@@ -4,6 +4,7 @@
 // instance restarts with 1012, the Failed state, the watchdog for hung threads, and lifecycle commands.
 
 #include "phoenixtestclient.h"
+#include "rawhttp.h"
 #include "testserver.h"
 
 #include <QDir>
@@ -136,8 +137,8 @@ private slots:
         auto a = joined(u"e"_s, u"room:1"_s);
         auto b = rawJoined(u"e"_s, u"room:1"_s);
         QVERIFY(a && b);
-        QString error;
-        QVERIFY2(m_server->controller().restartInstance(u"e"_s, &error), qPrintable(error));
+        const CommandResult restarted = m_server->controller().restartInstance(u"e"_s);
+        QVERIFY2(restarted, qPrintable(restarted.message));
         QCOMPARE(b->waitForClose(), 1012);
         QVERIFY(a->waitForDisconnected());
         QVERIFY(m_server->waitForState(u"e"_s, InstanceState::Running));
@@ -165,13 +166,10 @@ private slots:
         const QList<SupervisorEvent> log = m_server->controller().supervisorLog();
         QVERIFY(log.last().message.contains(u"boom 2"));
         // Failed stays down: new connections are refused until someone starts it.
-        QCOMPARE(httpStatus(m_server->port(), "GET /socket/c/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: x\r\n"
-                                              "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
-                                              "dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"),
-                 503);
+        QCOMPARE(httpStatus(m_server->port(), upgradeHead("/socket/c/websocket?vsn=2.0.0")), 503);
         QCOMPARE(m_server->controller().instance(u"c"_s).state, InstanceState::Failed);
-        QString error;
-        QVERIFY2(m_server->controller().startInstance(u"c"_s, &error), qPrintable(error));
+        const CommandResult started = m_server->controller().startInstance(u"c"_s);
+        QVERIFY2(started, qPrintable(started.message));
         QVERIFY(m_server->waitForState(u"c"_s, InstanceState::Running));
         auto client = joined(u"c"_s, u"room:1"_s);
         QVERIFY(client);
@@ -222,26 +220,36 @@ private slots:
         QVERIFY(m_server->addInstance(u"e"_s, u"echo"_s));
         auto client = joined(u"e"_s, u"room:1"_s);
         QVERIFY(client);
-        QString error;
-        QVERIFY(!m_server->controller().createInstance(u"e"_s, u"echo"_s, {}, true, &error));
-        QVERIFY(error.contains(u"already taken"));
-        QVERIFY(!m_server->controller().createInstance(u"bad id"_s, u"echo"_s, {}, true, &error));
-        QVERIFY(error.contains(u"bad id"));
-        QVERIFY(!m_server->controller().createInstance(u"x"_s, u"nope"_s, {}, true, &error));
-        QVERIFY(error.contains(u"unknown instance type 'nope'"));
+        using Error = CommandResult::Error;
+        CommandResult result = m_server->controller().createInstance(u"e"_s, u"echo"_s, {}, true);
+        QCOMPARE(result.error, Error::IdTaken);
+        QVERIFY(result.message.contains(u"already taken"));
+        result = m_server->controller().createInstance(u"bad id"_s, u"echo"_s, {}, true);
+        QCOMPARE(result.error, Error::InvalidId);
+        QVERIFY(result.message.contains(u"bad id"));
+        result = m_server->controller().createInstance(u"x"_s, u"nope"_s, {}, true);
+        QCOMPARE(result.error, Error::UnknownType);
+        QVERIFY(result.message.contains(u"unknown instance type 'nope'"));
+        result = m_server->controller().createInstance(u"x"_s, u"echo"_s, {{u"max_clients"_s, u"many"_s}}, true);
+        QCOMPARE(result.error, Error::InvalidOption);
+        QCOMPARE(m_server->controller().startInstance(u"nope"_s).error, Error::NotFound);
+        QCOMPARE(m_server->controller().startInstance(u"e"_s).error, Error::WrongState);
+        QCOMPARE(m_server->controller().broadcast(u"nope"_s, u"t"_s, u"x"_s, {}).error, Error::NotFound);
+        QCOMPARE(m_server->controller().kickClient(u"e"_s, 999, u"bye"_s).error, Error::NotFound);
 
-        QVERIFY(m_server->controller().stopInstance(u"e"_s, &error));
+        QVERIFY(m_server->controller().stopInstance(u"e"_s));
         QVERIFY(client->waitForDisconnected());
         QCOMPARE(client->closeCode(), 1001);
         QVERIFY(m_server->waitForState(u"e"_s, InstanceState::Stopped));
         QVERIFY(!PhoenixTestClient().open(m_server->url(u"e"_s), 5000));
-        QVERIFY(m_server->controller().startInstance(u"e"_s, &error));
+        QCOMPARE(m_server->controller().broadcast(u"e"_s, u"t"_s, u"x"_s, {}).error, Error::NotRunning);
+        QVERIFY(m_server->controller().startInstance(u"e"_s));
         QVERIFY(m_server->waitForState(u"e"_s, InstanceState::Running));
         auto back = joined(u"e"_s, u"room:1"_s);
         QVERIFY(back);
 
         QSignalSpy removed(&m_server->controller(), &ServerController::instanceRemoved);
-        QVERIFY(m_server->controller().removeInstance(u"e"_s, &error));
+        QVERIFY(m_server->controller().removeInstance(u"e"_s));
         QVERIFY(removed.wait(10000) || removed.size() == 1);
         QVERIFY(back->waitForDisconnected());
         QVERIFY(!m_server->controller().instanceIds().contains(u"e"_s));
@@ -263,8 +271,7 @@ private slots:
         QCOMPARE(clients.at(0).remoteAddress, u"127.0.0.1"_s);
         QVERIFY(clients.at(0).messagesIn >= 1 && clients.at(0).messagesOut >= 1);
         QVERIFY(clients.at(0).bytesIn > 0 && clients.at(0).bytesOut > 0);
-        QString error;
-        QVERIFY(m_server->controller().kickClient(u"e"_s, 1, u"bye"_s, &error));
+        QVERIFY(m_server->controller().kickClient(u"e"_s, 1, u"bye"_s));
         QVERIFY(a->waitForDisconnected());
         QCOMPARE(a->closeCode(), 1008);
         QCOMPARE(a->closeReason(), u"bye"_s);

@@ -10,6 +10,7 @@
 #include "mainwindow.h"
 #include "messageflowmodel.h"
 #include "phoenixtestclient.h"
+#include "serverstart.h"
 
 #include <QAction>
 #include <QApplication>
@@ -42,6 +43,7 @@ private:
     std::unique_ptr<QSettings> m_settings;
     std::unique_ptr<ServerController> m_controller;
     std::unique_ptr<MainWindow> m_window;
+    std::unique_ptr<ServerStart> m_serving;
 
     void openWindow()
     {
@@ -52,7 +54,11 @@ private:
         config.port = 0;
         config.adminEnabled = false;
         QSignalSpy listening(m_controller.get(), &ServerController::listening);
-        QVERIFY(m_window->start(config).isEmpty());
+        m_serving = std::make_unique<ServerStart>(*m_controller);
+        const QStringList problems =
+            m_serving->start(config, ServerStart::Mode::BestEffort, m_window->savedInstances());
+        QVERIFY2(problems.isEmpty(), qPrintable(problems.join(u", ")));
+        m_window->finishStart(problems, m_serving->adminUrl());
         QVERIFY(listening.wait(10000) || m_controller->isListening());
         m_window->show();
     }
@@ -64,6 +70,7 @@ private:
         }
         m_window->saveState();
         m_window.reset();
+        m_serving.reset();
         QSignalSpy done(m_controller.get(), &ServerController::shutdownComplete);
         m_controller->shutdown();
         QVERIFY(done.wait(10000));

@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "connectpanel.h"
 
+#include "config/serverconfig.h"
+
 #include <QApplication>
 #include <QClipboard>
 #include <QFontDatabase>
@@ -115,9 +117,7 @@ void ConnectPanel::rebuild()
     }
     const QString path = m_instanceId.isEmpty() ? u"/socket/<instance-id>"_s : u"/socket/"_s + m_instanceId;
     for (const QHostAddress &address : lanAddresses(m_address)) {
-        const QString host =
-            address.protocol() == QAbstractSocket::IPv6Protocol ? u'[' + address.toString() + u']' : address.toString();
-        m_urls.append(u"ws://%1:%2%3"_s.arg(host).arg(m_port).arg(path));
+        m_urls.append(u"ws://%1:%2%3"_s.arg(urlHost(address)).arg(m_port).arg(path));
     }
     m_header->setText(m_urls.isEmpty()
                           ? tr("Listening on %1:%2 — no LAN address found; this machine only: ws://localhost:%2%3")

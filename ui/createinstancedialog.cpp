@@ -141,10 +141,11 @@ QVariantMap CreateInstanceDialog::chosenOptions() const
 
 void CreateInstanceDialog::accept()
 {
-    QString error;
     const QString id = m_id->text();
-    if (!m_controller.createInstance(id, m_type->currentData().toString(), chosenOptions(), true, &error)) {
-        m_error->setText(error);
+    if (const CommandResult result =
+            m_controller.createInstance(id, m_type->currentData().toString(), chosenOptions(), true);
+        !result) {
+        m_error->setText(result.message);
         m_error->show();
         return;
     }

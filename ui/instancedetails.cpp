@@ -223,9 +223,8 @@ bool InstanceDetails::kickSelected(const QString &reason)
     if (!current.isValid() || clientId == 0) {
         return false;
     }
-    QString error;
-    if (!m_controller.kickClient(m_instanceId, clientId, reason, &error)) {
-        QMessageBox::warning(this, tr("Kick failed"), error);
+    if (const CommandResult result = m_controller.kickClient(m_instanceId, clientId, reason); !result) {
+        QMessageBox::warning(this, tr("Kick failed"), result.message);
         return false;
     }
     return true;

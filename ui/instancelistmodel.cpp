@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "instancelistmodel.h"
 
+#include "clock.h"
+
 #include <QColor>
 #include <QDateTime>
 #include <QTimer>
@@ -172,7 +174,7 @@ void InstanceListModel::refreshRow(const QString &id)
 
 void InstanceListModel::sample()
 {
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const qint64 now = nowMs();
     for (Row &row : m_rows) {
         const InstanceStats stats = m_controller.instance(row.id).stats;
         if (row.lastSampleMs > 0 && now > row.lastSampleMs) {

@@ -2,7 +2,6 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "mainwindow.h"
 
-#include "adminserver.h"
 #include "createinstancedialog.h"
 #include "instancedetails.h"
 #include "instancelistmodel.h"
@@ -129,17 +128,12 @@ void MainWindow::buildActions()
             selectInstance(dialog.createdId());
         }
     });
-    connect(m_start, &QAction::triggered, this, [this] {
-        runCommand(tr("Start"),
-                   [this](const QString &id, QString *error) { return m_controller.startInstance(id, error); });
-    });
-    connect(m_stop, &QAction::triggered, this, [this] {
-        runCommand(tr("Stop"),
-                   [this](const QString &id, QString *error) { return m_controller.stopInstance(id, error); });
-    });
+    connect(m_start, &QAction::triggered, this,
+            [this] { runCommand(tr("Start"), [this](const QString &id) { return m_controller.startInstance(id); }); });
+    connect(m_stop, &QAction::triggered, this,
+            [this] { runCommand(tr("Stop"), [this](const QString &id) { return m_controller.stopInstance(id); }); });
     connect(m_restart, &QAction::triggered, this, [this] {
-        runCommand(tr("Restart"),
-                   [this](const QString &id, QString *error) { return m_controller.restartInstance(id, error); });
+        runCommand(tr("Restart"), [this](const QString &id) { return m_controller.restartInstance(id); });
     });
     connect(m_remove, &QAction::triggered, this, [this] {
         const QString id = selectedInstance();
@@ -149,9 +143,7 @@ void MainWindow::buildActions()
                 QMessageBox::Yes) {
             return;
         }
-        runCommand(tr("Remove"), [this](const QString &target, QString *error) {
-            return m_controller.removeInstance(target, error);
-        });
+        runCommand(tr("Remove"), [this](const QString &target) { return m_controller.removeInstance(target); });
     });
 
     QToolBar *toolbar = addToolBar(tr("Instances"));
@@ -191,15 +183,14 @@ void MainWindow::selectInstance(const QString &id)
     }
 }
 
-void MainWindow::runCommand(const QString &what, const std::function<bool(const QString &, QString *)> &command)
+void MainWindow::runCommand(const QString &what, const std::function<CommandResult(const QString &)> &command)
 {
     const QString id = selectedInstance();
     if (id.isEmpty()) {
         return;
     }
-    QString error;
-    if (!command(id, &error)) {
-        QMessageBox::warning(this, tr("%1 failed").arg(what), error);
+    if (const CommandResult result = command(id); !result) {
+        QMessageBox::warning(this, tr("%1 failed").arg(what), result.message);
     }
 }
 
@@ -221,9 +212,6 @@ void MainWindow::updateStatus()
     if (!m_controller.isListening()) {
         return;
     }
-    const QHostAddress address = m_controller.listenAddress();
-    const QString host =
-        address.protocol() == QAbstractSocket::IPv6Protocol ? u'[' + address.toString() + u']' : address.toString();
     int running = 0;
     int clients = 0;
     for (const QString &id : m_controller.instanceIds()) {
@@ -232,60 +220,43 @@ void MainWindow::updateStatus()
         clients += info.stats.clients;
     }
     QString text = tr("Listening on ws://%1:%2  ·  %3 of %4 instances running")
-                       .arg(host)
+                       .arg(urlHost(m_controller.listenAddress()))
                        .arg(m_controller.listenPort())
                        .arg(running)
                        .arg(m_controller.instanceIds().size());
-    if (m_admin) {
-        text += tr("  ·  admin API on http://127.0.0.1:%1").arg(m_admin->port());
+    if (!m_adminUrl.isEmpty()) {
+        text += tr("  ·  admin API on %1").arg(m_adminUrl);
     }
     m_status->setText(text);
     Q_UNUSED(clients)
 }
 
-QStringList MainWindow::start(const ServerConfig &config)
+QList<InstanceSpec> MainWindow::savedInstances() const
 {
-    QStringList errors;
-    m_restoring = true;
+    QList<InstanceSpec> saved;
     const int count = m_settings.beginReadArray(kInstancesKey);
     for (int i = 0; i < count; ++i) {
         m_settings.setArrayIndex(i);
-        QString error;
-        const QString id = m_settings.value(u"id"_s).toString();
         const QVariantMap options =
             QJsonDocument::fromJson(m_settings.value(u"options"_s).toString().toUtf8()).object().toVariantMap();
-        if (!m_controller.createInstance(id, m_settings.value(u"type"_s).toString(), options,
-                                         m_settings.value(u"running"_s).toBool(), &error)) {
-            errors.append(tr("Saved instance '%1' was not restored: %2").arg(id, error));
-        }
+        saved.append(InstanceSpec{m_settings.value(u"id"_s).toString(), m_settings.value(u"type"_s).toString(), options,
+                                  m_settings.value(u"running"_s).toBool()});
     }
     m_settings.endArray();
-    for (const InstanceSpec &spec : config.instances) {
-        QString error;
-        if (!m_controller.instanceIds().contains(spec.id) &&
-            !m_controller.createInstance(spec.id, spec.type, spec.options, spec.start, &error)) {
-            errors.append(error);
-        }
-    }
+    return saved;
+}
+
+void MainWindow::finishStart(const QStringList &problems, const QString &adminUrl)
+{
     m_restoring = false;
-    if (config.adminEnabled) {
-        m_admin = new AdminServer(m_controller, config.adminToken, this);
-        m_admin->setAllowedHosts(config.adminHosts);
-        QString error;
-        if (!m_admin->listen(config.adminBind, config.effectiveAdminPort(), &error)) {
-            errors.append(error);
-            delete m_admin;
-            m_admin = nullptr;
-        }
-    }
-    m_controller.listen(config.bind, config.port);
+    m_adminUrl = adminUrl;
+    updateStatus();
     // Back where the user was: the instance selected last time, else the first one.
     const QString last = m_settings.value(u"window/selected"_s).toString();
     selectInstance(m_instances->rowOf(last) >= 0 ? last : m_instances->idAt(0));
-    if (!errors.isEmpty()) {
-        statusBar()->showMessage(errors.join(u"  ·  "_s), 15000);
+    if (!problems.isEmpty()) {
+        statusBar()->showMessage(problems.join(u"  ·  "_s), 15000);
     }
-    return errors;
 }
 
 void MainWindow::scheduleSave()

@@ -16,7 +16,6 @@ class QTimer;
 
 namespace wsserve {
 
-class AdminServer;
 class InstanceDetails;
 class InstanceListModel;
 
@@ -31,9 +30,13 @@ public:
     MainWindow(ServerController &controller, QSettings &settings, QWidget *parent = nullptr);
     ~MainWindow() override;
 
-    // Restores saved instances (in their saved running/stopped state), adds the command line's, and
-    // starts listening. Errors go to the status bar and the returned list.
-    QStringList start(const ServerConfig &config);
+    // The instances saved at the last exit, in their saved running/stopped state, for the app's start
+    // routine (app/serverstart.h) to create.
+    QList<InstanceSpec> savedInstances() const;
+    // Called once the app started serving: shows `problems` in the status bar and the admin API's URL
+    // (empty: none) next to the listening address, selects the instance selected last time, and from
+    // then on saves the instances as they change.
+    void finishStart(const QStringList &problems, const QString &adminUrl);
 
     InstanceListModel *instances() const { return m_instances; }
     InstanceDetails *details() const { return m_details; }
@@ -56,7 +59,7 @@ private:
     void buildActions();
     void updateActions();
     void updateStatus();
-    void runCommand(const QString &what, const std::function<bool(const QString &, QString *)> &command);
+    void runCommand(const QString &what, const std::function<CommandResult(const QString &)> &command);
     void scheduleSave();
 
     ServerController &m_controller;
@@ -67,14 +70,14 @@ private:
     QSplitter *m_splitter = nullptr;
     QLabel *m_status = nullptr;
     QTimer *m_saveTimer = nullptr;
-    AdminServer *m_admin = nullptr;
+    QString m_adminUrl;
     QAction *m_new = nullptr;
     QAction *m_start = nullptr;
     QAction *m_stop = nullptr;
     QAction *m_restart = nullptr;
     QAction *m_remove = nullptr;
     bool m_closing = false;
-    bool m_restoring = false;
+    bool m_restoring = true; // until finishStart(): creating the saved instances is not a change to save
 };
 
 } // namespace wsserve

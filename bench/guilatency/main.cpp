@@ -12,6 +12,7 @@
 #include "instancedetails.h"
 #include "mainwindow.h"
 #include "servercontroller.h"
+#include "serverstart.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -186,7 +187,8 @@ int main(int argc, char *argv[])
     config.port = 0;
     config.adminEnabled = false;
     config.instances = {InstanceSpec{u"load"_s, u"echo"_s, {{u"max_messages_per_second"_s, 0}}, true}};
-    window.start(config);
+    ServerStart serving(controller);
+    window.finishStart(serving.start(config, ServerStart::Mode::BestEffort, window.savedInstances()), {});
     window.resize(1180, 720);
     window.show();
     while (!controller.isListening() || controller.instance(u"load"_s).state != InstanceState::Running) {

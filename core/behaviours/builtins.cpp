@@ -54,4 +54,13 @@ QList<BehaviourType> builtinBehaviourTypes()
     };
 }
 
+BehaviourRegistry builtinRegistry()
+{
+    BehaviourRegistry registry;
+    for (BehaviourType &type : builtinBehaviourTypes()) {
+        registry.add(std::move(type));
+    }
+    return registry;
+}
+
 } // namespace wsserve

@@ -8,5 +8,7 @@ namespace wsserve {
 
 // The instance types that ship with wsserve: echo, chat, relay, tictactoe, chaos.
 QList<BehaviourType> builtinBehaviourTypes();
+// A registry holding the built-in types (what ServerController uses unless given another).
+BehaviourRegistry builtinRegistry();
 
 } // namespace wsserve

@@ -289,4 +289,9 @@ bool loadServerConfigFile(const QString &path, ServerConfig *config, QString *er
     return true;
 }
 
+QString urlHost(const QHostAddress &address)
+{
+    return address.protocol() == QAbstractSocket::IPv6Protocol ? u'[' + address.toString() + u']' : address.toString();
+}
+
 } // namespace wsserve

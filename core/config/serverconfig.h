@@ -59,4 +59,7 @@ QString adminHostProblem(const QString &text, QString *normalized);
 // Parses a bind address: an IPv4/IPv6 literal, "localhost", "any" or "*".
 bool parseBindAddress(const QString &text, QHostAddress *address, QString *error);
 
+// The host part of a URL for an address: IPv6 in brackets ("[::1]"), IPv4 as it is.
+QString urlHost(const QHostAddress &address);
+
 } // namespace wsserve

@@ -2,8 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "endpoint.h"
 
+#include "http/httpresponse.h"
 #include "httprequesthead.h"
-#include "httpresponse.h"
 #include "logging.h"
 #include "net/acceptguard.h"
 #include "net/socketio.h"

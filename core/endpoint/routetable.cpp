@@ -2,8 +2,6 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "routetable.h"
 
-#include "instance/instance.h"
-
 #include <mutex>
 
 namespace wsserve {
@@ -12,21 +10,21 @@ void RouteTable::declare(const QString &id)
 {
     const std::unique_lock lock(m_lock);
     if (!m_routes.contains(id)) {
-        m_routes.insert(id, nullptr);
+        m_routes.insert(id, ConnectionTarget());
     }
 }
 
-void RouteTable::open(const QString &id, Instance *instance)
+void RouteTable::open(const QString &id, ConnectionTarget target)
 {
     const std::unique_lock lock(m_lock);
-    m_routes.insert(id, instance);
+    m_routes.insert(id, std::move(target));
 }
 
 void RouteTable::close(const QString &id)
 {
     const std::unique_lock lock(m_lock);
     if (m_routes.contains(id)) {
-        m_routes.insert(id, nullptr);
+        m_routes.insert(id, ConnectionTarget());
     }
 }
 
@@ -50,18 +48,15 @@ RouteTable::Lookup RouteTable::handOver(std::shared_ptr<net::TakenConnection> &c
     if (it == m_routes.cend()) {
         return Lookup::Unknown;
     }
-    Instance *instance = it.value();
-    if (!instance) {
+    const ConnectionTarget &target = it.value();
+    if (!target) {
         return Lookup::NotRunning;
     }
     // The hand-off (architecture.md, as refined in docs/design-notes.md): the endpoint validated the
     // upgrade and took the descriptor out of its QTcpSocket; the instance thread answers the handshake.
-    // cross-thread: queued to the instance; the route lock keeps the instance alive until it is posted. If
-    // the instance goes away before running it, the queued call's copy closes the descriptor. Moved, not
-    // copied: only the instance thread touches the connection from here on.
-    QMetaObject::invokeMethod(
-        instance, [instance, taken = std::move(connection), request] { instance->adoptConnection(taken, request); },
-        Qt::QueuedConnection);
+    // The route lock keeps the target alive until the connection is queued. Moved, not copied: only the
+    // target's thread touches the connection from here on.
+    target(std::move(connection), request);
     return Lookup::HandedOver;
 }
 

@@ -2,20 +2,26 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #pragma once
 
-#include "endpoint/upgraderequest.h"
+#include "http/upgraderequest.h"
 
 #include <QHash>
 #include <QString>
 
+#include <functional>
 #include <memory>
 #include <shared_mutex>
 
 namespace wsserve {
 
-class Instance;
 namespace net {
 struct TakenConnection;
 }
+
+// Where an accepting route sends a validated upgrade: the one thing the route table knows of an instance.
+// Called on the endpoint thread under the table's read lock; it must only queue the connection to the
+// target's own thread (the supervisor's target posts it to Instance::adoptConnection), never block.
+using ConnectionTarget =
+    std::function<void(std::shared_ptr<net::TakenConnection> connection, const UpgradeRequest &request)>;
 
 // Which instance ids exist and which of them accept connections, shared by the supervisor (writer,
 // main thread) and the endpoint (reader, endpoint thread).
@@ -26,9 +32,9 @@ class RouteTable
 public:
     enum class Lookup { Invalid = 0, Unknown, NotRunning, HandedOver };
 
-    void declare(const QString &id);                  // the id exists, not accepting yet
-    void open(const QString &id, Instance *instance); // accepting: connections go to this instance
-    void close(const QString &id);                    // exists, not accepting
+    void declare(const QString &id);                       // the id exists, not accepting yet
+    void open(const QString &id, ConnectionTarget target); // accepting: connections go to `target`
+    void close(const QString &id);                         // exists, not accepting
     void remove(const QString &id);
     bool contains(const QString &id) const;
 
@@ -40,7 +46,7 @@ private:
     // std::shared_mutex rather than QReadWriteLock: the same semantics, and ThreadSanitizer sees it (Debian's
     // Qt is not instrumented, so a QReadWriteLock handing data between threads looked like a race to it).
     mutable std::shared_mutex m_lock;
-    QHash<QString, Instance *> m_routes; // nullptr: known but not accepting
+    QHash<QString, ConnectionTarget> m_routes; // empty target: known but not accepting
 };
 
 } // namespace wsserve

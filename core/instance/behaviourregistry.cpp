@@ -2,18 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "behaviourregistry.h"
 
-#include "behaviours/builtins.h"
-
 namespace wsserve {
-
-BehaviourRegistry BehaviourRegistry::withBuiltins()
-{
-    BehaviourRegistry registry;
-    for (BehaviourType &type : builtinBehaviourTypes()) {
-        registry.add(std::move(type));
-    }
-    return registry;
-}
 
 bool BehaviourRegistry::add(BehaviourType type)
 {

@@ -21,14 +21,12 @@ struct BehaviourType {
     std::function<std::unique_ptr<IBehaviour>(const InstanceConfig &)> create;
 };
 
-// Instance types by name. The GUI's type list, the CLI and the admin API read it.
+// Instance types by name. The GUI's type list, the CLI and the admin API read it. The built-in types are
+// registered by behaviours/builtins.h (builtinRegistry()); this class knows none of them.
 // Thread: built on the main thread before instances start; read-only afterwards (safe to share).
 class BehaviourRegistry
 {
 public:
-    // A registry holding the built-in types: echo, chat, relay, tictactoe, chaos.
-    static BehaviourRegistry withBuiltins();
-
     // Returns false when the name is taken or invalid.
     bool add(BehaviourType type);
     const BehaviourType *find(const QString &name) const;

@@ -3,8 +3,9 @@
 #include "instance.h"
 
 #include "behaviourregistry.h"
-#include "endpoint/httpresponse.h"
-#include "endpoint/originpolicy.h"
+#include "clock.h"
+#include "http/httpresponse.h"
+#include "http/originpolicy.h"
 #include "logging.h"
 #include "net/poller.h"
 #include "net/wsconnection.h"
@@ -27,9 +28,11 @@ constexpr int kStopGraceMs = 1500;
 constexpr qint64 kCloseHandshakeMs = 5000;
 constexpr qsizetype kScratchBytes = 64 * 1024;
 
+// Wall-clock time (clock.h) for what people see and the watchdog; Instance::nowMs() is the monotonic
+// clock of timers, rate limits and timeouts.
 qint64 wallMs()
 {
-    return QDateTime::currentMSecsSinceEpoch();
+    return wsserve::nowMs();
 }
 
 // The WebSocket frame that carries an encoded Phoenix message.

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "channelengine.h"
-#include "endpoint/upgraderequest.h"
+#include "http/upgraderequest.h"
 #include "instanceconfig.h"
 #include "instanceshared.h"
 #include "net/socketio.h"

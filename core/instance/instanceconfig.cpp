@@ -2,7 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "instanceconfig.h"
 
-#include "endpoint/originpolicy.h"
+#include "http/originpolicy.h"
 
 #include <QRegularExpression>
 

@@ -24,6 +24,7 @@ inline constexpr quint16 kInvalidData = 1007;
 inline constexpr quint16 kPolicyViolation = 1008;
 inline constexpr quint16 kTooBig = 1009;
 inline constexpr quint16 kInternalError = 1011;
+inline constexpr quint16 kServiceRestart = 1012; // "reconnect": instance restart and server shutdown
 } // namespace closecode
 
 inline constexpr qsizetype kMaxControlPayload = 125;

@@ -2,6 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "supervisor.h"
 
+#include "clock.h"
 #include "endpoint/routetable.h"
 #include "instance/behaviourregistry.h"
 #include "instance/instance.h"
@@ -23,13 +24,6 @@ constexpr int kThreadJoinMs = 3000;
 constexpr qint64 kStopDeadlineMs = 2500;
 // How long the process waits at exit for a thread it abandoned as hung.
 constexpr int kAbandonedJoinMs = 200;
-constexpr quint16 kCloseServiceRestart = 1012;
-constexpr quint16 kCloseGoingAway = 1001;
-
-qint64 nowMs()
-{
-    return QDateTime::currentMSecsSinceEpoch();
-}
 } // namespace
 
 QString instanceStateName(InstanceState state)
@@ -108,24 +102,23 @@ Supervisor::~Supervisor()
     qDeleteAll(m_records);
 }
 
-Supervisor::Record *Supervisor::find(const QString &id, QString *error) const
+Supervisor::Record *Supervisor::find(const QString &id, CommandResult *result) const
 {
     Record *record = m_records.value(id);
-    if (!record && error) {
-        *error = QStringLiteral("no instance '%1'").arg(id);
+    if (!record && result) {
+        *result = CommandResult::fail(CommandResult::Error::NotFound, QStringLiteral("no instance '%1'").arg(id));
     }
     return record;
 }
 
-bool Supervisor::addInstance(const InstanceConfig &config, QString *error)
+CommandResult Supervisor::addInstance(const InstanceConfig &config)
 {
+    using Error = CommandResult::Error;
     if (m_records.contains(config.id)) {
-        *error = QStringLiteral("instance id '%1' is already taken").arg(config.id);
-        return false;
+        return CommandResult::fail(Error::IdTaken, QStringLiteral("instance id '%1' is already taken").arg(config.id));
     }
     if (!m_registry->find(config.type)) {
-        *error = QStringLiteral("unknown instance type '%1'").arg(config.type);
-        return false;
+        return CommandResult::fail(Error::UnknownType, QStringLiteral("unknown instance type '%1'").arg(config.type));
     }
     auto *record = new Record;
     record->config = config;
@@ -133,93 +126,97 @@ bool Supervisor::addInstance(const InstanceConfig &config, QString *error)
     m_routes->declare(config.id);
     emit instanceAdded(config.id);
     setState(*record, InstanceState::Stopped, QStringLiteral("created"));
-    return true;
+    return CommandResult::ok();
 }
 
-bool Supervisor::startInstance(const QString &id, QString *error)
+CommandResult Supervisor::startInstance(const QString &id)
 {
-    Record *record = find(id, error);
+    CommandResult result;
+    Record *record = find(id, &result);
     if (!record) {
-        return false;
+        return result;
     }
     switch (record->state) {
     case InstanceState::Stopped:
     case InstanceState::Failed:
         record->failureTimesMs.clear();
         launch(*record);
-        return true;
+        return CommandResult::ok();
     case InstanceState::Restarting:
         if (record->backoffTimer) {
             record->backoffTimer->stop();
             launch(*record);
-            return true;
+            return CommandResult::ok();
         }
         break;
     default:
         break;
     }
-    *error = QStringLiteral("instance '%1' is %2; it can be started when Stopped or Failed")
-                 .arg(id, instanceStateName(record->state));
-    return false;
+    return CommandResult::fail(CommandResult::Error::WrongState,
+                               QStringLiteral("instance '%1' is %2; it can be started when Stopped or Failed")
+                                   .arg(id, instanceStateName(record->state)));
 }
 
-bool Supervisor::stopInstance(const QString &id, QString *error)
+CommandResult Supervisor::stopInstance(const QString &id)
 {
-    Record *record = find(id, error);
+    CommandResult result;
+    Record *record = find(id, &result);
     if (!record) {
-        return false;
+        return result;
     }
     if (record->backoffTimer && record->backoffTimer->isActive()) {
         record->backoffTimer->stop();
     }
     if (record->instance) {
-        teardown(*record, kCloseGoingAway, QStringLiteral("instance stopped"), AfterStop::StayStopped,
+        teardown(*record, ws::closecode::kGoingAway, QStringLiteral("instance stopped"), AfterStop::StayStopped,
                  InstanceState::Stopping);
-        return true;
+        return CommandResult::ok();
     }
     if (record->state != InstanceState::Stopped) {
         setState(*record, InstanceState::Stopped, QStringLiteral("stopped by request"));
     }
-    return true;
+    return CommandResult::ok();
 }
 
-bool Supervisor::restartInstance(const QString &id, const QString &reason, QString *error)
+CommandResult Supervisor::restartInstance(const QString &id, const QString &reason)
 {
-    Record *record = find(id, error);
+    CommandResult result;
+    Record *record = find(id, &result);
     if (!record) {
-        return false;
+        return result;
     }
     if (!record->instance) {
-        return startInstance(id, error);
+        return startInstance(id);
     }
     if (record->state == InstanceState::Stopping) {
-        *error = QStringLiteral("instance '%1' is stopping").arg(id);
-        return false;
+        return CommandResult::fail(CommandResult::Error::WrongState,
+                                   QStringLiteral("instance '%1' is stopping").arg(id));
     }
     ++record->restarts;
-    teardown(*record, kCloseServiceRestart, reason, AfterStop::Relaunch, InstanceState::Restarting);
-    return true;
+    teardown(*record, ws::closecode::kServiceRestart, reason, AfterStop::Relaunch, InstanceState::Restarting);
+    return CommandResult::ok();
 }
 
-bool Supervisor::removeInstance(const QString &id, QString *error)
+CommandResult Supervisor::removeInstance(const QString &id)
 {
-    Record *record = find(id, error);
+    CommandResult result;
+    Record *record = find(id, &result);
     if (!record) {
-        return false;
+        return result;
     }
     if (record->backoffTimer) {
         record->backoffTimer->stop();
     }
     if (record->instance) {
-        teardown(*record, kCloseGoingAway, QStringLiteral("instance removed"), AfterStop::Remove,
+        teardown(*record, ws::closecode::kGoingAway, QStringLiteral("instance removed"), AfterStop::Remove,
                  InstanceState::Stopping);
-        return true;
+        return CommandResult::ok();
     }
     m_routes->remove(id);
     m_records.remove(id);
     delete record;
     emit instanceRemoved(id);
-    return true;
+    return CommandResult::ok();
 }
 
 void Supervisor::stopAll()
@@ -230,8 +227,8 @@ void Supervisor::stopAll()
             record->backoffTimer->stop();
         }
         if (record->instance && record->state != InstanceState::Stopping) {
-            teardown(*record, kCloseServiceRestart, QStringLiteral("server shutting down"), AfterStop::StayStopped,
-                     InstanceState::Stopping);
+            teardown(*record, ws::closecode::kServiceRestart, QStringLiteral("server shutting down"),
+                     AfterStop::StayStopped, InstanceState::Stopping);
         } else if (!record->instance && record->state == InstanceState::Restarting) {
             setState(*record, InstanceState::Stopped, QStringLiteral("server shutting down"));
         }
@@ -254,44 +251,57 @@ void Supervisor::maybeAllStopped()
     emit allStopped();
 }
 
-Instance *Supervisor::runningInstance(const QString &id, QString *error) const
+Instance *Supervisor::runningInstance(const QString &id, CommandResult *result) const
 {
-    Record *record = find(id, error);
+    Record *record = find(id, result);
     if (!record) {
         return nullptr;
     }
     if (!record->instance || record->state != InstanceState::Running) {
-        *error = QStringLiteral("instance '%1' is not running").arg(id);
+        *result = CommandResult::fail(CommandResult::Error::NotRunning,
+                                      QStringLiteral("instance '%1' is not running").arg(id));
         return nullptr;
     }
     return record->instance;
 }
 
-bool Supervisor::kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error)
+CommandResult Supervisor::kickClient(const QString &id, quint64 clientId, const QString &reason)
 {
-    Instance *instance = runningInstance(id, error);
+    CommandResult result;
+    const Record *record = find(id, &result);
+    if (!record) {
+        return result;
+    }
+    const bool known = std::any_of(record->clients.cbegin(), record->clients.cend(),
+                                   [clientId](const ClientInfo &client) { return client.id == clientId; });
+    if (!known) {
+        return CommandResult::fail(CommandResult::Error::NotFound,
+                                   QStringLiteral("no client '%1' on instance '%2'").arg(clientId).arg(id));
+    }
+    Instance *instance = runningInstance(id, &result);
     if (!instance) {
-        return false;
+        return result;
     }
     // cross-thread: queued into the instance thread.
     QMetaObject::invokeMethod(
         instance, [instance, clientId, reason] { instance->kick(clientId, ws::closecode::kPolicyViolation, reason); },
         Qt::QueuedConnection);
-    return true;
+    return CommandResult::ok();
 }
 
-bool Supervisor::broadcast(const QString &id, const QString &topic, const QString &event, const QJsonObject &payload,
-                           QString *error)
+CommandResult Supervisor::broadcast(const QString &id, const QString &topic, const QString &event,
+                                    const QJsonObject &payload)
 {
-    Instance *instance = runningInstance(id, error);
+    CommandResult result;
+    Instance *instance = runningInstance(id, &result);
     if (!instance) {
-        return false;
+        return result;
     }
     // cross-thread: queued into the instance thread.
     QMetaObject::invokeMethod(
         instance, [instance, topic, event, payload] { instance->broadcastFromOutside(topic, event, payload); },
         Qt::QueuedConnection);
-    return true;
+    return CommandResult::ok();
 }
 
 QStringList Supervisor::instanceIds() const
@@ -410,7 +420,14 @@ void Supervisor::onStarted(const QString &id, Instance *instance, bool ok, const
         setState(*record, InstanceState::Failed, error);
         return;
     }
-    m_routes->open(id, instance);
+    // cross-thread: queued to the instance from the endpoint thread; the route is closed before the
+    // instance is stopped or deleted. If the instance goes away before running the queued call, the
+    // call's copy of the connection closes the descriptor.
+    m_routes->open(id, [instance](std::shared_ptr<net::TakenConnection> connection, const UpgradeRequest &request) {
+        QMetaObject::invokeMethod(
+            instance, [instance, taken = std::move(connection), request] { instance->adoptConnection(taken, request); },
+            Qt::QueuedConnection);
+    });
     record->runningSinceMs = nowMs();
     setState(*record, InstanceState::Running, QStringLiteral("running"));
 }
@@ -476,7 +493,7 @@ void Supervisor::onFaulted(const QString &id, Instance *instance, const QString 
         return;
     }
     qCWarning(lcSupervisor).noquote() << logTag(id) << "instance failed:" << reason;
-    teardown(*record, kCloseServiceRestart, reason, AfterStop::Failure, InstanceState::Restarting);
+    teardown(*record, ws::closecode::kServiceRestart, reason, AfterStop::Failure, InstanceState::Restarting);
 }
 
 void Supervisor::handleFailure(Record &record, const QString &reason)
@@ -546,7 +563,7 @@ void Supervisor::retireThread(Record &record)
 
 void Supervisor::abandon(Record &record, quint16 closeCode, const QString &reason)
 {
-    qCWarning(lcSupervisor).noquote() << QString(u'[' + record.config.id + u']') << reason;
+    qCWarning(lcSupervisor).noquote() << logTag(record.config.id) << reason;
     m_routes->close(record.config.id);
     // A hung thread cannot close its own sockets: shut them down at the OS level so clients notice now.
     const int shut = record.shared->shutdownAll(closeCode, reason.left(ws::kMaxCloseReasonBytes));
@@ -564,8 +581,9 @@ void Supervisor::checkWatchdogs()
         if (record->instance && record->state != InstanceState::Running && record->state != InstanceState::Starting &&
             now - record->stopRequestedMs > kStopDeadlineMs) {
             // Asked to stop and not done: hung (a stall, a callback that never returns).
-            const quint16 code =
-                record->afterStop == AfterStop::Relaunch || m_stoppingAll ? kCloseServiceRestart : kCloseGoingAway;
+            const quint16 code = record->afterStop == AfterStop::Relaunch || m_stoppingAll
+                                     ? ws::closecode::kServiceRestart
+                                     : ws::closecode::kGoingAway;
             abandon(*record, code,
                     QStringLiteral("instance thread did not stop within %1 ms; abandoned").arg(kStopDeadlineMs));
             finishTeardown(record->config.id, record);
@@ -579,7 +597,7 @@ void Supervisor::checkWatchdogs()
         if (silentMs <= limitMs) {
             continue;
         }
-        abandon(*record, kCloseServiceRestart,
+        abandon(*record, ws::closecode::kServiceRestart,
                 QStringLiteral("instance thread unresponsive for %1 ms (watchdog %2 ms)").arg(silentMs).arg(limitMs));
         handleFailure(*record, record->pendingReason);
     }
@@ -594,8 +612,7 @@ void Supervisor::setState(Record &record, InstanceState state, const QString &re
     if (m_log.size() > kMaxLogEntries) {
         m_log.removeFirst();
     }
-    qCInfo(lcSupervisor).noquote() << QString(u'[' + record.config.id + u']') << instanceStateName(state) + u':'
-                                   << reason;
+    qCInfo(lcSupervisor).noquote() << logTag(record.config.id) << instanceStateName(state) + u':' << reason;
     emit supervisorEvent(event);
     if (changed || state == InstanceState::Restarting) {
         emit instanceStateChanged(record.config.id, state, reason);

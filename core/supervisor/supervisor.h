@@ -2,6 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #pragma once
 
+#include "commandresult.h"
 #include "instance/instanceconfig.h"
 #include "instancestate.h"
 #include "telemetry/clientinfo.h"
@@ -42,17 +43,17 @@ public:
     static constexpr int kMaxLogEntries = 1000;
     static constexpr int kMaxBackoffMs = 5000;
 
-    bool addInstance(const InstanceConfig &config, QString *error);
-    bool startInstance(const QString &id, QString *error);
-    bool stopInstance(const QString &id, QString *error);
-    bool restartInstance(const QString &id, const QString &reason, QString *error);
-    bool removeInstance(const QString &id, QString *error);
+    CommandResult addInstance(const InstanceConfig &config);
+    CommandResult startInstance(const QString &id);
+    CommandResult stopInstance(const QString &id);
+    CommandResult restartInstance(const QString &id, const QString &reason);
+    CommandResult removeInstance(const QString &id);
     // Closes every socket with 1012 and stops every instance; emits allStopped() when done.
     void stopAll();
 
-    bool kickClient(const QString &id, quint64 clientId, const QString &reason, QString *error);
-    bool broadcast(const QString &id, const QString &topic, const QString &event, const QJsonObject &payload,
-                   QString *error);
+    // NotFound also for a client not in the instance's published client list (at most 500 ms old).
+    CommandResult kickClient(const QString &id, quint64 clientId, const QString &reason);
+    CommandResult broadcast(const QString &id, const QString &topic, const QString &event, const QJsonObject &payload);
 
     QStringList instanceIds() const;
     bool contains(const QString &id) const { return m_records.contains(id); }
@@ -80,9 +81,9 @@ private:
     struct Record;
     enum class AfterStop { Invalid = 0, StayStopped, Relaunch, Failure, Remove };
 
-    Record *find(const QString &id, QString *error) const;
-    // The instance object of a Running instance (to queue a call to), or nullptr with `error` set.
-    Instance *runningInstance(const QString &id, QString *error) const;
+    Record *find(const QString &id, CommandResult *result) const;
+    // The instance object of a Running instance (to queue a call to), or nullptr with `result` set.
+    Instance *runningInstance(const QString &id, CommandResult *result) const;
     void launch(Record &record);
     void teardown(Record &record, quint16 closeCode, const QString &reason, AfterStop after, InstanceState state);
     void onStarted(const QString &id, Instance *instance, bool ok, const QString &error);

@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "phoenixtestclient.h"
 
+#include "rawhttp.h"
+
 #include <QJsonDocument>
 #include <QNetworkRequest>
 #include <QTcpSocket>
@@ -157,10 +159,7 @@ bool RawWebSocketClient::open(quint16 port, const QByteArray &target, int timeou
     if (!m_socket->waitForConnected(timeoutMs)) {
         return false;
     }
-    m_socket->write("GET " + target +
-                    " HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n" +
-                    sentWithHead);
+    m_socket->write(upgradeHead(target) + sentWithHead);
     const bool headed = QTest::qWaitFor(
         [this] {
             m_buffer += m_socket->readAll();

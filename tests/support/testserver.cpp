@@ -29,9 +29,8 @@ bool TestServer::start()
 
 bool TestServer::addInstance(const QString &id, const QString &type, const QVariantMap &options)
 {
-    QString error;
-    if (!m_controller->createInstance(id, type, options, true, &error)) {
-        qWarning("createInstance failed: %s", qPrintable(error));
+    if (const CommandResult result = m_controller->createInstance(id, type, options, true); !result) {
+        qWarning("createInstance failed: %s", qPrintable(result.message));
         return false;
     }
     return waitForState(id, InstanceState::Running);

@@ -17,7 +17,7 @@ class PhoenixTestClient;
 class TestServer
 {
 public:
-    explicit TestServer(BehaviourRegistry registry = BehaviourRegistry::withBuiltins());
+    explicit TestServer(BehaviourRegistry registry = builtinRegistry());
     ~TestServer();
 
     // Listens and waits for it; false when listening failed.

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "serverstart.h"
+
+#include "adminserver.h"
+#include "servercontroller.h"
+
+namespace wsserve {
+
+ServerStart::ServerStart(ServerController &controller, QObject *parent)
+    : QObject(parent)
+    , m_controller(controller)
+{}
+
+ServerStart::~ServerStart() = default;
+
+QStringList ServerStart::start(const ServerConfig &config, Mode mode, const QList<InstanceSpec> &saved)
+{
+    const bool strict = mode == Mode::Strict;
+    QStringList problems;
+    if (strict) {
+        QStringList seen;
+        for (const InstanceSpec &spec : config.instances) {
+            InstanceConfig validated;
+            QString error;
+            if (!m_controller.registry().makeConfig(spec.id, spec.type, spec.options, &validated, &error)) {
+                return {error};
+            }
+            if (seen.contains(spec.id)) {
+                return {QStringLiteral("instance id '%1' is given twice").arg(spec.id)};
+            }
+            seen.append(spec.id);
+        }
+    }
+    QString adminError;
+    if (config.adminEnabled) {
+        // Bound before anything else starts, so a bad admin setup stops a strict launch with nothing running.
+        m_admin = new AdminServer(m_controller, config.adminToken, this);
+        m_admin->setAllowedHosts(config.adminHosts);
+        m_adminBind = config.adminBind;
+        if (!m_admin->listen(config.adminBind, config.effectiveAdminPort(), &adminError)) {
+            delete m_admin;
+            m_admin = nullptr;
+            if (strict) {
+                return {adminError};
+            }
+        }
+    }
+    for (const InstanceSpec &spec : saved) {
+        if (const CommandResult result = m_controller.createInstance(spec.id, spec.type, spec.options, spec.start);
+            !result) {
+            problems.append(tr("Saved instance '%1' was not restored: %2").arg(spec.id, result.message));
+        }
+    }
+    for (const InstanceSpec &spec : config.instances) {
+        if (m_controller.instanceIds().contains(spec.id)) {
+            continue; // restored from the saved state
+        }
+        if (const CommandResult result = m_controller.createInstance(spec.id, spec.type, spec.options, spec.start);
+            !result) {
+            if (strict) {
+                return {result.message};
+            }
+            problems.append(result.message);
+        }
+    }
+    if (!adminError.isEmpty()) {
+        problems.append(adminError);
+    }
+    m_controller.listen(config.bind, config.port);
+    return problems;
+}
+
+QString ServerStart::adminUrl() const
+{
+    return m_admin ? QStringLiteral("http://%1:%2").arg(urlHost(m_adminBind)).arg(m_admin->port()) : QString();
+}
+
+} // namespace wsserve

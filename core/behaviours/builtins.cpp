@@ -14,43 +14,51 @@ namespace wsserve {
 QList<BehaviourType> builtinBehaviourTypes()
 {
     using K = OptionSpec::Kind;
-    const OptionSpec presence{QStringLiteral("presence"),
-                              K::Bool,
-                              true,
-                              QStringLiteral("track presence per topic (presence_state / presence_diff)"),
-                              0,
-                              0};
+    const OptionSpec presence{.name = u"presence"_s,
+                              .kind = K::Bool,
+                              .defaultValue = true,
+                              .description = u"track presence per topic (presence_state / presence_diff)"_s};
     return {
-        {QStringLiteral("echo"),
-         QStringLiteral("Any topic; every pushed event is answered ok with its payload"),
-         {},
-         [](const InstanceConfig &) {
-             return std::make_unique<EchoBehaviour>();
-         }},
-        {QStringLiteral("chat"),
-         QStringLiteral("Any topic; events go to every member (sender included), with presence"),
-         {presence},
-         [](const InstanceConfig &config) {
-             return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Chat, config.boolOption(u"presence"_s));
-         }},
-        {QStringLiteral("relay"),
-         QStringLiteral("Any topic; events (binary too) go to every other member, for client-run games"),
-         {presence},
-         [](const InstanceConfig &config) {
-             return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Relay, config.boolOption(u"presence"_s));
-         }},
-        {QStringLiteral("tictactoe"),
-         QStringLiteral("Authoritative tic-tac-toe on topics game:<name>: two players, the rest spectate"),
-         {},
-         [](const InstanceConfig &) {
-             return std::make_unique<TicTacToeBehaviour>();
-         }},
-        {QStringLiteral("chaos"),
-         QStringLiteral("Testing aid: events that crash a channel, stall the thread or fail the instance"),
-         {},
-         [](const InstanceConfig &) {
-             return std::make_unique<ChaosBehaviour>();
-         }},
+        {.name = u"echo"_s,
+         .description = u"Any topic; every pushed event is answered ok with its payload"_s,
+         .options = {},
+         .create =
+             [](const InstanceConfig &) {
+                 return std::make_unique<EchoBehaviour>();
+             }},
+        {.name = u"chat"_s,
+         .description = u"Any topic; events go to every member (sender included), with presence"_s,
+         .options = {presence},
+         .create =
+             [](const InstanceConfig &config) {
+                 return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Chat, config.boolOption(u"presence"_s));
+             }},
+        {.name = u"relay"_s,
+         .description = u"Any topic; events (binary too) go to every other member, for client-run games"_s,
+         .options = {presence},
+         .create =
+             [](const InstanceConfig &config) {
+                 return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Relay, config.boolOption(u"presence"_s));
+             }},
+        {.name = u"tictactoe"_s,
+         .description = u"Authoritative tic-tac-toe on topics game:<name>: two players, the rest spectate"_s,
+         .options = {{.name = u"move_timeout_ms"_s,
+                      .kind = K::Int,
+                      .defaultValue = 0,
+                      .description = u"time for each move in ms; when it runs out the other player wins (0 = off)"_s,
+                      .minimum = 0,
+                      .maximum = 3600 * 1000}},
+         .create =
+             [](const InstanceConfig &config) {
+                 return std::make_unique<TicTacToeBehaviour>(static_cast<int>(config.intOption(u"move_timeout_ms"_s)));
+             }},
+        {.name = u"chaos"_s,
+         .description = u"Testing aid: events that crash a channel, stall the thread or fail the instance"_s,
+         .options = {},
+         .create =
+             [](const InstanceConfig &) {
+                 return std::make_unique<ChaosBehaviour>();
+             }},
     };
 }
 

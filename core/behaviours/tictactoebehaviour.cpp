@@ -17,7 +17,11 @@ bool TicTacToeBehaviour::matchesTopic(const QString &topic) const
     return topic.startsWith(u"game:") && topic.size() > 5;
 }
 
-QJsonObject TicTacToeBehaviour::stateOf(const Game &game)
+TicTacToeBehaviour::TicTacToeBehaviour(int moveTimeoutMs)
+    : m_moveTimeoutMs(moveTimeoutMs)
+{}
+
+QJsonObject TicTacToeBehaviour::stateOf(const Game &game) const
 {
     QJsonArray board;
     for (const QChar cell : game.cells) {
@@ -35,7 +39,34 @@ QJsonObject TicTacToeBehaviour::stateOf(const Game &game)
         {QStringLiteral("players"), QJsonObject{{QStringLiteral("X"), player(game.playerX, game.nameX)},
                                                 {QStringLiteral("O"), player(game.playerO, game.nameO)}}},
         {QStringLiteral("moves"), game.moves},
+        {QStringLiteral("move_timeout_ms"), m_moveTimeoutMs},
+        {QStringLiteral("timed_out"),
+         game.timedOut.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(game.timedOut)},
     };
+}
+
+void TicTacToeBehaviour::armClock(InstanceContext &instance, const QString &topic, Game &game)
+{
+    if (game.clock != 0) {
+        instance.cancelTimer(game.clock);
+        game.clock = 0;
+    }
+    if (m_moveTimeoutMs > 0 && game.playerX != 0 && game.playerO != 0 && game.winner.isEmpty()) {
+        game.clock = instance.after(
+            m_moveTimeoutMs, [this, topic](InstanceContext &context) { onClock(context, topic); }, topic);
+    }
+}
+
+void TicTacToeBehaviour::onClock(InstanceContext &instance, const QString &topic)
+{
+    const auto it = m_games.find(topic);
+    if (it == m_games.end() || !it->winner.isEmpty()) {
+        return;
+    }
+    it->clock = 0;
+    it->timedOut = QString(it->turn);
+    it->winner = it->turn == QLatin1Char('X') ? QStringLiteral("O") : QStringLiteral("X");
+    instance.broadcast(topic, kState, Payload::fromJson(stateOf(*it)));
 }
 
 QString TicTacToeBehaviour::computeWinner(const Game &game)
@@ -70,6 +101,7 @@ JoinResult TicTacToeBehaviour::join(ChannelContext &channel, const QJsonValue &p
     }
     channel.assigns().insert(kRole, role);
     if (role != u"spectator") {
+        armClock(channel.instance(), channel.topic(), game);
         channel.broadcast(kState, Payload::fromJson(stateOf(game)));
     }
     return JoinResult::accept(QJsonObject{{kRole, role}, {kState, stateOf(game)}});
@@ -96,7 +128,9 @@ void TicTacToeBehaviour::handleIn(ChannelContext &channel, const QString &event,
         game.cells = {};
         game.turn = QLatin1Char('X');
         game.winner.clear();
+        game.timedOut.clear();
         game.moves = 0;
+        armClock(channel.instance(), channel.topic(), game);
         channel.replyOk();
         channel.broadcast(kState, Payload::fromJson(stateOf(game)));
         return;
@@ -138,6 +172,7 @@ void TicTacToeBehaviour::move(ChannelContext &channel, Game &game, const QJsonOb
     ++game.moves;
     game.winner = computeWinner(game);
     game.turn = game.turn == QLatin1Char('X') ? QLatin1Char('O') : QLatin1Char('X');
+    armClock(channel.instance(), channel.topic(), game);
     channel.replyOk(Payload::fromJson(stateOf(game)));
     channel.broadcast(kState, Payload::fromJson(stateOf(game)));
 }
@@ -161,6 +196,7 @@ void TicTacToeBehaviour::leave(ChannelContext &channel, LeaveReason)
         changed = true;
     }
     if (changed) {
+        armClock(channel.instance(), channel.topic(), game); // a seat is free: the clock stops
         channel.broadcastFrom(kState, Payload::fromJson(stateOf(game)));
     }
 }

@@ -12,13 +12,18 @@ namespace wsserve {
 
 // `tictactoe`: an authoritative game per topic `game:<name>`. The first two joiners play X and O, the
 // rest spectate. Events: `move {"cell": 0..8}` (validated: your turn, free cell, game not over; refused
-// with a reason otherwise) and `reset {}` (players only, after the game ended). Every change broadcasts
+// with a reason otherwise) and `reset {}` (players only, after the game ended). Option
+// `move_timeout_ms` (0 = off) gives each move a clock; on expiry the other player wins. Every change broadcasts
 // the full `state`; the join reply carries {"role": "X"|"O"|"spectator", "state": {...}}. A player
 // leaving frees the seat for the next joiner;
 // the game is dropped when its last member (player or spectator) leaves.
 class TicTacToeBehaviour final : public IBehaviour
 {
 public:
+    // moveTimeoutMs > 0: the player to move has that long, else the other one wins (state has
+    // "timed_out": the role that ran out of time). The clock runs while both seats are taken.
+    explicit TicTacToeBehaviour(int moveTimeoutMs = 0);
+
     bool matchesTopic(const QString &topic) const override;
     JoinResult join(ChannelContext &channel, const QJsonValue &params) override;
     void handleIn(ChannelContext &channel, const QString &event, const Payload &payload) override;
@@ -36,11 +41,17 @@ private:
         QString nameX;
         QString nameO;
         int moves = 0;
+        QString timedOut; // the role that ran out of time, if that ended the game
+        TimerId clock = 0;
     };
-    static QJsonObject stateOf(const Game &game);
+    QJsonObject stateOf(const Game &game) const;
+    // (Re)starts the move clock for the player to move, or stops it when the game cannot go on.
+    void armClock(InstanceContext &instance, const QString &topic, Game &game);
+    void onClock(InstanceContext &instance, const QString &topic);
     static QString computeWinner(const Game &game);
     void move(ChannelContext &channel, Game &game, const QJsonObject &args);
 
+    int m_moveTimeoutMs = 0;
     QHash<QString, Game> m_games;
 };
 

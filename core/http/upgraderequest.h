@@ -23,4 +23,15 @@ struct UpgradeRequest {
     bool phoenixSubprotocol = false; // the client offered the "phoenix" subprotocol
 };
 
+// The 101 answer to a validated upgrade. The JS client's auth-token subprotocol offer is answered with
+// "phoenix" (phoenix-protocol.md 1.4).
+inline QByteArray switchingProtocolsResponse(const UpgradeRequest &request)
+{
+    return QByteArrayLiteral("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Accept: ") +
+           request.acceptKey + "\r\n" +
+           (request.phoenixSubprotocol ? QByteArrayLiteral("Sec-WebSocket-Protocol: phoenix\r\n") : QByteArray()) +
+           "\r\n";
+}
+
 } // namespace wsserve

@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "channelengine.h"
 
+#include "guarded.h"
+
 #include "net/wsframe.h"
 
 #include <exception>
@@ -22,20 +24,6 @@ Payload reasonPayload(const QString &reason)
 Payload emptyPayload()
 {
     return Payload::fromJson(QJsonObject{});
-}
-
-// Runs a behaviour callback; returns false (and the exception text) when it threw.
-template <typename F> bool guarded(F &&callback, QString *what)
-{
-    try {
-        callback();
-        return true;
-    } catch (const std::exception &error) {
-        *what = QString::fromLocal8Bit(error.what());
-    } catch (...) {
-        *what = QStringLiteral("unknown exception");
-    }
-    return false;
 }
 
 const QString kPresenceDiff = QStringLiteral("presence_diff");

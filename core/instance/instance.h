@@ -4,6 +4,7 @@
 
 #include "channelengine.h"
 #include "http/upgraderequest.h"
+#include "instanceclient.h"
 #include "instanceconfig.h"
 #include "instanceshared.h"
 #include "net/socketio.h"
@@ -29,6 +30,8 @@ namespace net {
 class Poller;
 }
 
+// instance.cpp: lifecycle, connections, incoming frames, timers, statistics; instanceoutput.cpp: the
+// outgoing path (encoding, queueing, flushing).
 // One running server instance: its clients and their sockets, around a ChannelEngine that holds the
 // channel semantics and the behaviour. Created by the supervisor, moved to a thread named
 // "instance:<id>", started with a queued start(). Faults are reported with faulted(); the supervisor
@@ -70,7 +73,7 @@ Q_SIGNALS:
     void messageFlow(const wsserve::MessageBatch &batch);
 
 private:
-    struct Client;
+    using Client = InstanceClient;
 
     // EngineHost
     void sendReply(EngineClient &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
@@ -147,8 +150,7 @@ private:
     QTimer *m_timerWake = nullptr; // fires the behaviour's earliest timer
     QTimer *m_stopTimer = nullptr;
 
-    QHash<quint64, Client *> m_clients; // owns them
-    QHash<qintptr, Client *> m_byDescriptor;
+    ClientSet m_clients;
     QList<quint64> m_dirty; // clients with frames queued since the last flush
     QList<quint64> m_gone;  // clients whose peer went away while writing
     bool m_inBatch = false;
@@ -163,10 +165,7 @@ private:
     bool m_stopFinished = false;
     bool m_clientsDirty = false;
     int m_statsTicks = 0;
-    std::map<quint64, Client *> m_clientOrder; // by id: the snapshot's cursor survives clients coming and going
-    ClientList m_snapshot;
-    quint64 m_snapshotCursor = 0;
-    bool m_snapshotting = false;
+    ClientSnapshotBuilder m_snapshot;
 };
 
 } // namespace wsserve

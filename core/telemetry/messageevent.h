@@ -33,6 +33,21 @@ struct MessageBatch {
 
     QList<MessageEvent> events;
     quint64 dropped = 0; // frames in this interval that were not kept (sampling)
+
+    bool isEmpty() const { return events.isEmpty() && dropped == 0; }
+    // Keeps the event (its frame cut to MessageEvent::kMaxFrameBytes), or counts it as dropped once the
+    // batch is full.
+    void record(MessageEvent event, const QByteArray &frame)
+    {
+        if (events.size() >= kMaxEventsPerBatch) {
+            ++dropped; // sampling: the view says how much it is not showing
+            return;
+        }
+        event.size = frame.size();
+        event.truncated = frame.size() > MessageEvent::kMaxFrameBytes;
+        event.frame = event.truncated ? frame.left(MessageEvent::kMaxFrameBytes) : frame;
+        events.append(std::move(event));
+    }
 };
 
 } // namespace wsserve

@@ -3,8 +3,8 @@
 // Unit tests for the instance-type SDK's channel rules (behaviour.h) through the BehaviourHarness, with a
 // probe type whose callbacks the tests script: every row of the validity table (a misplaced call is
 // ignored with a warning naming the call and the callback), one reply per message, the lifecycle order,
-// crashes in join and handleIn, duplicate joins, the max_channels / max_topic_bytes refusals and option
-// validation. Timers, pushTo, kick and members are in tst_sdk_instance.cpp. No sockets.
+// crashes in join and handleIn and duplicate joins. Timers, pushTo, kick, members, the limits and option
+// validation are in tst_sdk_instance.cpp. No sockets.
 
 #include "instance/behaviourharness.h"
 #include "probebehaviour.h"
@@ -138,11 +138,6 @@ private slots:
     void handleInThatThrowsCrashesOnlyThatChannel();
     void duplicateJoinReplacesTheChannel();
     void unjoinedTopicIsUnmatched();
-    void maxChannels();
-    void maxTopicBytes();
-    void badOptionMakesHarnessInvalid_data();
-    void badOptionMakesHarnessInvalid();
-    void typeOptionsReachTheConfig();
 };
 
 void tst_Sdk::validityTable_data()
@@ -633,92 +628,6 @@ void tst_Sdk::unjoinedTopicIsUnmatched()
     QCOMPARE(harness.push(a, kRoom, u"x"_s).reason(), u"unmatched topic"_s);
     QVERIFY2(harness.leave(a, kRoom).isOk(), "leaving an unjoined topic is not an error (protocol 4.5)");
     QCOMPARE(hooks->log, QStringList{u"instanceStarted"_s});
-}
-
-void tst_Sdk::maxChannels()
-{
-    auto hooks = std::make_shared<ProbeHooks>();
-    BehaviourHarness harness(probeType(hooks), {{u"max_channels"_s, 2}});
-    QVERIFY2(harness.isValid(), qPrintable(harness.error()));
-    const quint64 a = harness.connect();
-    QVERIFY(harness.join(a, u"t1"_s).isOk());
-    QVERIFY(harness.join(a, u"t2"_s).isOk());
-    const BehaviourHarness::Reply refused = harness.join(a, u"t3"_s);
-    QCOMPARE(refused.status, u"error"_s);
-    QCOMPARE(refused.reason(), u"too many channels joined"_s);
-    QVERIFY2(!hooks->log.contains(u"join t3 %1"_s.arg(a)), "the type never sees a join over the limit");
-    QVERIFY2(harness.join(a, u"t2"_s).isOk(), "a rejoin at the limit is a duplicate, not a new channel");
-    harness.leave(a, u"t1"_s);
-    QVERIFY(harness.join(a, u"t3"_s).isOk());
-    // The limit is per connection.
-    const quint64 b = harness.connect();
-    QVERIFY(harness.join(b, u"t1"_s).isOk());
-}
-
-void tst_Sdk::maxTopicBytes()
-{
-    auto hooks = std::make_shared<ProbeHooks>();
-    BehaviourHarness harness(probeType(hooks), {{u"max_topic_bytes"_s, 10}});
-    QVERIFY2(harness.isValid(), qPrintable(harness.error()));
-    const quint64 a = harness.connect();
-    QVERIFY(harness.join(a, u"0123456789"_s).isOk());
-    QCOMPARE(harness.join(a, u"0123456789a"_s).reason(), u"topic over 10 bytes (max_topic_bytes)"_s);
-    // Bytes, not characters: five 2-byte characters fit, six do not.
-    QVERIFY(harness.join(a, u"ééééé"_s).isOk());
-    QCOMPARE(harness.join(a, u"éééééé"_s).status, u"error"_s);
-    QCOMPARE(harness.push(a, u"0123456789"_s, u"a-long-event"_s).reason(),
-             u"event name over 10 bytes (max_topic_bytes)"_s);
-    QVERIFY(harness.push(a, u"0123456789"_s, u"short"_s).isOk());
-    QCOMPARE(hooks->log.filter(u"0123456789a"_s).size(), 0);
-}
-
-void tst_Sdk::badOptionMakesHarnessInvalid_data()
-{
-    QTest::addColumn<QVariantMap>("options");
-    QTest::addColumn<QString>("named");
-    QTest::newRow("unknown option") << QVariantMap{{u"bogus"_s, 1}} << u"bogus"_s;
-    QTest::newRow("type option out of range") << QVariantMap{{u"size"_s, 99}} << u"size"_s;
-    QTest::newRow("type option not a number") << QVariantMap{{u"size"_s, u"big"_s}} << u"size"_s;
-    QTest::newRow("common option out of range") << QVariantMap{{u"max_channels"_s, 0}} << u"max_channels"_s;
-    QTest::newRow("bool option") << QVariantMap{{u"fancy"_s, u"maybe"_s}} << u"fancy"_s;
-}
-
-void tst_Sdk::badOptionMakesHarnessInvalid()
-{
-    QFETCH(QVariantMap, options);
-    QFETCH(QString, named);
-    auto hooks = std::make_shared<ProbeHooks>();
-    const QList<OptionSpec> specs{
-        {u"size"_s, OptionSpec::Kind::Int, 3, u"board size"_s, 1, 10},
-        {u"fancy"_s, OptionSpec::Kind::Bool, false, u"fancy mode"_s, 0, 0},
-    };
-    BehaviourHarness harness(probeType(hooks, specs), options);
-    QVERIFY2(!harness.isValid(), "a bad option must make the harness invalid");
-    QVERIFY2(harness.error().contains(named), qPrintable(u"the error must name %1: "_s.arg(named) + harness.error()));
-    QVERIFY2(hooks->log.isEmpty(), "no behaviour is created from a bad config");
-    // Calls on an invalid harness are refused, not a crash.
-    const quint64 a = harness.connect();
-    QCOMPARE(harness.join(a, kRoom).status, u"error"_s);
-}
-
-void tst_Sdk::typeOptionsReachTheConfig()
-{
-    auto hooks = std::make_shared<ProbeHooks>();
-    QVariantMap seen;
-    hooks->instanceStarted = [&](InstanceContext &instance) {
-        seen = instance.config().options;
-    };
-    const QList<OptionSpec> specs{{u"size"_s, OptionSpec::Kind::Int, 3, u"board size"_s, 1, 10}};
-    BehaviourHarness defaults(probeType(hooks, specs));
-    QVERIFY2(defaults.isValid(), qPrintable(defaults.error()));
-    QCOMPARE(seen.value(u"size"_s).toInt(), 3);
-    QCOMPARE(seen.value(u"max_channels"_s).toInt(), 100); // common options are filled in too
-    QCOMPARE(defaults.instance().instanceId(), u"test"_s);
-
-    BehaviourHarness given(probeType(hooks, specs), {{u"size"_s, u"7"_s}}, u"mine"_s);
-    QVERIFY2(given.isValid(), qPrintable(given.error()));
-    QCOMPARE(seen.value(u"size"_s).toInt(), 7); // strings convert as on the command line
-    QCOMPARE(given.instance().config().id, u"mine"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_Sdk)

@@ -265,8 +265,17 @@ void tst_SdkInstance::badDelayIsRefused()
     BehaviourHarness harness(probeType(hooks));
     QCOMPARE(harness.instance().after(-1, [](InstanceContext &) {}), TimerId(0));
     QCOMPARE(harness.instance().after(10, TimerCallback{}), TimerId(0));
-    QCOMPARE(harness.warnings().size(), 2);
+    QCOMPARE(harness.instance().every(-1, [](InstanceContext &) {}), TimerId(0)); // not a 1 ms timer
+    QCOMPARE(harness.instance().every(10, TimerCallback{}), TimerId(0));
+    QCOMPARE(harness.warnings().size(), 4);
     QVERIFY2(harness.warnings().first().contains(u"after"_s), qPrintable(harness.warnings().first()));
+    QVERIFY2(harness.warnings().at(2).contains(u"every"_s), qPrintable(harness.warnings().at(2)));
+
+    // every(0) is accepted and runs at most once per millisecond.
+    int ticks = 0;
+    QVERIFY(harness.instance().every(0, [&](InstanceContext &) { ++ticks; }) != 0);
+    harness.advance(5);
+    QCOMPARE(ticks, 5);
 }
 
 void tst_SdkInstance::throwingTimerCountsAsACrash()

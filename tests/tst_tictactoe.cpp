@@ -238,7 +238,6 @@ void tst_TicTacToe::resetRules()
 {
     Table table;
     QCOMPARE(table.harness.push(table.spectator, kGame, u"reset"_s).reason(), u"spectators cannot reset the game"_s);
-    QVERIFY2(table.harness.push(table.x, kGame, u"reset"_s).isOk(), "a game without moves may be reset");
     table.play({0, 3});
     QCOMPARE(table.harness.push(table.o, kGame, u"reset"_s).reason(), u"the game is still running"_s);
     table.play({1, 4, 2}); // continues: X, O, X from X's turn

@@ -530,7 +530,7 @@ TimerId ChannelEngine::after(int ms, TimerCallback callback, const QString &topi
 
 TimerId ChannelEngine::every(int ms, TimerCallback callback, const QString &topic)
 {
-    return addTimer(std::max(ms, 1), true, std::move(callback), topic, "every");
+    return addTimer(ms, true, std::move(callback), topic, "every"); // the table runs it at least 1 ms apart
 }
 
 bool ChannelEngine::cancelTimer(TimerId id)

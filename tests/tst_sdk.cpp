@@ -137,6 +137,7 @@ private slots:
     void joinThatThrowsRepliesJoinCrashed();
     void handleInThatThrowsCrashesOnlyThatChannel();
     void duplicateJoinReplacesTheChannel();
+    void duplicateJoinOfTheOnlyMemberKeepsTheTopic();
     void unjoinedTopicIsUnmatched();
 };
 
@@ -618,6 +619,41 @@ void tst_Sdk::duplicateJoinReplacesTheChannel()
     QCOMPARE(harness.join(a, kRoom).reason(), u"no"_s);
     QCOMPARE(summary(harness.takeReceived(a)), (QStringList{u"reply error"_s, u"control phx_close"_s}));
     QCOMPARE(harness.members(kRoom).size(), 1);
+}
+
+void tst_Sdk::duplicateJoinOfTheOnlyMemberKeepsTheTopic()
+{
+    // The replacing channel inherits the topic: no topicEmpty/topicStarted in between, timers kept.
+    auto hooks = std::make_shared<ProbeHooks>();
+    int fired = 0;
+    hooks->topicStarted = [&fired](InstanceContext &instance, const QString &topic) {
+        instance.after(
+            100, [&fired](InstanceContext &) { ++fired; }, topic);
+    };
+    BehaviourHarness harness(probeType(hooks));
+    const quint64 a = harness.connect();
+    harness.join(a, kRoom);
+    const QJsonValue oldJoinRef = harness.received(a).last().joinRef;
+    hooks->log.clear();
+    QVERIFY(harness.join(a, kRoom).isOk());
+    QCOMPARE(hooks->log, (QStringList{u"leave room %1 DuplicateJoin"_s.arg(a), u"join room %1"_s.arg(a),
+                                      u"afterJoin room %1"_s.arg(a)}));
+    // The old channel is closed on its own join_ref (protocol 4.7).
+    const auto close = harness.lastReceived(a, kRoom, u"phx_close"_s);
+    QVERIFY(close);
+    QCOMPARE(close->joinRef, oldJoinRef);
+    harness.advance(100);
+    QCOMPARE(fired, 1);
+
+    // A refused duplicate join of the only member does end the topic.
+    hooks->join = [](ChannelContext &, const QJsonValue &) {
+        return JoinResult::refuse(u"no"_s);
+    };
+    hooks->log.clear();
+    QCOMPARE(harness.join(a, kRoom).reason(), u"no"_s);
+    QCOMPARE(hooks->log,
+             (QStringList{u"leave room %1 DuplicateJoin"_s.arg(a), u"join room %1"_s.arg(a), u"topicEmpty room"_s}));
+    QVERIFY(harness.members(kRoom).isEmpty());
 }
 
 void tst_Sdk::unjoinedTopicIsUnmatched()

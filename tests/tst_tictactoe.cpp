@@ -32,11 +32,8 @@ BehaviourType tictactoe()
 
 // X, O and a spectator joined to kGame, in that order.
 struct Table {
-    BehaviourHarness harness{tictactoe()};
-    quint64 x = 0;
-    quint64 o = 0;
-    quint64 spectator = 0;
-    Table()
+    explicit Table(const QVariantMap &options = {})
+        : harness(tictactoe(), options)
     {
         x = harness.connect();
         o = harness.connect();
@@ -45,6 +42,10 @@ struct Table {
         harness.join(o, kGame, {{u"name"_s, u"otto"_s}});
         harness.join(spectator, kGame);
     }
+    BehaviourHarness harness;
+    quint64 x = 0;
+    quint64 o = 0;
+    quint64 spectator = 0;
     Reply move(quint64 who, const QJsonValue &cell)
     {
         return harness.push(who, kGame, u"move"_s, QJsonObject{{u"cell"_s, cell}});
@@ -95,6 +96,9 @@ private slots:
     void gameKeptWhileASpectatorStays();
     void gameDroppedWithItsLastMember();
     void gamesAreSeparatePerTopic();
+    void moveClockAwardsTheGameToTheOtherPlayer();
+    void moveClockStopsWhenASeatIsFree();
+    void duplicateJoinKeepsTheGame();
 };
 
 void tst_TicTacToe::onlyGameTopics()
@@ -120,6 +124,8 @@ void tst_TicTacToe::rolesAndJoinReply()
         {u"players"_s, QJsonObject{{u"X"_s, QJsonObject{{u"client_id"_s, QString::number(x)}, {u"name"_s, u"xena"_s}}},
                                    {u"O"_s, QJsonValue::Null}}},
         {u"moves"_s, 0},
+        {u"move_timeout_ms"_s, 0},
+        {u"timed_out"_s, QJsonValue::Null},
     };
     QCOMPARE(first.json().value(u"state"_s).toObject(), expectedState);
 
@@ -330,6 +336,55 @@ void tst_TicTacToe::gamesAreSeparatePerTopic()
     QCOMPARE(joined.json()[u"state"_s][u"moves"_s].toInt(), 0);
     QVERIFY2(table.harness.lastReceived(table.spectator, u"game:2"_s, u"state"_s) == std::nullopt,
              "another game's state is not sent here");
+}
+
+void tst_TicTacToe::moveClockAwardsTheGameToTheOtherPlayer()
+{
+    Table table({{u"move_timeout_ms"_s, 1000}});
+    QVERIFY2(table.harness.isValid(), qPrintable(table.harness.error()));
+    QVERIFY(table.move(table.x, 4).isOk()); // X moved: O's clock starts now
+    table.harness.advance(999);
+    QVERIFY(table.harness.lastReceived(table.spectator, kGame, u"state"_s)->json()[u"winner"_s].isNull());
+    table.harness.advance(1);
+    const QJsonObject state = table.harness.lastReceived(table.spectator, kGame, u"state"_s)->json().toObject();
+    QCOMPARE(state.value(u"winner"_s).toString(), u"X"_s);
+    QCOMPARE(state.value(u"timed_out"_s).toString(), u"O"_s);
+    QCOMPARE(state.value(u"move_timeout_ms"_s).toInt(), 1000);
+    QCOMPARE(table.move(table.o, 0).reason(), u"game over"_s);
+    // Each move restarts the clock; a reset starts a new one for X.
+    QVERIFY(table.harness.push(table.x, kGame, u"reset"_s).isOk());
+    table.harness.advance(600);
+    QVERIFY(table.move(table.x, 0).isOk());
+    table.harness.advance(600);
+    QVERIFY2(table.move(table.o, 1).isOk(), "O had its own 1000 ms");
+    table.harness.advance(1000);
+    QCOMPARE(table.harness.lastReceived(table.o, kGame, u"state"_s)->json()[u"timed_out"_s].toString(), u"X"_s);
+}
+
+void tst_TicTacToe::moveClockStopsWhenASeatIsFree()
+{
+    Table table({{u"move_timeout_ms"_s, 1000}});
+    QVERIFY(table.harness.leave(table.o, kGame).isOk());
+    table.harness.advance(5000);
+    const QJsonObject state = table.harness.lastReceived(table.x, kGame, u"state"_s)->json().toObject();
+    QVERIFY2(state.value(u"winner"_s).isNull(), "nobody wins against an empty seat");
+    QVERIFY(state.value(u"timed_out"_s).isNull());
+}
+
+void tst_TicTacToe::duplicateJoinKeepsTheGame()
+{
+    // A client that rejoins its own game (a reconnecting page) keeps it: the topic does not end in between.
+    BehaviourHarness harness(tictactoe());
+    const quint64 x = harness.connect();
+    QVERIFY(harness.join(x, kGame).isOk());
+    const quint64 o = harness.connect();
+    QVERIFY(harness.join(o, kGame).isOk());
+    QVERIFY(harness.push(x, kGame, u"move"_s, QJsonObject{{u"cell"_s, 0}}).isOk());
+    QVERIFY(harness.leave(o, kGame).isOk());
+    const Reply again = harness.join(x, kGame);
+    QVERIFY(again.isOk());
+    QCOMPARE(again.json()[u"state"_s][u"moves"_s].toInt(), 1);
+    QCOMPARE(again.json()[u"role"_s].toString(), u"X"_s);
 }
 
 QTEST_GUILESS_MAIN(tst_TicTacToe)

@@ -12,7 +12,7 @@ namespace wsserve {
 
 // `tictactoe`: an authoritative game per topic `game:<name>`. The first two joiners play X and O, the
 // rest spectate. Events: `move {"cell": 0..8}` (validated: your turn, free cell, game not over; refused
-// with a reason otherwise) and `reset {}` (players only, after the game ended). Option
+// with a reason otherwise) and `reset {}` (players only, once the game ended or before a move). Option
 // `move_timeout_ms` (0 = off) gives each move a clock; on expiry the other player wins. Every change broadcasts
 // the full `state`; the join reply carries {"role": "X"|"O"|"spectator", "state": {...}}. A player
 // leaving frees the seat for the next joiner;

@@ -14,22 +14,27 @@
 //   afterJoin(channel)                    right after the join reply: presence, pushes
 //   handleIn(channel, event, payload)     per pushed event: reply, push, broadcast, stop...
 //   leave(channel, reason)                the channel ended: phx_leave, duplicate join, stop, crash,
-//                                         disconnect (not during the instance's own shutdown)
+//                                         disconnect or kick (not during the instance's own shutdown)
 //   topicEmpty(instance, topic)           the topic's last channel ended: free what is kept for it;
-//                                         its topic timers are already cancelled
+//                                         its topic timers are already cancelled. A duplicate join of
+//                                         the only member does not end the topic.
+//   Every callback that throws counts toward max_channel_crashes; in join/afterJoin/handleIn it also
+//   ends that channel (phx_error, or "join crashed").
 //   timer callbacks                       see InstanceContext::after/every
 //   (destructor)                          the instance stops; its timers are cancelled, nothing is sent
 //
 // Which call is valid where. Anything else is ignored and logged as a warning naming the call and the
-// callback ("replyOk() is only valid in handleIn; called in leave"), never undefined behaviour.
+// callback ("reply() is not valid in leave (topic t); ignored"), never undefined behaviour.
 //
 //   ChannelContext call          join   afterJoin  handleIn  leave
 //   topic/clientId/connectInfo    yes     yes        yes      yes
 //   assigns                       yes     yes        yes      yes (last look; dropped afterwards)
 //   replyOk/replyError/reply      -       -          yes      -      (one reply per message)
 //   push                          yes*    yes        yes      -      (* sent right after the join reply)
-//   broadcast/broadcastFrom       yes**   yes        yes      yes    (** the joining channel is not yet
-//                                                                        a member, so it gets none)
+//   broadcast/broadcastFrom       yes**   yes        yes      yes*** (** the joining channel is not yet
+//                                                                        a member, so it gets none;
+//                                                                        *** the leaving one still is:
+//                                                                        broadcastFrom skips it)
 //   stop                          -       yes        yes      -      (in join: JoinResult::refuse)
 //   trackPresence/update/untrack  -       yes        yes      -      (leave untracks by itself)
 //   instance()                    yes     yes        yes      yes

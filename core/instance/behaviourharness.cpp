@@ -101,7 +101,17 @@ BehaviourHarness::Reply BehaviourHarness::send(Client &client, const QString &to
         m_engine->handleMessage(client, message);
     }
     const std::optional<Reply> reply = m_replies.take(ref);
+    reapClosed();
     return reply.value_or(Reply{});
+}
+
+void BehaviourHarness::reapClosed()
+{
+    for (const quint64 id : std::exchange(m_closing, {})) {
+        if (Client *client = find(id)) {
+            m_engine->removeClient(client);
+        }
+    }
 }
 
 BehaviourHarness::Reply BehaviourHarness::join(quint64 clientId, const QString &topic, const QJsonObject &params)
@@ -149,6 +159,7 @@ void BehaviourHarness::advance(int milliseconds)
         }
         m_nowMs = std::max(m_nowMs, *due);
         m_engine->fireDueTimers();
+        reapClosed();
     }
     m_nowMs = target;
 }
@@ -197,35 +208,35 @@ QString BehaviourHarness::closeReason(quint64 clientId) const
     return client ? client->closeReason : QString();
 }
 
-void BehaviourHarness::sendReply(EngineClient &engineClient, const QJsonValue &, const QJsonValue &ref,
+void BehaviourHarness::sendReply(EngineClient &engineClient, const QJsonValue &joinRef, const QJsonValue &ref,
                                  const QString &topic, const QString &status, const Payload &response)
 {
     auto &client = static_cast<Client &>(engineClient);
     if (client.closed) {
         return;
     }
-    client.frames.append(Frame{Frame::Kind::Reply, topic, events::kReply, status, response});
+    client.frames.append(Frame{Frame::Kind::Reply, topic, events::kReply, status, response, joinRef});
     const QString key = ref.isString() ? ref.toString() : QString::number(ref.toInteger());
     if (const auto pending = m_replies.find(key); pending != m_replies.end() && !pending->has_value()) {
         *pending = Reply{true, status, response};
     }
 }
 
-void BehaviourHarness::sendPush(EngineClient &engineClient, const QJsonValue &, const QString &topic,
+void BehaviourHarness::sendPush(EngineClient &engineClient, const QJsonValue &joinRef, const QString &topic,
                                 const QString &event, const Payload &payload)
 {
     auto &client = static_cast<Client &>(engineClient);
     if (!client.closed) {
-        client.frames.append(Frame{Frame::Kind::Push, topic, event, {}, payload});
+        client.frames.append(Frame{Frame::Kind::Push, topic, event, {}, payload, joinRef});
     }
 }
 
-void BehaviourHarness::sendControl(EngineClient &engineClient, const QJsonValue &, const QString &topic,
+void BehaviourHarness::sendControl(EngineClient &engineClient, const QJsonValue &joinRef, const QString &topic,
                                    const QString &event, const QJsonObject &payload)
 {
     auto &client = static_cast<Client &>(engineClient);
     if (!client.closed) {
-        client.frames.append(Frame{Frame::Kind::Control, topic, event, {}, Payload::fromJson(payload)});
+        client.frames.append(Frame{Frame::Kind::Control, topic, event, {}, Payload::fromJson(payload), joinRef});
     }
 }
 
@@ -246,6 +257,7 @@ void BehaviourHarness::closeClient(EngineClient &engineClient, quint16, const QS
     if (!client.closed) {
         client.closed = true;
         client.closeReason = reason;
+        m_closing.append(client.id);
     }
 }
 

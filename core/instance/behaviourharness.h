@@ -36,6 +36,7 @@ public:
         QString event;  // phx_reply for replies
         QString status; // replies: ok / error
         Payload payload;
+        QJsonValue joinRef; // the channel's join_ref it was sent with (null for broadcasts and heartbeats)
         QJsonValue json() const { return payload.json; }
     };
     // The reply to one join, push or leave: received is false when the type did not answer.
@@ -79,7 +80,8 @@ public:
     QList<Frame> takeReceived(quint64 clientId);
     // The last frame with this event the client received on a topic, if any.
     std::optional<Frame> lastReceived(quint64 clientId, const QString &topic, const QString &event) const;
-    // Whether the client was closed by the type (kick) or the instance, and why.
+    // Whether the client was closed by the type (kick), and why. As on a socket, its channels then leave
+    // (LeaveReason::Disconnected) once the callback that closed it has returned.
     bool isClosed(quint64 clientId) const;
     QString closeReason(quint64 clientId) const;
 
@@ -101,6 +103,8 @@ private:
     };
 
     Reply send(Client &client, const QString &topic, const QString &event, const Payload &payload);
+    // Clients closed during the last callback leave their channels now (their records stay for inspection).
+    void reapClosed();
     Client *find(quint64 clientId) const;
 
     // EngineHost
@@ -123,6 +127,7 @@ private:
     std::unique_ptr<ChannelEngine> m_engine;
     QHash<quint64, Client *> m_clients;             // owned
     QHash<QString, std::optional<Reply>> m_replies; // by ref, while a message is handled
+    QList<quint64> m_closing;                       // closed, not yet removed from the engine
     quint64 m_nextClientId = 1;
     quint64 m_nextRef = 1;
     qint64 m_nowMs = 0;

@@ -300,8 +300,15 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
     if (duplicate) {
         // Phoenix kills the old channel, answers the new join, then closes the old join_ref (protocol 4.7).
         oldJoinRef = client.channels.find(topic)->joinRef;
-        removeChannel(client, topic, LeaveReason::DuplicateJoin);
+        // The topic does not end in between, even if this was its only member: its state and timers
+        // stay for the channel that replaces the old one.
+        removeChannel(client, topic, LeaveReason::DuplicateJoin, false);
     }
+    const auto endIfEmpty = [&] {
+        if (const auto members = m_members.constFind(topic); members != m_members.cend() && members->isEmpty()) {
+            endTopic(topic);
+        }
+    };
     const auto sendOldClose = [&] {
         if (duplicate) {
             m_host.sendControl(client, oldJoinRef, topic, events::kClose, {});
@@ -318,6 +325,7 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
         m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
                          reasonPayload(QStringLiteral("join crashed")));
         sendOldClose();
+        endIfEmpty();
         m_host.callbackCrashed(QStringLiteral("join %1: %2").arg(topic, what));
         return;
     }
@@ -325,10 +333,11 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
         m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
                          Payload::fromJson(result.response));
         sendOldClose();
+        endIfEmpty();
         return;
     }
+    const bool firstMember = !m_members.contains(topic); // a duplicate join's held topic is not new
     QList<EngineClient *> &members = m_members[topic];
-    const bool firstMember = members.isEmpty();
     channel.subscriberSlot = members.size();
     members.append(&client);
     client.channels.insert(topic, channel);
@@ -337,6 +346,7 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
     m_channelsChanged = true;
     if (firstMember && !guarded([&] { m_behaviour->topicStarted(*this, topic); }, &what)) {
         m_host.warn(QStringLiteral("topicStarted of %1 threw: %2").arg(topic, what));
+        m_host.callbackCrashed(QStringLiteral("topicStarted %1: %2").arg(topic, what));
     }
     m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("ok"),
                      Payload::fromJson(result.response));
@@ -407,7 +417,7 @@ void ChannelEngine::crashChannel(EngineClient &client, const QString &topic, con
     m_host.callbackCrashed(QStringLiteral("channel %1: %2").arg(topic, what));
 }
 
-void ChannelEngine::removeChannel(EngineClient &client, const QString &topic, LeaveReason reason)
+void ChannelEngine::removeChannel(EngineClient &client, const QString &topic, LeaveReason reason, bool mayEndTopic)
 {
     Channel *channel = client.channels.find(topic);
     if (!channel) {
@@ -418,6 +428,7 @@ void ChannelEngine::removeChannel(EngineClient &client, const QString &topic, Le
         QString what;
         if (!guarded([&] { m_behaviour->leave(context, reason); }, &what)) {
             m_host.warn(QStringLiteral("leave handler of %1 threw: %2").arg(topic, what));
+            m_host.callbackCrashed(QStringLiteral("leave %1: %2").arg(topic, what));
         }
         presenceUntrack(*channel, topic);
     }
@@ -436,10 +447,14 @@ void ChannelEngine::removeChannel(EngineClient &client, const QString &topic, Le
         last->channels.find(topic)->subscriberSlot = slot;
     }
     members->removeLast();
-    if (!members->isEmpty()) {
-        return;
+    if (members->isEmpty() && mayEndTopic) {
+        endTopic(topic);
     }
-    m_members.erase(members);
+}
+
+void ChannelEngine::endTopic(const QString &topic)
+{
+    m_members.remove(topic);
     if (m_timers.cancelTopic(topic) > 0) {
         m_host.timersChanged();
     }
@@ -447,6 +462,7 @@ void ChannelEngine::removeChannel(EngineClient &client, const QString &topic, Le
         QString what;
         if (!guarded([&] { m_behaviour->topicEmpty(*this, topic); }, &what)) {
             m_host.warn(QStringLiteral("topicEmpty of %1 threw: %2").arg(topic, what));
+            m_host.callbackCrashed(QStringLiteral("topicEmpty %1: %2").arg(topic, what));
         }
     }
 }

@@ -141,7 +141,10 @@ private:
     void handleLeave(EngineClient &client, const Message &message);
     void handleEvent(EngineClient &client, Channel &channel, const Message &message);
     void crashChannel(EngineClient &client, const QString &topic, const QString &what);
-    void removeChannel(EngineClient &client, const QString &topic, LeaveReason reason);
+    // mayEndTopic false: a duplicate join holds the topic (no topicEmpty, timers kept) for the new channel.
+    void removeChannel(EngineClient &client, const QString &topic, LeaveReason reason, bool mayEndTopic = true);
+    // The topic's last channel is gone: its timers are cancelled, then topicEmpty().
+    void endTopic(const QString &topic);
     void broadcastImpl(const QString &topic, const QString &event, const Payload &payload, quint64 excludeClientId);
     TimerId addTimer(int ms, bool repeat, TimerCallback callback, const QString &topic, const char *call);
     void presenceTrack(EngineClient &client, Channel &channel, const QString &topic, const QString &key,

@@ -320,6 +320,11 @@ private slots:
 
     void listenerResumesAfterRunningOutOfDescriptors()
     {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+        // The sanitizer runtimes need descriptors of their own (UBSan probes memory through a pipe): with
+        // none left they report false errors. The normal build runs this test.
+        QSKIP("needs a process without sanitizer runtimes (they use descriptors themselves)");
+#endif
         // Qt pauses a QTcpServer for good on EMFILE. Under a 64-descriptor limit (soft and hard, so
         // raising it does not help), half-finished request heads take every descriptor; the game port
         // must report it (/healthz 503, a metric) and accept again by itself once they are released.

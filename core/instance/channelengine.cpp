@@ -8,6 +8,7 @@
 #include "net/wsframe.h"
 
 #include <QDateTime>
+#include <QJsonArray>
 
 #include <exception>
 
@@ -211,7 +212,8 @@ ChannelEngine::ChannelEngine(InstanceConfig config, std::unique_ptr<IBehaviour> 
             m_verifier = auth::JwtVerifier::create(*jwt, &error);
         }
         if (!m_verifier) {
-            m_host.warn(QStringLiteral("auth=jwt but the key is unusable (%1): every connection is refused").arg(error));
+            m_host.warn(
+                QStringLiteral("auth=jwt but the key is unusable (%1): every connection is refused").arg(error));
         }
     }
 }
@@ -237,8 +239,9 @@ bool ChannelEngine::authenticate(ConnectInfo &info, const QString &token, QStrin
     return true;
 }
 
-bool ChannelEngine::refreshToken(EngineClient &client, const QString &token, QString *reason)
+bool ChannelEngine::refreshToken(EngineClient &client, const QString &token, QString *reason, bool *closeAfterReply)
 {
+    *closeAfterReply = false;
     ConnectInfo fresh = client.info;
     if (!authenticate(fresh, token, reason)) {
         return false;
@@ -248,7 +251,7 @@ bool ChannelEngine::refreshToken(EngineClient &client, const QString &token, QSt
         m_host.warn(QStringLiteral("client %1 (sub '%2') sent a token for sub '%3'; closing")
                         .arg(client.id)
                         .arg(printableText(client.info.subject), printableText(fresh.subject)));
-        m_host.closeClient(client, ws::closecode::kPolicyViolation, *reason);
+        *closeAfterReply = true; // the caller answers first, then closes
         return false;
     }
     client.info = std::move(fresh);
@@ -339,11 +342,15 @@ void ChannelEngine::handleMessage(EngineClient &client, const Message &message)
     if (m_authRequired && message.event == u"access_token") {
         // A refreshed token (Supabase clients send one before the old one expires).
         QString reason;
-        const bool ok =
-            refreshToken(client, message.payload.json.toObject().value(QStringLiteral("access_token")).toString(), &reason);
+        bool close = false;
+        const bool ok = refreshToken(
+            client, message.payload.json.toObject().value(QStringLiteral("access_token")).toString(), &reason, &close);
         m_host.sendReply(client, message.joinRef, message.ref, message.topic,
                          ok ? QStringLiteral("ok") : QStringLiteral("error"),
                          ok ? emptyPayload() : reasonPayload(reason));
+        if (close) {
+            m_host.closeClient(client, ws::closecode::kPolicyViolation, reason);
+        }
         return;
     }
     if (message.event == events::kLeave) {
@@ -378,10 +385,14 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
     }
     if (m_authRequired) {
         QString reason;
+        bool close = false;
         const QJsonValue fresh = message.payload.json.toObject().value(QStringLiteral("access_token"));
-        if (fresh.isString() && !refreshToken(client, fresh.toString(), &reason)) {
+        if (fresh.isString() && !refreshToken(client, fresh.toString(), &reason, &close)) {
             m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
                              reasonPayload(reason));
+            if (close) {
+                m_host.closeClient(client, ws::closecode::kPolicyViolation, reason);
+            }
             return;
         }
         if (!topicAllowed(client, topic)) {

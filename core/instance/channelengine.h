@@ -144,9 +144,9 @@ private:
     friend class ChannelContextImpl;
 
     void handleJoin(EngineClient &client, const Message &message);
-    // A fresh token (access_token join field or event): false and *reason when it is not valid; a token
-    // for another subject also closes the connection (1008).
-    bool refreshToken(EngineClient &client, const QString &token, QString *reason);
+    // A fresh token (access_token join field or event): false and *reason when it is not valid; for a
+    // token of another subject *closeAfterReply is set: the caller answers, then closes (1008).
+    bool refreshToken(EngineClient &client, const QString &token, QString *reason, bool *closeAfterReply);
     // The `topics` claim (patterns, `*` as a suffix wildcard) allows this topic, or there is none.
     bool topicAllowed(const EngineClient &client, const QString &topic) const;
     void handleLeave(EngineClient &client, const Message &message);

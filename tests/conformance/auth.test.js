@@ -19,16 +19,16 @@ const SECRET = crypto.randomBytes(32).toString('hex');
 const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsserve-auth-'));
 const RSA_PEM = path.join(keyDir, 'rsa.pem');
 const EC_PEM = path.join(keyDir, 'ec.pem');
-const keys = {};
+// Keys made now, before the server below starts and reads the PEM files (node:crypto; jose signs with them).
+const keys = {
+    rsa: crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }),
+    ec: crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }),
+};
+fs.writeFileSync(RSA_PEM, keys.rsa.publicKey.export({ type: 'spki', format: 'pem' }));
+fs.writeFileSync(EC_PEM, keys.ec.publicKey.export({ type: 'spki', format: 'pem' }));
 let jose;
-
-// Keys first: the servers below read the PEM files when they start (hooks run in registration order).
 before(async () => {
     jose = await import('jose');
-    keys.rsa = await jose.generateKeyPair('RS256', { extractable: true });
-    keys.ec = await jose.generateKeyPair('ES256', { extractable: true });
-    fs.writeFileSync(RSA_PEM, await jose.exportSPKI(keys.rsa.publicKey));
-    fs.writeFileSync(EC_PEM, await jose.exportSPKI(keys.ec.publicKey));
 });
 
 const h = serverPerFile([

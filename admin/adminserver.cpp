@@ -499,7 +499,8 @@ QJsonObject AdminServer::instanceJson(const QString &id) const
 {
     const InstanceInfo info = m_controller.instance(id);
     QJsonObject options;
-    for (auto it = info.config.options.cbegin(); it != info.config.options.cend(); ++it) {
+    const QVariantMap shown = info.config.redactedOptions(); // never the jwt_secret
+    for (auto it = shown.cbegin(); it != shown.cend(); ++it) {
         options.insert(it.key(), QJsonValue::fromVariant(it.value()));
     }
     const qint64 uptimeMs = info.runningSinceMs > 0 ? nowMs() - info.runningSinceMs : 0;

@@ -111,6 +111,9 @@ void CreateInstanceDialog::rebuildOptions()
         case OptionSpec::Kind::String:
         case OptionSpec::Kind::Invalid: {
             auto *edit = new QLineEdit(spec.defaultValue.toString(), this);
+            if (isSecretOption(spec.name)) {
+                edit->setEchoMode(QLineEdit::PasswordEchoOnEdit); // a secret is never shown on screen
+            }
             editor = edit;
             break;
         }

@@ -45,6 +45,7 @@ void ChaosBehaviour::handleIn(ChannelContext &channel, const QString &event, con
                       Payload::fromJson(QJsonObject{{QStringLiteral("client_id"), QString::number(info.clientId)},
                                                     {QStringLiteral("params"), info.params},
                                                     {QStringLiteral("auth_token"), info.authToken},
+                                                    {QStringLiteral("claims"), info.claims},
                                                     {QStringLiteral("remote_address"), info.remoteAddress},
                                                     {QStringLiteral("wire_format"), wireFormatName(info.format)}}));
         return;

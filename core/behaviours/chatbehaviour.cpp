@@ -22,6 +22,13 @@ JoinResult ChatBehaviour::join(ChannelContext &channel, const QJsonValue &params
     if (name.size() > 64) {
         return JoinResult::refuse(QStringLiteral("name is longer than 64 characters"));
     }
+    // With auth=jwt, a `name` claim is the presence key: a different name in the join is refused.
+    if (const QString claimed = channel.connectInfo().claims.value(kNameKey).toString(); !claimed.isEmpty()) {
+        if (!name.isEmpty() && name != claimed) {
+            return JoinResult::refuse(QStringLiteral("name does not match the token"));
+        }
+        name = claimed.left(64);
+    }
     if (name.isEmpty()) {
         name = QStringLiteral("client-%1").arg(channel.clientId());
     }

@@ -63,6 +63,10 @@ struct ConnectInfo {
     QString authToken;  // from the `base64url.bearer.phx.` subprotocol, decoded; empty when absent
     QString remoteAddress;
     WireFormat format = WireFormat::Invalid;
+    // With auth=jwt: the verified token's claims and `sub` (refreshed by access_token); empty otherwise.
+    QJsonObject claims;
+    QString subject;
+    qint64 tokenExpiresAt = 0; // `exp`, seconds since the epoch; 0 when none
 };
 
 // The answer to a join: ok with a response object, or an error whose response carries the reason.

@@ -69,6 +69,13 @@ quint64 BehaviourHarness::connect(const QJsonObject &params, const QString &auth
     client->info.authToken = authToken;
     client->info.remoteAddress = QStringLiteral("127.0.0.1");
     client->info.format = WireFormat::V2Json;
+    if (m_engine->authRequired()) { // as the instance does: the authToken subprotocol, then ?token=
+        const QString token = authToken.isEmpty() ? params.value(QStringLiteral("token")).toString() : authToken;
+        if (QString why; !m_engine->authenticate(client->info, token, &why)) {
+            m_refusal = why;
+            return 0;
+        }
+    }
     bool crashed = false;
     const std::optional<QString> refusal = m_engine->connect(client->info, &crashed);
     if (crashed || refusal) {

@@ -4,7 +4,11 @@
 
 #include "guarded.h"
 
+#include "http/httpresponse.h"
 #include "net/wsframe.h"
+
+#include <QDateTime>
+#include <QJsonArray>
 
 #include <exception>
 
@@ -200,7 +204,76 @@ ChannelEngine::ChannelEngine(InstanceConfig config, std::unique_ptr<IBehaviour> 
     , m_behaviour(std::move(behaviour))
     , m_limits(limits)
     , m_host(host)
-{}
+{
+    m_authRequired = m_config.stringOption(options::kAuth) == u"jwt";
+    if (m_authRequired) {
+        QString error;
+        if (const std::optional<auth::JwtConfig> jwt = jwtConfig(m_config, &error)) {
+            m_verifier = auth::JwtVerifier::create(*jwt, &error);
+        }
+        if (!m_verifier) {
+            m_host.warn(
+                QStringLiteral("auth=jwt but the key is unusable (%1): every connection is refused").arg(error));
+        }
+    }
+}
+
+bool ChannelEngine::authenticate(ConnectInfo &info, const QString &token, QString *reason) const
+{
+    if (!m_verifier) {
+        *reason = QStringLiteral("server key unusable");
+        return false;
+    }
+    if (token.isEmpty()) {
+        *reason = QStringLiteral("missing token");
+        return false;
+    }
+    const std::optional<auth::VerifiedToken> verified =
+        m_verifier->verify(token.toUtf8(), QDateTime::currentSecsSinceEpoch(), reason);
+    if (!verified) {
+        return false;
+    }
+    info.claims = verified->claims;
+    info.subject = verified->subject;
+    info.tokenExpiresAt = verified->expiresAt;
+    return true;
+}
+
+bool ChannelEngine::refreshToken(EngineClient &client, const QString &token, QString *reason, bool *closeAfterReply)
+{
+    *closeAfterReply = false;
+    ConnectInfo fresh = client.info;
+    if (!authenticate(fresh, token, reason)) {
+        return false;
+    }
+    if (fresh.subject != client.info.subject) {
+        *reason = QStringLiteral("token for another subject");
+        m_host.warn(QStringLiteral("client %1 (sub '%2') sent a token for sub '%3'; closing")
+                        .arg(client.id)
+                        .arg(printableText(client.info.subject), printableText(fresh.subject)));
+        *closeAfterReply = true; // the caller answers first, then closes
+        return false;
+    }
+    client.info = std::move(fresh);
+    return true;
+}
+
+bool ChannelEngine::topicAllowed(const EngineClient &client, const QString &topic) const
+{
+    const QJsonValue topics = client.info.claims.value(QStringLiteral("topics"));
+    if (!m_authRequired || !topics.isArray()) {
+        return true;
+    }
+    for (const QJsonValue &entry : topics.toArray()) {
+        const QString pattern = entry.toString();
+        if (pattern.endsWith(u'*') ? topic.startsWith(QStringView(pattern).chopped(1)) : topic == pattern) {
+            if (!pattern.isEmpty()) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
 
 ChannelEngine::~ChannelEngine() = default;
 
@@ -266,6 +339,20 @@ void ChannelEngine::handleMessage(EngineClient &client, const Message &message)
         handleJoin(client, message);
         return;
     }
+    if (m_authRequired && message.event == u"access_token") {
+        // A refreshed token (Supabase clients send one before the old one expires).
+        QString reason;
+        bool close = false;
+        const bool ok = refreshToken(
+            client, message.payload.json.toObject().value(QStringLiteral("access_token")).toString(), &reason, &close);
+        m_host.sendReply(client, message.joinRef, message.ref, message.topic,
+                         ok ? QStringLiteral("ok") : QStringLiteral("error"),
+                         ok ? emptyPayload() : reasonPayload(reason));
+        if (close) {
+            m_host.closeClient(client, ws::closecode::kPolicyViolation, reason);
+        }
+        return;
+    }
     if (message.event == events::kLeave) {
         handleLeave(client, message);
         return;
@@ -295,6 +382,24 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
         m_host.sendReply(client, QJsonValue::Null, message.ref, topic, QStringLiteral("error"),
                          reasonPayload(QStringLiteral("unmatched topic")));
         return;
+    }
+    if (m_authRequired) {
+        QString reason;
+        bool close = false;
+        const QJsonValue fresh = message.payload.json.toObject().value(QStringLiteral("access_token"));
+        if (fresh.isString() && !refreshToken(client, fresh.toString(), &reason, &close)) {
+            m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
+                             reasonPayload(reason));
+            if (close) {
+                m_host.closeClient(client, ws::closecode::kPolicyViolation, reason);
+            }
+            return;
+        }
+        if (!topicAllowed(client, topic)) {
+            m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
+                             reasonPayload(QStringLiteral("unauthorized")));
+            return;
+        }
     }
     QJsonValue oldJoinRef;
     if (duplicate) {

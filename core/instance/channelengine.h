@@ -93,6 +93,12 @@ public:
     ChannelEngine(const ChannelEngine &) = delete;
     ChannelEngine &operator=(const ChannelEngine &) = delete;
 
+    // auth=jwt: every connection needs a valid token (see behaviour.h's ConnectInfo::claims).
+    bool authRequired() const { return m_authRequired; }
+    // Checks a connection's token and fills info's claims, subject and expiry; false and *reason (safe to
+    // show the client, never the token) when it is missing or invalid.
+    bool authenticate(ConnectInfo &info, const QString &token, QString *reason) const;
+
     // Calls instanceStarted(); false (and *what) when it threw.
     bool start(QString *what);
     // Before the upgrade: the behaviour's refusal, if any. *crashed when it threw.
@@ -138,6 +144,11 @@ private:
     friend class ChannelContextImpl;
 
     void handleJoin(EngineClient &client, const Message &message);
+    // A fresh token (access_token join field or event): false and *reason when it is not valid; for a
+    // token of another subject *closeAfterReply is set: the caller answers, then closes (1008).
+    bool refreshToken(EngineClient &client, const QString &token, QString *reason, bool *closeAfterReply);
+    // The `topics` claim (patterns, `*` as a suffix wildcard) allows this topic, or there is none.
+    bool topicAllowed(const EngineClient &client, const QString &topic) const;
     void handleLeave(EngineClient &client, const Message &message);
     void handleEvent(EngineClient &client, Channel &channel, const Message &message);
     void crashChannel(EngineClient &client, const QString &topic, const QString &what);
@@ -156,6 +167,8 @@ private:
     std::unique_ptr<IBehaviour> m_behaviour;
     Limits m_limits;
     EngineHost &m_host;
+    bool m_authRequired = false;
+    std::shared_ptr<const auth::JwtVerifier> m_verifier; // null when auth=none, or the key went bad
     QHash<quint64, EngineClient *> m_clients;
     QHash<QString, QList<EngineClient *>> m_members; // topic -> clients joined to it (Channel::subscriberSlot)
     PresenceTracker m_presence;

@@ -143,6 +143,16 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
     info.authToken = request.authToken;
     info.remoteAddress = request.remoteAddress;
     info.format = request.format;
+    if (m_engine->authRequired()) {
+        // The JS client's authToken subprotocol first, then ?token= (issue #17's order).
+        const QString token =
+            request.authToken.isEmpty() ? request.params.value(QStringLiteral("token")).toString() : request.authToken;
+        if (QString why; !m_engine->authenticate(info, token, &why)) {
+            qCInfo(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress << "- token:" << why;
+            respondHttpAndClose(fd, 403, why);
+            return;
+        }
+    }
     bool crashed = false;
     const std::optional<QString> refusal = m_engine->connect(info, &crashed);
     if (crashed) {
@@ -447,6 +457,17 @@ void Instance::sweep()
     }
     for (const quint64 id : std::as_const(unanswered)) {
         removeClient(id);
+    }
+    if (m_engine && m_engine->authRequired()) {
+        // A token that expired (past the leeway) while connected, with no fresh one through access_token.
+        const qint64 deadline = QDateTime::currentSecsSinceEpoch() - m_config.intOption(options::kJwtLeewayS);
+        for (Client *client : m_clients.all()) {
+            if (!client->closing && client->info.tokenExpiresAt > 0 && client->info.tokenExpiresAt < deadline) {
+                qCInfo(lcInstance).noquote() << logTag(m_config.id) << "client" << client->id << "(sub"
+                                             << printableText(client->info.subject) << ") token expired; closing";
+                closeClientImpl(*client, ws::closecode::kPolicyViolation, QStringLiteral("token expired"));
+            }
+        }
     }
     for (Client *client : std::as_const(idle)) {
         qCInfo(lcInstance).noquote() << logTag(m_config.id) << "client" << client->id << "idle for" << idleMs

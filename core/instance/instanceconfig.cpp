@@ -2,8 +2,10 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "instanceconfig.h"
 
+#include "auth/jwt.h"
 #include "http/originpolicy.h"
 
+#include <QFile>
 #include <QRegularExpression>
 
 #include <cmath>
@@ -42,6 +44,20 @@ QList<OptionSpec> commonOptionSpecs()
          QStringLiteral("longest topic or event name in bytes (UTF-8); longer joins and pushes are refused "
                         "(255 is also the most the V2 binary format can carry)"),
          1, 65535},
+        {options::kAuth, K::String, QStringLiteral("none"),
+         QStringLiteral("none, or jwt: every connection needs a valid JSON Web Token (authToken, ?token= or the "
+                        "access_token join field); others get HTTP 403"),
+         0, 0},
+        {options::kJwtSecret, K::String, QString(), QStringLiteral("auth=jwt: the HS256/384/512 secret (never shown)"),
+         0, 0},
+        {options::kJwtPublicKey, K::String, QString(),
+         QStringLiteral("auth=jwt: path to a PEM public key (RS256/384/512, ES256/384, EdDSA)"), 0, 0},
+        {options::kJwtAudience, K::String, QString(), QStringLiteral("auth=jwt: required `aud` (empty: not checked)"),
+         0, 0},
+        {options::kJwtIssuer, K::String, QString(), QStringLiteral("auth=jwt: required `iss` (empty: not checked)"), 0,
+         0},
+        {options::kJwtLeewayS, K::Int, 30, QStringLiteral("auth=jwt: clock leeway for exp, nbf and iat, in seconds"), 0,
+         3600},
         {options::kCheckOrigin, K::String, QStringLiteral("host"),
          QStringLiteral("which web pages may connect (browsers send Origin; other clients always may): host = pages "
                         "from the host the socket is opened on, any, or a space-separated list such as "
@@ -133,6 +149,34 @@ bool convert(const OptionSpec &spec, const QVariant &raw, QVariant *out, QString
     return false;
 }
 
+// Cross-option rules of auth: a known mode, and with jwt exactly one usable key.
+QString authProblem(const QVariantMap &resolved)
+{
+    const QString mode = resolved.value(options::kAuth).toString();
+    if (mode.isEmpty() || mode == u"none") {
+        return {};
+    }
+    if (mode != u"jwt") {
+        return QStringLiteral("option 'auth' must be none or jwt (got '%1')").arg(mode.left(40));
+    }
+    const bool secret = !resolved.value(options::kJwtSecret).toString().isEmpty();
+    const bool key = !resolved.value(options::kJwtPublicKey).toString().isEmpty();
+    if (secret == key) {
+        return QStringLiteral("auth=jwt needs exactly one of jwt_secret or jwt_public_key");
+    }
+    InstanceConfig config;
+    config.options = resolved;
+    QString error;
+    const std::optional<auth::JwtConfig> jwt = jwtConfig(config, &error);
+    if (!jwt) {
+        return error;
+    }
+    if (!auth::JwtVerifier::create(*jwt, &error)) {
+        return error;
+    }
+    return {};
+}
+
 } // namespace
 
 bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVariantMap *resolved, QString *error)
@@ -164,8 +208,49 @@ bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVar
         }
         result.insert(spec->name, value);
     }
+    if (const QString problem = authProblem(result); !problem.isEmpty()) {
+        *error = problem;
+        return false;
+    }
     *resolved = result;
     return true;
+}
+
+bool isSecretOption(const QString &name)
+{
+    return name == options::kJwtSecret;
+}
+
+QVariantMap InstanceConfig::redactedOptions() const
+{
+    QVariantMap shown = options;
+    for (auto it = shown.begin(); it != shown.end(); ++it) {
+        if (isSecretOption(it.key()) && !it.value().toString().isEmpty()) {
+            it.value() = QStringLiteral("***");
+        }
+    }
+    return shown;
+}
+
+std::optional<auth::JwtConfig> jwtConfig(const InstanceConfig &config, QString *error)
+{
+    if (config.stringOption(options::kAuth) != u"jwt") {
+        return std::nullopt;
+    }
+    auth::JwtConfig jwt;
+    jwt.secret = config.stringOption(options::kJwtSecret).toUtf8();
+    if (const QString path = config.stringOption(options::kJwtPublicKey); !path.isEmpty()) {
+        QFile file(path);
+        if (!file.open(QIODevice::ReadOnly)) {
+            *error = QStringLiteral("jwt_public_key: cannot read '%1' (%2)").arg(path, file.errorString());
+            return std::nullopt;
+        }
+        jwt.publicKeyPem = file.read(64 * 1024);
+    }
+    jwt.audience = config.stringOption(options::kJwtAudience);
+    jwt.issuer = config.stringOption(options::kJwtIssuer);
+    jwt.leewaySeconds = static_cast<int>(config.intOption(options::kJwtLeewayS));
+    return jwt;
 }
 
 } // namespace wsserve

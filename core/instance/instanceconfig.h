@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #pragma once
 
+#include "auth/jwt.h"
+
 #include <QList>
 #include <QString>
 #include <QVariant>
@@ -30,6 +32,8 @@ struct InstanceConfig {
     qint64 intOption(const QString &name) const { return options.value(name).toLongLong(); }
     bool boolOption(const QString &name) const { return options.value(name).toBool(); }
     QString stringOption(const QString &name) const { return options.value(name).toString(); }
+    // The options with secrets (jwt_secret) replaced by "***": what the admin API, the window and logs show.
+    QVariantMap redactedOptions() const;
 };
 
 // Options every instance accepts, whatever its type.
@@ -47,9 +51,22 @@ inline const QString kMaxSendBufferBytes = QStringLiteral("max_send_buffer_bytes
 inline const QString kMaxMessagesPerSecond = QStringLiteral("max_messages_per_second");
 inline const QString kCheckOrigin = QStringLiteral("check_origin");
 inline const QString kMaxTopicBytes = QStringLiteral("max_topic_bytes");
+inline const QString kAuth = QStringLiteral("auth");
+inline const QString kJwtSecret = QStringLiteral("jwt_secret");
+inline const QString kJwtPublicKey = QStringLiteral("jwt_public_key");
+inline const QString kJwtAudience = QStringLiteral("jwt_audience");
+inline const QString kJwtIssuer = QStringLiteral("jwt_issuer");
+inline const QString kJwtLeewayS = QStringLiteral("jwt_leeway_s");
 } // namespace options
 
 QList<OptionSpec> commonOptionSpecs();
+
+// True for options whose values must never be shown (jwt_secret).
+bool isSecretOption(const QString &name);
+
+// The JWT settings of an instance with auth=jwt (the PEM file read), std::nullopt otherwise; *error is
+// set when the key file cannot be read.
+std::optional<auth::JwtConfig> jwtConfig(const InstanceConfig &config, QString *error);
 
 // Instance ids are 1-64 characters of [A-Za-z0-9_-]; returns an empty string when valid, else the reason.
 QString validateInstanceId(const QString &id);

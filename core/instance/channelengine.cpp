@@ -8,6 +8,7 @@
 #include "net/wsframe.h"
 
 #include <QDateTime>
+#include <QJsonArray>
 
 #include <exception>
 

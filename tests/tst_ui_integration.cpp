@@ -337,7 +337,7 @@ private slots:
         QVERIFY2(dialog->errorLabel()->isHidden(), qPrintable(dialog->errorLabel()->text()));
         const QString token = dialog->token();
         QCOMPARE(token.count(u'.'), 2);
-        const QString url = dialog->url();
+        const QString tokenUrl = dialog->url();
         QCOMPARE(
             url,
             u"ws://127.0.0.1:%1/socket/quiz/websocket?vsn=2.0.0&token=%2"_s.arg(m_controller->listenPort()).arg(token));
@@ -346,7 +346,7 @@ private slots:
         QVERIFY(dialog->snippet().contains(token));
 
         PhoenixTestClient player;
-        QVERIFY(player.open(QUrl(url)));
+        QVERIFY(player.open(QUrl(tokenUrl)));
         const auto joined = player.waitForReply(u"room:7"_s, player.join(u"room:7"_s));
         QVERIFY(joined);
         QCOMPARE(joined->payload()["response"_L1]["name"_L1].toString(), u"Alice"_s); // sub defaulted to the name

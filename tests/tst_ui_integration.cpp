@@ -339,7 +339,7 @@ private slots:
         QCOMPARE(token.count(u'.'), 2);
         const QString tokenUrl = dialog->url();
         QCOMPARE(
-            url,
+            tokenUrl,
             u"ws://127.0.0.1:%1/socket/quiz/websocket?vsn=2.0.0&token=%2"_s.arg(m_controller->listenPort()).arg(token));
         QVERIFY(dialog->snippet().contains(
             u"new Socket(\"ws://127.0.0.1:%1/socket/quiz\", { params: { token } })"_s.arg(m_controller->listenPort())));

@@ -14,6 +14,9 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 
+#include <algorithm>
+#include <cmath>
+
 using namespace Qt::StringLiterals;
 
 namespace wsserve {
@@ -57,7 +60,10 @@ struct AdminServer::Reply {
             return error(Status::BadRequest, result.message, u"options"_s);
         case Error::WrongState:
         case Error::NotRunning:
+        case Error::NotJwtSecret:
             return error(Status::Conflict, result.message);
+        case Error::InvalidArgument:
+            return error(Status::BadRequest, result.message);
         case Error::None:
             break;
         }
@@ -379,6 +385,12 @@ AdminServer::Reply AdminServer::instancesRoute(const QHttpServerRequest &request
         }
         return broadcast(id, request);
     }
+    if (segments.size() == 2 && action == u"tokens") {
+        if (method != Method::Post) {
+            return notAllowed("POST");
+        }
+        return mintToken(id, request);
+    }
     if (action == u"clients" && segments.size() == 2) {
         if (method != Method::Get) {
             return notAllowed("GET");
@@ -469,6 +481,63 @@ AdminServer::Reply AdminServer::broadcast(const QString &id, const QHttpServerRe
         return Reply::refused(result);
     }
     return Reply::json(QJsonObject{{u"broadcast"_s, true}}, Status::Accepted);
+}
+
+AdminServer::Reply AdminServer::mintToken(const QString &id, const QHttpServerRequest &request)
+{
+    QJsonObject body;
+    QString error;
+    if (!parseBody(request, &body, &error)) {
+        return Reply::error(Status::BadRequest, error);
+    }
+    static const QStringList allowed{u"sub"_s, u"name"_s, u"topics"_s, u"ttl_s"_s};
+    for (auto it = body.begin(); it != body.end(); ++it) {
+        if (!allowed.contains(it.key())) {
+            return Reply::error(Status::BadRequest, u"unknown field '%1'"_s.arg(it.key()), it.key());
+        }
+    }
+    if (!body.value(u"sub").isString()) {
+        return Reply::error(Status::BadRequest, u"'sub' must be a non-empty string"_s, u"sub"_s);
+    }
+    if (body.contains(u"name") && !body.value(u"name").isString()) {
+        return Reply::error(Status::BadRequest, u"'name' must be a string"_s, u"name"_s);
+    }
+    PlayerTokenRequest wanted;
+    wanted.sub = body.value(u"sub").toString();
+    wanted.name = body.value(u"name").toString();
+    if (body.contains(u"topics")) {
+        const QJsonValue topics = body.value(u"topics");
+        const QJsonArray list = topics.toArray();
+        if (!topics.isArray() ||
+            !std::all_of(list.begin(), list.end(), [](const QJsonValue &v) { return v.isString(); })) {
+            return Reply::error(Status::BadRequest, u"'topics' must be an array of strings"_s, u"topics"_s);
+        }
+        for (const QJsonValue &topic : list) {
+            wanted.topics.append(topic.toString());
+        }
+    }
+    if (body.contains(u"ttl_s")) {
+        const QJsonValue ttl = body.value(u"ttl_s");
+        const double seconds = ttl.toDouble();
+        if (!ttl.isDouble() || seconds != std::floor(seconds)) {
+            return Reply::error(Status::BadRequest, u"'ttl_s' must be a whole number of seconds"_s, u"ttl_s"_s);
+        }
+        // Out of range values are refused by the facade; clamp only so the conversion is defined.
+        wanted.ttlSeconds = static_cast<qint64>(std::clamp(seconds, -1.0, 1e15));
+    }
+    const PlayerToken minted = m_controller.mintPlayerToken(id, wanted);
+    if (!minted.isOk()) {
+        Reply reply = Reply::refused(minted.result);
+        if (minted.result.error == CommandResult::Error::InvalidArgument) {
+            reply = Reply::error(Status::BadRequest, minted.result.message,
+                                 minted.field == u"ttl" ? u"ttl_s"_s : minted.field);
+        }
+        return reply;
+    }
+    // Never logged: the token opens the instance for whoever holds it.
+    return Reply::json(
+        QJsonObject{{u"token"_s, QString::fromLatin1(minted.token)}, {u"expires_at"_s, minted.expiresAt}},
+        Status::Created);
 }
 
 AdminServer::Reply AdminServer::health() const

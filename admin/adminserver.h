@@ -54,6 +54,7 @@ private:
     Reply instancesRoute(const QHttpServerRequest &request, const QStringList &segments);
     Reply createInstance(const QHttpServerRequest &request);
     Reply broadcast(const QString &id, const QHttpServerRequest &request);
+    Reply mintToken(const QString &id, const QHttpServerRequest &request);
     Reply health() const;
     QByteArray metrics() const;
     QJsonObject instanceJson(const QString &id) const;

@@ -7,6 +7,7 @@
 #include "servercontroller.h"
 #include "serverstart.h"
 #include "signalwatcher.h"
+#include "tokencommand.h"
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -139,6 +140,11 @@ int main(int argc, char *argv[])
                                       "%{if-debug}debug%{endif}%{if-info}info %{endif}%{if-warning}warn "
                                       "%{endif}%{if-critical}error%{endif}%{if-fatal}fatal%{endif} "
                                       "%{category}: %{message}"));
+    // `wsserve token ...` prints a player token and exits: no window, no server.
+    if (argc > 1 && std::strcmp(argv[1], "token") == 0) {
+        QCoreApplication tokenApp(argc, argv);
+        return runTokenCommand(QCoreApplication::arguments());
+    }
     // The application object is chosen before it exists: QApplication only when a window will be shown.
     [[maybe_unused]] const bool gui = wantsWindow(argc, argv);
 #ifdef WSSERVE_HAS_GUI
@@ -156,7 +162,9 @@ int main(int argc, char *argv[])
     QCommandLineParser parser;
     parser.setApplicationDescription(
         QStringLiteral("Hosts real-time WebSocket servers speaking the Phoenix Channels protocol.\n"
-                       "Clients connect to ws://HOST:PORT/socket/<instance-id>."));
+                       "Clients connect to ws://HOST:PORT/socket/<instance-id>.\n"
+                       "'wsserve token --instance-secret S --sub ID ...' prints a player token for an auth=jwt\n"
+                       "instance and exits (see 'wsserve token --help')."));
     const QCommandLineOption headlessOption(QStringLiteral("headless"), QStringLiteral("Run without a window."));
     const QCommandLineOption bindOption(
         QStringLiteral("bind"), QStringLiteral("Address to listen on (default 0.0.0.0)."), QStringLiteral("address"));

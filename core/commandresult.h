@@ -11,13 +11,15 @@ namespace wsserve {
 struct CommandResult {
     enum class Error {
         None = 0,
-        NotFound,      // no such instance (or client)
-        IdTaken,       // create: the id is in use
-        InvalidId,     // create: the id breaks the id rules
-        UnknownType,   // create: no such instance type
-        InvalidOption, // create: an option is unknown or out of range
-        WrongState,    // the instance's state does not allow the command (e.g. start while Running)
-        NotRunning,    // the command needs a Running instance
+        NotFound,        // no such instance (or client)
+        IdTaken,         // create: the id is in use
+        InvalidId,       // create: the id breaks the id rules
+        UnknownType,     // create: no such instance type
+        InvalidOption,   // create: an option is unknown or out of range
+        WrongState,      // the instance's state does not allow the command (e.g. start while Running)
+        NotRunning,      // the command needs a Running instance
+        NotJwtSecret,    // player token: the instance does not use auth=jwt with jwt_secret
+        InvalidArgument, // player token: a request field is missing or out of range (the result names it)
     };
 
     Error error = Error::None;

@@ -2,11 +2,14 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "servercontroller.h"
 
+#include "auth/jwt.h"
 #include "endpoint/endpoint.h"
 #include "endpoint/routetable.h"
 #include "net/acceptguard.h"
 #include "supervisor/supervisor.h"
 
+#include <QDateTime>
+#include <QJsonArray>
 #include <QThread>
 
 namespace wsserve {
@@ -128,6 +131,100 @@ CommandResult ServerController::broadcast(const QString &id, const QString &topi
                                           const QJsonObject &payload)
 {
     return d->supervisor->broadcast(id, topic, event, payload);
+}
+
+PlayerToken ServerController::signPlayerToken(const QByteArray &secret, const PlayerTokenRequest &request,
+                                              const QString &audience, const QString &issuer, qint64 nowSeconds)
+{
+    using Error = CommandResult::Error;
+    PlayerToken minted;
+    const auto refuse = [&minted](const QString &field, const QString &message) {
+        minted.result = CommandResult::fail(Error::InvalidArgument, message);
+        minted.field = field;
+        return minted;
+    };
+    if (secret.isEmpty()) {
+        return refuse(QStringLiteral("secret"), QStringLiteral("the instance secret is empty"));
+    }
+    if (request.sub.trimmed().isEmpty()) {
+        return refuse(QStringLiteral("sub"), QStringLiteral("'sub' is required (a non-empty string)"));
+    }
+    if (request.sub.size() > PlayerToken::kMaxSubjectLength) {
+        return refuse(QStringLiteral("sub"),
+                      QStringLiteral("'sub' is longer than %1 characters").arg(PlayerToken::kMaxSubjectLength));
+    }
+    if (request.name.size() > PlayerToken::kMaxNameLength) {
+        return refuse(QStringLiteral("name"),
+                      QStringLiteral("'name' is longer than %1 characters").arg(PlayerToken::kMaxNameLength));
+    }
+    if (request.topics.size() > PlayerToken::kMaxTopics) {
+        return refuse(QStringLiteral("topics"),
+                      QStringLiteral("more than %1 topic patterns").arg(PlayerToken::kMaxTopics));
+    }
+    for (const QString &topic : request.topics) {
+        if (topic.trimmed().isEmpty() || topic.toUtf8().size() > PlayerToken::kMaxTopicLength) {
+            return refuse(QStringLiteral("topics"),
+                          QStringLiteral("each topic pattern must be 1-%1 bytes").arg(PlayerToken::kMaxTopicLength));
+        }
+    }
+    if (request.ttlSeconds < 1 || request.ttlSeconds > PlayerToken::kMaxTtlSeconds) {
+        return refuse(QStringLiteral("ttl"), QStringLiteral("the lifetime must be 1 to %1 seconds (30 days), not %2")
+                                                 .arg(PlayerToken::kMaxTtlSeconds)
+                                                 .arg(request.ttlSeconds));
+    }
+    QJsonObject claims{{QStringLiteral("sub"), request.sub},
+                       {QStringLiteral("iat"), nowSeconds},
+                       {QStringLiteral("exp"), nowSeconds + request.ttlSeconds}};
+    if (!request.name.isEmpty()) {
+        claims.insert(QStringLiteral("name"), request.name);
+    }
+    if (!request.topics.isEmpty()) {
+        claims.insert(QStringLiteral("topics"), QJsonArray::fromStringList(request.topics));
+    }
+    if (!audience.isEmpty()) {
+        claims.insert(QStringLiteral("aud"), audience);
+    }
+    if (!issuer.isEmpty()) {
+        claims.insert(QStringLiteral("iss"), issuer);
+    }
+    QByteArray token = auth::signHs256(secret, claims);
+    if (token.size() > auth::kMaxTokenBytes) {
+        return refuse(QStringLiteral("topics"),
+                      QStringLiteral("the token would be over 4 KiB (servers refuse it); use fewer or shorter topics"));
+    }
+    minted.token = std::move(token);
+    minted.expiresAt = nowSeconds + request.ttlSeconds;
+    return minted;
+}
+
+PlayerToken ServerController::mintPlayerToken(const QString &instanceId, const PlayerTokenRequest &request) const
+{
+    if (!d->supervisor->contains(instanceId)) {
+        PlayerToken refused;
+        refused.result =
+            CommandResult::fail(CommandResult::Error::NotFound, QStringLiteral("no instance '%1'").arg(instanceId));
+        return refused;
+    }
+    const InstanceConfig config = d->supervisor->config(instanceId);
+    const QByteArray secret = config.stringOption(options::kJwtSecret).toUtf8();
+    if (!canMintPlayerTokens(instanceId)) {
+        PlayerToken refused;
+        refused.result =
+            CommandResult::fail(CommandResult::Error::NotJwtSecret,
+                                QStringLiteral("instance '%1' does not use auth=jwt with jwt_secret").arg(instanceId));
+        return refused;
+    }
+    return signPlayerToken(secret, request, config.stringOption(options::kJwtAudience),
+                           config.stringOption(options::kJwtIssuer), QDateTime::currentSecsSinceEpoch());
+}
+
+bool ServerController::canMintPlayerTokens(const QString &instanceId) const
+{
+    if (!d->supervisor->contains(instanceId)) {
+        return false;
+    }
+    const InstanceConfig config = d->supervisor->config(instanceId);
+    return config.stringOption(options::kAuth) == u"jwt" && !config.stringOption(options::kJwtSecret).isEmpty();
 }
 
 QStringList ServerController::instanceIds() const

@@ -28,6 +28,30 @@ struct ListenerStatus {
     QString reason;           // empty while accepting
 };
 
+// What a host asks for when handing a player a token for an auth=jwt instance (see mintPlayerToken()).
+struct PlayerTokenRequest {
+    QString sub;              // required: 1-256 characters, the subject the instance sees (`sub`)
+    QString name;             // optional `name` claim (chat/relay use it as the presence key), at most 64 characters
+    QStringList topics;       // optional `topics` claim: the topic patterns it may join (`*` as a suffix)
+    qint64 ttlSeconds = 3600; // lifetime: 1 s to 30 days
+};
+
+// A minted player token, or why not. The token is a secret of the player's: never log it.
+struct PlayerToken {
+    static constexpr qint64 kMaxTtlSeconds = 30 * 24 * 3600;
+    static constexpr qsizetype kMaxSubjectLength = 256;
+    static constexpr qsizetype kMaxNameLength = 64;
+    static constexpr qsizetype kMaxTopics = 100;
+    static constexpr qsizetype kMaxTopicLength = 255;
+
+    CommandResult result; // NotFound, NotJwtSecret, InvalidArgument (with `field`)
+    QString field;        // InvalidArgument: "sub", "name", "topics" or "ttl"
+    QByteArray token;     // compact HS256 JWS
+    qint64 expiresAt = 0; // `exp`, seconds since the epoch
+
+    bool isOk() const { return result.isOk(); }
+};
+
 // A summary of one instance for front ends.
 struct InstanceInfo {
     InstanceConfig config;
@@ -77,6 +101,15 @@ public:
     CommandResult kickClient(const QString &id, quint64 clientId, const QString &reason);
     CommandResult broadcast(const QString &id, const QString &topic, const QString &event,
                             const QJsonObject &payload); // NotFound, NotRunning
+    // Signs a player token (HS256) with the instance's jwt_secret: claims sub, name and topics when given,
+    // iat, exp = now + ttl, and aud/iss when the instance checks them. NotFound, NotJwtSecret (the instance
+    // is not auth=jwt with jwt_secret, whatever its state), InvalidArgument (field says which).
+    PlayerToken mintPlayerToken(const QString &instanceId, const PlayerTokenRequest &request) const;
+    // True when mintPlayerToken() can sign for the instance (auth=jwt with jwt_secret).
+    bool canMintPlayerTokens(const QString &instanceId) const;
+    // The same for a secret given directly (the `wsserve token` command); audience/issuer when not empty.
+    static PlayerToken signPlayerToken(const QByteArray &secret, const PlayerTokenRequest &request,
+                                       const QString &audience, const QString &issuer, qint64 nowSeconds);
 
     QStringList instanceIds() const;
     InstanceInfo instance(const QString &id) const;

@@ -5,13 +5,16 @@
 
 #include "admingate.h"
 #include "adminserver.h"
+#include "auth/jwt.h"
 #include "phoenixtestclient.h"
 #include "testserver.h"
 
+#include <QDateTime>
 #include <QJsonDocument>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QRegularExpression>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTcpSocket>
 #include <QTest>
@@ -90,6 +93,19 @@ private:
     QTcpSocket m_socket;
     QByteArray m_buffer;
 };
+
+// Every log line while a test runs (to prove secrets and tokens never reach the log).
+QStringList g_logLines;
+QtMessageHandler g_previousHandler = nullptr;
+void captureLog(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    g_logLines.append(message);
+    if (g_previousHandler) {
+        g_previousHandler(type, context, message);
+    }
+}
+
+const QString kPlayerSecret = u"player-secret-3f9a1c"_s;
 
 QByteArray post(const QByteArray &path, const QByteArray &headers, const QByteArray &body)
 {
@@ -635,6 +651,101 @@ private slots:
         held.clear();
         QTRY_COMPARE(raw("GET /healthz HTTP/1.1\r\n" + hostLine() + "\r\n").status, 200);
         QCOMPARE(request("GET", u"/api/instances"_s).status, 200);
+    }
+    // Issue #17 item 6: a minted player token opens an auth=jwt instance, carries its claims, and neither
+    // the token nor the secret shows up in the API's lists or the log.
+    void playerTokenOpensAJwtInstance()
+    {
+        g_logLines.clear();
+        g_previousHandler = qInstallMessageHandler(captureLog);
+        const auto restore = qScopeGuard([] { qInstallMessageHandler(g_previousHandler); });
+        QVERIFY(m_server->addInstance(u"quiz"_s, u"chat"_s,
+                                      {{u"auth"_s, u"jwt"_s},
+                                       {u"jwt_secret"_s, kPlayerSecret},
+                                       {u"jwt_audience"_s, u"quiz-night"_s},
+                                       {u"jwt_issuer"_s, u"host"_s}}));
+        const qint64 before = QDateTime::currentSecsSinceEpoch();
+        const HttpResult minted = request("POST", u"/api/instances/quiz/tokens"_s,
+                                          R"({"sub":"alice","name":"Alice","topics":["room:*"],"ttl_s":600})");
+        QCOMPARE(minted.status, 201);
+        const QString token = minted.json["token"_L1].toString();
+        QCOMPARE(token.count(u'.'), 2);
+        const qint64 expiresAt = minted.json["expires_at"_L1].toInteger();
+        QVERIFY(expiresAt >= before + 600 && expiresAt <= QDateTime::currentSecsSinceEpoch() + 600);
+
+        PhoenixTestClient player;
+        QVERIFY(player.open(m_server->url(u"quiz"_s, u"vsn=2.0.0&token="_s + token)));
+        const auto joined = player.waitForReply(u"room:1"_s, player.join(u"room:1"_s));
+        QVERIFY(joined);
+        QCOMPARE(joined->payload()["status"_L1].toString(), u"ok"_s);
+        QCOMPARE(joined->payload()["response"_L1]["name"_L1].toString(), u"Alice"_s); // the name claim
+        const auto outside = player.waitForReply(u"game:1"_s, player.join(u"game:1"_s));
+        QVERIFY(outside);
+        QCOMPARE(outside->payload()["response"_L1]["reason"_L1].toString(), u"unauthorized"_s); // topics claim
+        PhoenixTestClient anonymous;
+        QVERIFY(!anonymous.open(m_server->url(u"quiz"_s)));
+
+        const HttpResult list = request("GET", u"/api/instances"_s);
+        QVERIFY(!list.body.contains(kPlayerSecret.toUtf8()));
+        QVERIFY(list.body.contains(R"("jwt_secret":"***")"));
+        QVERIFY(!request("GET", u"/api/instances/quiz"_s).body.contains(kPlayerSecret.toUtf8()));
+        for (const QString &line : std::as_const(g_logLines)) {
+            QVERIFY2(!line.contains(token) && !line.contains(kPlayerSecret), qPrintable(line));
+        }
+    }
+
+    void playerTokenRefusals_data()
+    {
+        QTest::addColumn<QString>("id");
+        QTest::addColumn<QByteArray>("body");
+        QTest::addColumn<int>("status");
+        QTest::addColumn<QString>("field");
+        const QString jwt = u"quiz"_s;
+        QTest::newRow("not jwt") << u"lobby"_s << QByteArray(R"({"sub":"a"})") << 409 << QString();
+        QTest::newRow("unknown") << u"nope"_s << QByteArray(R"({"sub":"a"})") << 404 << QString();
+        QTest::newRow("sub missing") << jwt << QByteArray(R"({"name":"a"})") << 400 << u"sub"_s;
+        QTest::newRow("sub empty") << jwt << QByteArray(R"({"sub":""})") << 400 << u"sub"_s;
+        QTest::newRow("sub too long") << jwt << "{\"sub\":\"" + QByteArray(257, 'a') + "\"}" << 400 << u"sub"_s;
+        QTest::newRow("ttl zero") << jwt << QByteArray(R"({"sub":"a","ttl_s":0})") << 400 << u"ttl_s"_s;
+        QTest::newRow("ttl 31 days") << jwt << QByteArray(R"({"sub":"a","ttl_s":2678400})") << 400 << u"ttl_s"_s;
+        QTest::newRow("ttl text") << jwt << QByteArray(R"({"sub":"a","ttl_s":"1h"})") << 400 << u"ttl_s"_s;
+        QTest::newRow("topics string") << jwt << QByteArray(R"({"sub":"a","topics":"room:*"})") << 400 << u"topics"_s;
+        QTest::newRow("topics numbers") << jwt << QByteArray(R"({"sub":"a","topics":[1]})") << 400 << u"topics"_s;
+        QTest::newRow("unknown field") << jwt << QByteArray(R"({"sub":"a","admin":true})") << 400 << u"admin"_s;
+    }
+    void playerTokenRefusals()
+    {
+        QFETCH(QString, id);
+        QFETCH(QByteArray, body);
+        QFETCH(int, status);
+        QFETCH(QString, field);
+        QVERIFY(m_server->addInstance(u"quiz"_s, u"echo"_s, {{u"auth"_s, u"jwt"_s}, {u"jwt_secret"_s, kPlayerSecret}}));
+        const HttpResult result = request("POST", u"/api/instances/%1/tokens"_s.arg(id), body);
+        QCOMPARE(result.status, status);
+        QVERIFY(!result.json["token"_L1].isString());
+        QCOMPARE(result.json["field"_L1].toString(), field);
+        if (status == 409) {
+            QCOMPARE(result.json["error"_L1].toString(), u"instance 'lobby' does not use auth=jwt with jwt_secret"_s);
+        }
+        QCOMPARE(request("GET", u"/api/instances/quiz/tokens"_s).status, 405);
+    }
+
+    // Issue #17 item 7: the admin API's bearer token is its own; no instance JWT opens it.
+    void instanceJwtNeverOpensTheAdminApi()
+    {
+        m_admin.reset();
+        startAdmin("admin-bearer");
+        QVERIFY(m_server->addInstance(u"quiz"_s, u"echo"_s, {{u"auth"_s, u"jwt"_s}, {u"jwt_secret"_s, kPlayerSecret}}));
+        const HttpResult minted =
+            request("POST", u"/api/instances/quiz/tokens"_s, R"({"sub":"admin"})", "admin-bearer");
+        QCOMPARE(minted.status, 201);
+        const QByteArray playerJwt = minted.json["token"_L1].toString().toLatin1();
+        QCOMPARE(request("GET", u"/api/instances"_s, {}, playerJwt).status, 401);
+        // Not even a JWT signed with the admin token itself.
+        const QByteArray forged = auth::signHs256("admin-bearer", QJsonObject{{u"sub"_s, u"admin"_s}});
+        QCOMPARE(request("GET", u"/api/instances"_s, {}, forged).status, 401);
+        QCOMPARE(request("POST", u"/api/instances/quiz/tokens"_s, R"({"sub":"x"})", playerJwt).status, 401);
+        QCOMPARE(request("GET", u"/api/instances"_s, {}, "admin-bearer").status, 200);
     }
 };
 

@@ -109,8 +109,14 @@ private slots:
         QCOMPARE(help.exitCode, 0);
         for (const QString &word :
              {u"--headless"_s, u"--bind"_s, u"--port"_s, u"--instance"_s, u"--config"_s, u"--log-level"_s, u"echo"_s,
-              u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s, u"max_clients"_s, u"presence"_s}) {
+              u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s, u"max_clients"_s, u"presence"_s, u"wsserve token"_s}) {
             QVERIFY2(help.out.contains(word), qPrintable(word));
+        }
+        const RunResult tokenHelp = runToEnd({u"token"_s, u"--help"_s});
+        QCOMPARE(tokenHelp.exitCode, 0);
+        for (const QString &flag : {u"--instance-secret"_s, u"--sub"_s, u"--name"_s, u"--topics"_s, u"--ttl"_s,
+                                    u"--audience"_s, u"--issuer"_s}) {
+            QVERIFY2(tokenHelp.out.contains(flag), qPrintable(flag));
         }
     }
 
@@ -170,6 +176,80 @@ private slots:
         QCOMPARE(result.exitCode, 2);
         QVERIFY2(result.err.contains(u"invalid JSON at offset"_s), qPrintable(result.err));
         QVERIFY(result.err.contains(file.fileName()));
+    }
+
+    // Issue #17 item 6: `wsserve token` prints a token that a server with the same jwt_secret accepts,
+    // with its name and topics claims; the audience and issuer flags match the instance's checks.
+    void tokenCommandPrintsAVerifiableToken()
+    {
+        const QString secret = u"cli-secret-7d2e"_s;
+        const RunResult minted =
+            runToEnd({u"token"_s, u"--instance-secret"_s, secret, u"--sub"_s, u"alice"_s, u"--name"_s, u"Alice"_s,
+                      u"--topics"_s, u"room:*, game:42"_s, u"--ttl"_s, u"600"_s, u"--audience"_s, u"quiz"_s});
+        QCOMPARE(minted.exitCode, 0);
+        QVERIFY2(minted.err.isEmpty(), qPrintable(minted.err));
+        const QString token = minted.out.trimmed();
+        QCOMPARE(token.count(u'.'), 2);
+        QVERIFY(minted.out.endsWith(u'\n'));
+
+        QProcess server;
+        const quint16 port = startServer(
+            server, {u"--headless"_s, u"--bind"_s, u"127.0.0.1"_s, u"--port"_s, u"0"_s, u"--no-admin"_s,
+                     u"--instance"_s, u"quiz:chat:auth=jwt,jwt_secret="_s + secret + u",jwt_audience=quiz"_s});
+        QVERIFY(port != 0);
+        const QString base = u"ws://127.0.0.1:%1/socket/quiz/websocket?vsn=2.0.0"_s.arg(port);
+        PhoenixTestClient player;
+        QVERIFY(player.open(QUrl(base + u"&token="_s + token)));
+        const auto joined = player.waitForReply(u"game:42"_s, player.join(u"game:42"_s));
+        QVERIFY(joined);
+        QCOMPARE(joined->payload()["status"_L1].toString(), u"ok"_s);
+        QCOMPARE(joined->payload()["response"_L1]["name"_L1].toString(), u"Alice"_s);
+        const auto refused = player.waitForReply(u"game:43"_s, player.join(u"game:43"_s));
+        QVERIFY(refused);
+        QCOMPARE(refused->payload()["response"_L1]["reason"_L1].toString(), u"unauthorized"_s);
+
+        // A token for another audience, or signed with another secret, is refused at the upgrade.
+        const RunResult otherAudience = runToEnd({u"token"_s, u"--instance-secret"_s, secret, u"--sub"_s, u"bob"_s});
+        QCOMPARE(otherAudience.exitCode, 0);
+        PhoenixTestClient noAudience;
+        QVERIFY(!noAudience.open(QUrl(base + u"&token="_s + otherAudience.out.trimmed())));
+        const RunResult otherSecret = runToEnd(
+            {u"token"_s, u"--instance-secret"_s, u"wrong"_s, u"--sub"_s, u"bob"_s, u"--audience"_s, u"quiz"_s});
+        PhoenixTestClient forged;
+        QVERIFY(!forged.open(QUrl(base + u"&token="_s + otherSecret.out.trimmed())));
+        server.terminate();
+        QVERIFY(server.waitForFinished(10000));
+        QVERIFY(!QString::fromUtf8(server.readAllStandardError()).contains(secret)); // never logged
+    }
+
+    void tokenCommandBadArgumentsExitWith2_data()
+    {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<QString>("message");
+        const QStringList secret{u"--instance-secret"_s, u"s"_s};
+        QTest::newRow("no secret") << QStringList{u"--sub"_s, u"a"_s} << u"--instance-secret is required"_s;
+        QTest::newRow("no sub") << secret << u"--sub is required"_s;
+        QTest::newRow("empty sub") << secret + QStringList{u"--sub"_s, u""_s} << u"'sub' is required"_s;
+        QTest::newRow("ttl zero") << secret + QStringList{u"--sub"_s, u"a"_s, u"--ttl"_s, u"0"_s} << u"--ttl"_s;
+        QTest::newRow("ttl too long") << secret + QStringList{u"--sub"_s, u"a"_s, u"--ttl"_s, u"2592001"_s}
+                                      << u"30 days"_s;
+        QTest::newRow("ttl text") << secret + QStringList{u"--sub"_s, u"a"_s, u"--ttl"_s, u"1h"_s}
+                                  << u"--ttl '1h' is not a number"_s;
+        QTest::newRow("empty topics") << secret + QStringList{u"--sub"_s, u"a"_s, u"--topics"_s, u","_s}
+                                      << u"--topics is empty"_s;
+        QTest::newRow("unknown flag") << secret + QStringList{u"--sub"_s, u"a"_s, u"--colour"_s}
+                                      << u"Unknown option 'colour'"_s;
+        QTest::newRow("stray argument") << secret + QStringList{u"--sub"_s, u"a"_s, u"extra"_s}
+                                        << u"unexpected argument 'extra'"_s;
+    }
+    void tokenCommandBadArgumentsExitWith2()
+    {
+        QFETCH(QStringList, arguments);
+        QFETCH(QString, message);
+        const RunResult result = runToEnd(QStringList{u"token"_s} + arguments);
+        QCOMPARE(result.exitCode, 2);
+        QVERIFY2(result.err.contains(message), qPrintable(result.err));
+        QVERIFY(result.out.isEmpty());
     }
 
     void adminApiLineAndNoAdmin()

@@ -10,8 +10,10 @@
 #include "mainwindow.h"
 #include "messageflowmodel.h"
 #include "phoenixtestclient.h"
+#include "playertokendialog.h"
 #include "serverstart.h"
 
+#include <QAbstractItemView>
 #include <QAction>
 #include <QApplication>
 #include <QCheckBox>
@@ -304,6 +306,77 @@ private slots:
         QVERIFY(panel->snippet().contains(u"new Socket("_s));
         const QList<QHostAddress> all = ConnectPanel::lanAddresses(QHostAddress::Any);
         QVERIFY(std::none_of(all.begin(), all.end(), [](const QHostAddress &a) { return a.isLoopback(); }));
+    }
+    // Issue #17 item 6: "Player token…" on the Connect tab of an auth=jwt instance mints a token whose URL
+    // opens the instance; the instance's secret is in no widget or list of the window.
+    void playerTokenDialogMintsAWorkingToken()
+    {
+        const QString secret = u"gui-secret-51c0"_s;
+        QVERIFY(m_controller->createInstance(u"open"_s, u"echo"_s, {}, true));
+        QVERIFY(m_controller->createInstance(u"quiz"_s, u"chat"_s, {{u"auth"_s, u"jwt"_s}, {u"jwt_secret"_s, secret}},
+                                             true));
+        QTRY_COMPARE(m_controller->instance(u"quiz"_s).state, InstanceState::Running);
+        ConnectPanel *panel = m_window->details()->connectPanel();
+        m_window->selectInstance(u"open"_s);
+        QVERIFY(panel->playerTokenButton()->isHidden());
+        QVERIFY(!panel->openPlayerTokenDialog());
+        m_window->selectInstance(u"quiz"_s);
+        QVERIFY(!panel->playerTokenButton()->isHidden());
+        panel->playerTokenButton()->click();
+        auto *dialog = panel->findChild<PlayerTokenDialog *>();
+        QVERIFY(dialog);
+        QTRY_VERIFY(dialog->isVisible());
+
+        dialog->createButton()->click(); // neither name nor subject
+        QVERIFY(!dialog->errorLabel()->isHidden());
+        QVERIFY(dialog->token().isEmpty());
+        dialog->nameEdit()->setText(u"Alice"_s);
+        dialog->topicsEdit()->setText(u"room:*, lobby"_s);
+        dialog->lifetimeBox()->setValue(2);
+        dialog->createButton()->click();
+        QVERIFY2(dialog->errorLabel()->isHidden(), qPrintable(dialog->errorLabel()->text()));
+        const QString token = dialog->token();
+        QCOMPARE(token.count(u'.'), 2);
+        const QString tokenUrl = dialog->url();
+        QCOMPARE(
+            tokenUrl,
+            u"ws://127.0.0.1:%1/socket/quiz/websocket?vsn=2.0.0&token=%2"_s.arg(m_controller->listenPort()).arg(token));
+        QVERIFY(dialog->snippet().contains(
+            u"new Socket(\"ws://127.0.0.1:%1/socket/quiz\", { params: { token } })"_s.arg(m_controller->listenPort())));
+        QVERIFY(dialog->snippet().contains(token));
+
+        PhoenixTestClient player;
+        QVERIFY(player.open(QUrl(tokenUrl)));
+        const auto joined = player.waitForReply(u"room:7"_s, player.join(u"room:7"_s));
+        QVERIFY(joined);
+        QCOMPARE(joined->payload()["response"_L1]["name"_L1].toString(), u"Alice"_s); // sub defaulted to the name
+        const auto refused = player.waitForReply(u"game:1"_s, player.join(u"game:1"_s));
+        QVERIFY(refused);
+        QCOMPARE(refused->payload()["response"_L1]["reason"_L1].toString(), u"unauthorized"_s);
+
+        // The secret shows nowhere in the window: no text field, label or list cell.
+        QStringList shown;
+        for (QLineEdit *edit : m_window->findChildren<QLineEdit *>()) {
+            shown.append(edit->text());
+        }
+        for (QLabel *label : m_window->findChildren<QLabel *>()) {
+            shown.append(label->text() + label->toolTip());
+        }
+        for (QPlainTextEdit *edit : m_window->findChildren<QPlainTextEdit *>()) {
+            shown.append(edit->toPlainText());
+        }
+        for (QAbstractItemView *view : m_window->findChildren<QAbstractItemView *>()) {
+            const QAbstractItemModel *model = view->model();
+            for (int row = 0; model && row < model->rowCount(); ++row) {
+                for (int column = 0; column < model->columnCount(); ++column) {
+                    shown.append(model->index(row, column).data(Qt::DisplayRole).toString());
+                    shown.append(model->index(row, column).data(Qt::ToolTipRole).toString());
+                }
+            }
+        }
+        QVERIFY(shown.join(u'\n').contains(u"quiz"_s));
+        QVERIFY(!shown.join(u'\n').contains(secret));
+        dialog->close();
     }
 };
 

@@ -3,6 +3,8 @@
 #include "connectpanel.h"
 
 #include "config/serverconfig.h"
+#include "playertokendialog.h"
+#include "servercontroller.h"
 
 #include <QApplication>
 #include <QClipboard>
@@ -18,8 +20,9 @@ using namespace Qt::StringLiterals;
 
 namespace wsserve {
 
-ConnectPanel::ConnectPanel(QWidget *parent)
+ConnectPanel::ConnectPanel(ServerController &controller, QWidget *parent)
     : QWidget(parent)
+    , m_controller(controller)
 {
     auto *layout = new QVBoxLayout(this);
     m_header = new QLabel(this);
@@ -35,7 +38,19 @@ ConnectPanel::ConnectPanel(QWidget *parent)
     auto *copySnippet = new QPushButton(tr("Copy snippet"), this);
     connect(copySnippet, &QPushButton::clicked, this,
             [this] { QGuiApplication::clipboard()->setText(m_snippet->toPlainText()); });
-    layout->addWidget(copySnippet, 0, Qt::AlignRight);
+    m_playerToken = new QPushButton(tr("Player token…"), this);
+    m_playerToken->setToolTip(tr("Sign a token for one player with this instance's jwt_secret"));
+    connect(m_playerToken, &QPushButton::clicked, this, [this] { (void)openPlayerTokenDialog(); });
+    auto *buttons = new QHBoxLayout;
+    buttons->addWidget(m_playerToken);
+    buttons->addStretch(1);
+    buttons->addWidget(copySnippet);
+    layout->addLayout(buttons);
+    connect(&m_controller, &ServerController::instanceAdded, this, [this](const QString &id) {
+        if (id == m_instanceId) {
+            rebuild();
+        }
+    });
     rebuild();
 }
 
@@ -77,6 +92,27 @@ QList<QHostAddress> ConnectPanel::lanAddresses(const QHostAddress &bound)
     return result;
 }
 
+QString ConnectPanel::socketBase() const
+{
+    if (!m_urls.isEmpty()) {
+        return m_urls.first();
+    }
+    const bool any = m_address == QHostAddress::Any || m_address == QHostAddress::AnyIPv4 ||
+                     m_address == QHostAddress::AnyIPv6 || m_address.isNull();
+    return u"ws://%1:%2/socket/%3"_s.arg(any ? u"localhost"_s : urlHost(m_address)).arg(m_port).arg(m_instanceId);
+}
+
+PlayerTokenDialog *ConnectPanel::openPlayerTokenDialog()
+{
+    if (m_instanceId.isEmpty() || !m_controller.canMintPlayerTokens(m_instanceId)) {
+        return nullptr;
+    }
+    auto *dialog = new PlayerTokenDialog(m_controller, m_instanceId, socketBase(), this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    dialog->open();
+    return dialog;
+}
+
 QString ConnectPanel::snippet() const
 {
     const QString url =
@@ -110,6 +146,7 @@ void ConnectPanel::rebuild()
         delete item;
     }
     m_urls.clear();
+    m_playerToken->setVisible(m_port != 0 && !m_instanceId.isEmpty() && m_controller.canMintPlayerTokens(m_instanceId));
     if (m_port == 0) {
         m_header->setText(tr("Not listening yet."));
         m_snippet->setPlainText(QString());

@@ -7,23 +7,32 @@
 
 class QLabel;
 class QPlainTextEdit;
+class QPushButton;
 class QVBoxLayout;
 
 namespace wsserve {
 
+class PlayerTokenDialog;
+class ServerController;
+
 // "Connect": the URLs a friend on the LAN would use (one per non-loopback interface address), each
-// with a copy button, and a ready-to-paste snippet for the official JS client. Thread: GUI thread.
+// with a copy button, and a ready-to-paste snippet for the official JS client. For an instance with
+// auth=jwt and jwt_secret, "Player token…" opens a PlayerTokenDialog. Thread: GUI thread.
 class ConnectPanel final : public QWidget
 {
     Q_OBJECT
 
 public:
-    explicit ConnectPanel(QWidget *parent = nullptr);
+    explicit ConnectPanel(ServerController &controller, QWidget *parent = nullptr);
 
     void setEndpoint(const QHostAddress &address, quint16 port);
     void setInstance(const QString &id);
     QStringList urls() const { return m_urls; }
     QString snippet() const;
+    // Shown only for an instance that can mint player tokens.
+    QPushButton *playerTokenButton() const { return m_playerToken; }
+    // Opens the dialog (non-modal, deleted on close) and returns it; nullptr when the instance cannot mint.
+    PlayerTokenDialog *openPlayerTokenDialog();
 
     // Non-loopback addresses to offer for a listener on `bound` (all interfaces when it is "any").
     static QList<QHostAddress> lanAddresses(const QHostAddress &bound);
@@ -31,6 +40,9 @@ public:
 private:
     void rebuild();
 
+    QString socketBase() const;
+
+    ServerController &m_controller;
     QHostAddress m_address;
     quint16 m_port = 0;
     QString m_instanceId;
@@ -38,6 +50,7 @@ private:
     QLabel *m_header = nullptr;
     QVBoxLayout *m_urlRows = nullptr;
     QPlainTextEdit *m_snippet = nullptr;
+    QPushButton *m_playerToken = nullptr;
 };
 
 } // namespace wsserve

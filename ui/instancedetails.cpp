@@ -46,7 +46,7 @@ InstanceDetails::InstanceDetails(ServerController &controller, InstanceListModel
     m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_log->setMaximumBlockCount(1000);
     addTab(m_log, tr("Supervisor log"));
-    m_connect = new ConnectPanel(this);
+    m_connect = new ConnectPanel(m_controller, this);
     addTab(m_connect, tr("Connect"));
 
     connect(&m_controller, &ServerController::supervisorEvent, this, [this](const SupervisorEvent &event) {

@@ -24,7 +24,7 @@ struct JwtConfig {
 // A token that passed every check.
 struct VerifiedToken {
     QJsonObject claims;
-    QString subject;    // `sub`, empty when absent
+    QString subject;      // `sub`, empty when absent
     qint64 expiresAt = 0; // `exp` in seconds since the epoch; 0 when the token does not expire
 };
 

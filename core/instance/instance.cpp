@@ -148,7 +148,8 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
         const QString token =
             request.authToken.isEmpty() ? request.params.value(QStringLiteral("token")).toString() : request.authToken;
         if (QString why; !m_engine->authenticate(info, token, &why)) {
-            qCInfo(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress << "- token:" << why;
+            qCInfo(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress
+                                         << "- token:" << why;
             respondHttpAndClose(fd, 403, why);
             return;
         }

@@ -13,7 +13,8 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const crypto = require('node:crypto');
-const { serverPerFile, WebSocket, joinOk, joinAndWait, pushAndWait, withTimeout } = require('./helpers');
+const { execFileSync } = require('node:child_process');
+const { serverPerFile, WebSocket, WSSERVE_BIN, joinOk, joinAndWait, pushAndWait, withTimeout } = require('./helpers');
 
 const SECRET = crypto.randomBytes(32).toString('hex');
 const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wsserve-auth-'));
@@ -165,4 +166,28 @@ test('auth: the secret never appears in the admin API or the log', { timeout: 10
     assert.ok(!body.includes(SECRET), 'GET /api/instances must not contain jwt_secret');
     assert.ok(body.includes('"jwt_secret":"***"'), body.slice(0, 400));
     assert.ok(!h.server.stderrText.includes(SECRET), 'the log must not contain jwt_secret');
+});
+
+test('auth: tokens minted by wsserve (CLI and admin API) verify with jose', { timeout: 10000 }, async () => {
+    const key = new TextEncoder().encode(SECRET);
+    const cli = execFileSync(WSSERVE_BIN, ['token', '--instance-secret', SECRET, '--sub', 'gina', '--name', 'Gina',
+                                          '--topics', 'room:*', '--ttl', '600', '--audience', 'game'], { encoding: 'utf8' }).trim();
+    const fromCli = await jose.jwtVerify(cli, key, { audience: 'game', algorithms: ['HS256'] });
+    assert.equal(fromCli.payload.sub, 'gina');
+    assert.deepEqual(fromCli.payload.topics, ['room:*']);
+    assert.ok(fromCli.payload.exp > now() + 500 && fromCli.payload.exp <= now() + 601);
+
+    const response = await fetch(`http://127.0.0.1:${h.server.adminPort}/api/instances/hs/tokens`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ sub: 'hank', name: 'Hank', ttl_s: 300 }),
+    });
+    assert.equal(response.status, 201);
+    const minted = await response.json();
+    const fromApi = await jose.jwtVerify(minted.token, key, { audience: 'game', algorithms: ['HS256'] });
+    assert.equal(fromApi.payload.sub, 'hank');
+    assert.equal(fromApi.payload.exp, minted.expires_at);
+    // And the server takes its own token, of course.
+    const { socket } = await h.connect('hs', { params: { token: minted.token } });
+    assert.equal((await joinOk(socket.channel('room:1'))).name, 'Hank');
 });

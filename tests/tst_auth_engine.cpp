@@ -5,6 +5,7 @@
 
 #include "auth/jwt.h"
 #include "behaviours/builtins.h"
+#include "harnesstools.h"
 #include "instance/behaviourharness.h"
 
 #include <QDateTime>
@@ -12,20 +13,11 @@
 #include <QTest>
 
 using namespace wsserve;
+using namespace wsserve::test;
 using namespace Qt::StringLiterals;
 
 namespace {
 const QByteArray kSecret = "a-test-secret-of-some-length-0123456789";
-
-BehaviourType builtin(const QString &name)
-{
-    for (const BehaviourType &type : builtinBehaviourTypes()) {
-        if (type.name == name) {
-            return type;
-        }
-    }
-    qFatal("no such type");
-}
 
 QVariantMap jwtOptions()
 {
@@ -46,7 +38,7 @@ class tst_AuthEngine : public QObject
 private slots:
     void connectNeedsAValidToken()
     {
-        BehaviourHarness game(builtin(u"echo"_s), jwtOptions());
+        BehaviourHarness game(builtinType(u"echo"_s), jwtOptions());
         QVERIFY2(game.isValid(), qPrintable(game.error()));
         QCOMPARE(game.connect(), 0u);
         QCOMPARE(game.refusal(), u"missing token"_s);
@@ -61,7 +53,7 @@ private slots:
 
     void topicsClaimLimitsJoins()
     {
-        BehaviourHarness game(builtin(u"echo"_s), jwtOptions());
+        BehaviourHarness game(builtinType(u"echo"_s), jwtOptions());
         const quint64 bob = game.connect(
             {{u"token"_s, token({{u"sub"_s, u"bob"_s}, {u"topics"_s, QJsonArray{u"room:*"_s, u"game:42"_s}}})}});
         QVERIFY(bob != 0);
@@ -73,7 +65,7 @@ private slots:
 
     void nameClaimIsThePresenceKey()
     {
-        BehaviourHarness chat(builtin(u"chat"_s), jwtOptions());
+        BehaviourHarness chat(builtinType(u"chat"_s), jwtOptions());
         const quint64 carol = chat.connect({{u"token"_s, token({{u"sub"_s, u"c"_s}, {u"name"_s, u"Carol"_s}})}});
         QCOMPARE(chat.join(carol, u"room:1"_s, {{u"name"_s, u"Mallory"_s}}).reason(),
                  u"name does not match the token"_s);
@@ -85,7 +77,7 @@ private slots:
 
     void accessTokenRefreshesAndAnotherSubjectCloses()
     {
-        BehaviourHarness game(builtin(u"echo"_s), jwtOptions());
+        BehaviourHarness game(builtinType(u"echo"_s), jwtOptions());
         const quint64 dave = game.connect({{u"token"_s, token({{u"sub"_s, u"dave"_s}}, 60)}});
         QVERIFY(game.join(dave, u"t"_s).isOk());
         const auto refreshed = game.push(dave, u"t"_s, u"access_token"_s,
@@ -124,7 +116,7 @@ private slots:
     {
         QFETCH(QVariantMap, options);
         QFETCH(QString, error);
-        BehaviourHarness game(builtin(u"echo"_s), options);
+        BehaviourHarness game(builtinType(u"echo"_s), options);
         QVERIFY(!game.isValid());
         QVERIFY2(game.error().contains(error), qPrintable(game.error()));
     }

@@ -5,41 +5,20 @@
 // header comments promise. tictactoe has its own file (tst_tictactoe.cpp). No sockets.
 
 #include "behaviours/builtins.h"
+#include "harnesstools.h"
 #include "instance/behaviourharness.h"
 
 #include <QJsonArray>
 #include <QTest>
 
 using namespace wsserve;
+using namespace wsserve::test;
 using namespace Qt::StringLiterals;
 using Frame = BehaviourHarness::Frame;
 
 namespace {
 
 const QString kRoom = u"room:1"_s;
-
-BehaviourType builtin(const QString &name)
-{
-    for (const BehaviourType &type : builtinBehaviourTypes()) {
-        if (type.name == name) {
-            return type;
-        }
-    }
-    qFatal("no built-in type %s", qPrintable(name));
-}
-
-QStringList summary(const QList<Frame> &frames)
-{
-    QStringList list;
-    for (const Frame &frame : frames) {
-        const char *kind = frame.kind == Frame::Kind::Reply       ? "reply"
-                           : frame.kind == Frame::Kind::Push      ? "push"
-                           : frame.kind == Frame::Kind::Broadcast ? "broadcast"
-                                                                  : "control";
-        list.append(QLatin1String(kind) + u' ' + (frame.kind == Frame::Kind::Reply ? frame.status : frame.event));
-    }
-    return list;
-}
 
 QJsonArray metas(const QJsonValue &presence, const QString &key)
 {
@@ -93,7 +72,7 @@ void tst_Behaviours::allBuiltinsAreListed()
 
 void tst_Behaviours::echoRepliesWithThePayload()
 {
-    BehaviourHarness echo(builtin(u"echo"_s));
+    BehaviourHarness echo(builtinType(u"echo"_s));
     const quint64 a = echo.connect();
     QVERIFY(echo.join(a, u"anything:at-all"_s).isOk());
     const QJsonObject payload{{u"x"_s, 1}, {u"nested"_s, QJsonObject{{u"y"_s, QJsonArray{1, u"two"_s}}}}};
@@ -107,7 +86,7 @@ void tst_Behaviours::echoRepliesWithThePayload()
 
 void tst_Behaviours::echoBinaryInBinaryOut()
 {
-    BehaviourHarness echo(builtin(u"echo"_s));
+    BehaviourHarness echo(builtinType(u"echo"_s));
     const quint64 a = echo.connect();
     echo.join(a, kRoom);
     const QByteArray bytes("\x00\xff\x10payload", 10);
@@ -119,7 +98,7 @@ void tst_Behaviours::echoBinaryInBinaryOut()
 
 void tst_Behaviours::chatJoinReplyAndGeneratedName()
 {
-    BehaviourHarness chat(builtin(u"chat"_s));
+    BehaviourHarness chat(builtinType(u"chat"_s));
     const quint64 a = chat.connect();
     const BehaviourHarness::Reply named = chat.join(a, kRoom, {{u"name"_s, u"  ann  "_s}});
     QVERIFY(named.isOk());
@@ -133,7 +112,7 @@ void tst_Behaviours::chatJoinReplyAndGeneratedName()
 
 void tst_Behaviours::chatNameValidation()
 {
-    BehaviourHarness chat(builtin(u"chat"_s));
+    BehaviourHarness chat(builtinType(u"chat"_s));
     const quint64 a = chat.connect();
     const BehaviourHarness::Reply tooLong = chat.join(a, kRoom, {{u"name"_s, QString(65, u'n')}});
     QCOMPARE(tooLong.status, u"error"_s);
@@ -147,7 +126,7 @@ void tst_Behaviours::chatNameValidation()
 
 void tst_Behaviours::chatBroadcastsToEveryoneIncludingSender()
 {
-    BehaviourHarness chat(builtin(u"chat"_s), {{u"presence"_s, false}});
+    BehaviourHarness chat(builtinType(u"chat"_s), {{u"presence"_s, false}});
     const quint64 a = chat.connect();
     const quint64 b = chat.connect();
     const quint64 other = chat.connect();
@@ -174,7 +153,7 @@ void tst_Behaviours::chatBroadcastsToEveryoneIncludingSender()
 
 void tst_Behaviours::chatPresenceStateAfterJoin()
 {
-    BehaviourHarness chat(builtin(u"chat"_s));
+    BehaviourHarness chat(builtinType(u"chat"_s));
     const quint64 a = chat.connect();
     chat.join(a, kRoom, {{u"name"_s, u"ann"_s}});
     QCOMPARE(summary(chat.takeReceived(a)),
@@ -198,7 +177,7 @@ void tst_Behaviours::chatPresenceStateAfterJoin()
 
 void tst_Behaviours::chatPresenceDiffOnJoinAndLeave()
 {
-    BehaviourHarness chat(builtin(u"chat"_s));
+    BehaviourHarness chat(builtinType(u"chat"_s));
     const quint64 a = chat.connect();
     const quint64 b = chat.connect();
     chat.join(a, kRoom, {{u"name"_s, u"ann"_s}});
@@ -230,7 +209,7 @@ void tst_Behaviours::chatPresenceDiffOnJoinAndLeave()
 
 void tst_Behaviours::chatPresenceUpdate()
 {
-    BehaviourHarness chat(builtin(u"chat"_s));
+    BehaviourHarness chat(builtinType(u"chat"_s));
     const quint64 a = chat.connect();
     const quint64 b = chat.connect();
     chat.join(a, kRoom, {{u"name"_s, u"ann"_s}});
@@ -251,7 +230,7 @@ void tst_Behaviours::chatPresenceUpdate()
 
 void tst_Behaviours::chatPresenceOff()
 {
-    BehaviourHarness chat(builtin(u"chat"_s), {{u"presence"_s, false}});
+    BehaviourHarness chat(builtinType(u"chat"_s), {{u"presence"_s, false}});
     QVERIFY2(chat.isValid(), qPrintable(chat.error()));
     const quint64 a = chat.connect();
     const quint64 b = chat.connect();
@@ -265,13 +244,13 @@ void tst_Behaviours::chatPresenceOff()
     QVERIFY(chat.lastReceived(a, kRoom, u"presence_update"_s).has_value());
     QVERIFY(chat.presence(kRoom).isEmpty());
 
-    BehaviourHarness invalid(builtin(u"chat"_s), {{u"presence"_s, u"sometimes"_s}});
+    BehaviourHarness invalid(builtinType(u"chat"_s), {{u"presence"_s, u"sometimes"_s}});
     QVERIFY2(!invalid.isValid() && invalid.error().contains(u"presence"_s), qPrintable(invalid.error()));
 }
 
 void tst_Behaviours::relaySkipsTheSender()
 {
-    BehaviourHarness relay(builtin(u"relay"_s));
+    BehaviourHarness relay(builtinType(u"relay"_s));
     const quint64 a = relay.connect();
     const quint64 b = relay.connect();
     const quint64 c = relay.connect();
@@ -293,7 +272,7 @@ void tst_Behaviours::relaySkipsTheSender()
 
 void tst_Behaviours::relayBinary()
 {
-    BehaviourHarness relay(builtin(u"relay"_s), {{u"presence"_s, false}});
+    BehaviourHarness relay(builtinType(u"relay"_s), {{u"presence"_s, false}});
     const quint64 a = relay.connect();
     const quint64 b = relay.connect();
     relay.join(a, kRoom);
@@ -311,7 +290,7 @@ void tst_Behaviours::relayBinary()
 
 void tst_Behaviours::chaosCrash()
 {
-    BehaviourHarness chaos(builtin(u"chaos"_s));
+    BehaviourHarness chaos(builtinType(u"chaos"_s));
     const quint64 a = chaos.connect();
     chaos.join(a, kRoom);
     chaos.takeReceived(a);
@@ -326,7 +305,7 @@ void tst_Behaviours::chaosCrash()
 
 void tst_Behaviours::chaosFail()
 {
-    BehaviourHarness chaos(builtin(u"chaos"_s));
+    BehaviourHarness chaos(builtinType(u"chaos"_s));
     const quint64 a = chaos.connect();
     chaos.join(a, kRoom);
     QVERIFY(chaos.push(a, kRoom, u"fail"_s, QJsonObject{{u"reason"_s, u"disk on fire"_s}}).isOk());
@@ -338,7 +317,7 @@ void tst_Behaviours::chaosFail()
 
 void tst_Behaviours::chaosStall()
 {
-    BehaviourHarness chaos(builtin(u"chaos"_s));
+    BehaviourHarness chaos(builtinType(u"chaos"_s));
     const quint64 a = chaos.connect();
     chaos.join(a, kRoom);
     QCOMPARE(chaos.push(a, kRoom, u"stall"_s, QJsonObject{{u"ms"_s, 5}}).json(), (QJsonObject{{u"stalled_ms"_s, 5}}));
@@ -350,7 +329,7 @@ void tst_Behaviours::chaosStall()
 
 void tst_Behaviours::chaosStop()
 {
-    BehaviourHarness chaos(builtin(u"chaos"_s));
+    BehaviourHarness chaos(builtinType(u"chaos"_s));
     const quint64 a = chaos.connect();
     chaos.join(a, kRoom);
     chaos.takeReceived(a);
@@ -362,7 +341,7 @@ void tst_Behaviours::chaosStop()
 
 void tst_Behaviours::chaosWhoami()
 {
-    BehaviourHarness chaos(builtin(u"chaos"_s));
+    BehaviourHarness chaos(builtinType(u"chaos"_s));
     const quint64 a = chaos.connect({{u"user"_s, u"ann"_s}}, u"tok-123"_s);
     chaos.join(a, kRoom);
     const QJsonObject who = chaos.push(a, kRoom, u"whoami"_s).json();
@@ -375,7 +354,7 @@ void tst_Behaviours::chaosWhoami()
 
 void tst_Behaviours::chaosJoinCrash()
 {
-    BehaviourHarness chaos(builtin(u"chaos"_s));
+    BehaviourHarness chaos(builtinType(u"chaos"_s));
     const quint64 a = chaos.connect();
     const BehaviourHarness::Reply reply = chaos.join(a, kRoom, {{u"crash"_s, true}});
     QCOMPARE(reply.status, u"error"_s);
@@ -387,7 +366,7 @@ void tst_Behaviours::chaosJoinCrash()
 
 void tst_Behaviours::chaosEchoesOtherEvents()
 {
-    BehaviourHarness chaos(builtin(u"chaos"_s));
+    BehaviourHarness chaos(builtinType(u"chaos"_s));
     const quint64 a = chaos.connect();
     chaos.join(a, kRoom);
     const QJsonObject payload{{u"anything"_s, u"else"_s}};

@@ -6,6 +6,7 @@
 // crashes in join and handleIn and duplicate joins. Timers, pushTo, kick, members, the limits and option
 // validation are in tst_sdk_instance.cpp. No sockets.
 
+#include "harnesstools.h"
 #include "instance/behaviourharness.h"
 #include "probebehaviour.h"
 
@@ -21,32 +22,6 @@ using Frame = BehaviourHarness::Frame;
 namespace {
 
 const QString kRoom = u"room"_s;
-
-// "reply ok", "push hello", "broadcast news", "control phx_close": what a client got, readable in a failure.
-QStringList summary(const QList<Frame> &frames)
-{
-    QStringList lines;
-    for (const Frame &frame : frames) {
-        switch (frame.kind) {
-        case Frame::Kind::Reply:
-            lines.append(u"reply "_s + frame.status);
-            break;
-        case Frame::Kind::Push:
-            lines.append(u"push "_s + frame.event);
-            break;
-        case Frame::Kind::Broadcast:
-            lines.append(u"broadcast "_s + frame.event);
-            break;
-        case Frame::Kind::Control:
-            lines.append(u"control "_s + frame.event);
-            break;
-        case Frame::Kind::Invalid:
-            lines.append(u"invalid"_s);
-            break;
-        }
-    }
-    return lines;
-}
 
 // One call of the validity table made by `actor` in one callback, with an observer already on the topic.
 struct Scene {

@@ -6,12 +6,14 @@
 // too) is there and dropped with its last member. No sockets.
 
 #include "behaviours/builtins.h"
+#include "harnesstools.h"
 #include "instance/behaviourharness.h"
 
 #include <QJsonArray>
 #include <QTest>
 
 using namespace wsserve;
+using namespace wsserve::test;
 using namespace Qt::StringLiterals;
 using Frame = BehaviourHarness::Frame;
 using Reply = BehaviourHarness::Reply;
@@ -20,20 +22,10 @@ namespace {
 
 const QString kGame = u"game:1"_s;
 
-BehaviourType tictactoe()
-{
-    for (const BehaviourType &type : builtinBehaviourTypes()) {
-        if (type.name == u"tictactoe") {
-            return type;
-        }
-    }
-    qFatal("no tictactoe type");
-}
-
 // X, O and a spectator joined to kGame, in that order.
 struct Table {
     explicit Table(const QVariantMap &options = {})
-        : harness(tictactoe(), options)
+        : harness(builtinType(u"tictactoe"_s), options)
     {
         x = harness.connect();
         o = harness.connect();
@@ -103,7 +95,7 @@ private slots:
 
 void tst_TicTacToe::onlyGameTopics()
 {
-    BehaviourHarness harness(tictactoe());
+    BehaviourHarness harness(builtinType(u"tictactoe"_s));
     const quint64 a = harness.connect();
     QCOMPARE(harness.join(a, u"room:1"_s).reason(), u"unmatched topic"_s);
     QCOMPARE(harness.join(a, u"game:"_s).reason(), u"unmatched topic"_s);
@@ -112,7 +104,7 @@ void tst_TicTacToe::onlyGameTopics()
 
 void tst_TicTacToe::rolesAndJoinReply()
 {
-    BehaviourHarness harness(tictactoe());
+    BehaviourHarness harness(builtinType(u"tictactoe"_s));
     const quint64 x = harness.connect();
     const Reply first = harness.join(x, kGame, {{u"name"_s, u"xena"_s}});
     QVERIFY(first.isOk());
@@ -144,7 +136,7 @@ void tst_TicTacToe::rolesAndJoinReply()
 
 void tst_TicTacToe::playerJoinBroadcastsState()
 {
-    BehaviourHarness harness(tictactoe());
+    BehaviourHarness harness(builtinType(u"tictactoe"_s));
     const quint64 x = harness.connect();
     harness.join(x, kGame);
     harness.takeReceived(x);
@@ -190,7 +182,7 @@ void tst_TicTacToe::spectatorsCannotMove()
 
 void tst_TicTacToe::waitingForASecondPlayer()
 {
-    BehaviourHarness harness(tictactoe());
+    BehaviourHarness harness(builtinType(u"tictactoe"_s));
     const quint64 x = harness.connect();
     harness.join(x, kGame);
     QCOMPARE(harness.push(x, kGame, u"move"_s, QJsonObject{{u"cell"_s, 0}}).reason(), u"waiting for a second player"_s);
@@ -374,7 +366,7 @@ void tst_TicTacToe::moveClockStopsWhenASeatIsFree()
 void tst_TicTacToe::duplicateJoinKeepsTheGame()
 {
     // A client that rejoins its own game (a reconnecting page) keeps it: the topic does not end in between.
-    BehaviourHarness harness(tictactoe());
+    BehaviourHarness harness(builtinType(u"tictactoe"_s));
     const quint64 x = harness.connect();
     QVERIFY(harness.join(x, kGame).isOk());
     const quint64 o = harness.connect();

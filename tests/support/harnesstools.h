@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#pragma once
+
+// Small helpers for tests that run instance types through BehaviourHarness.
+
+#include "behaviours/builtins.h"
+#include "instance/behaviourharness.h"
+
+#include <QStringList>
+
+namespace wsserve::test {
+
+// A built-in type by name; a test that asks for a missing one stops.
+inline BehaviourType builtinType(const QString &name)
+{
+    for (const BehaviourType &type : builtinBehaviourTypes()) {
+        if (type.name == name) {
+            return type;
+        }
+    }
+    qFatal("no built-in type %s", qPrintable(name));
+}
+
+// "reply ok", "push hello", "broadcast news", "control phx_close": what a client got, readable in a failure.
+inline QStringList summary(const QList<BehaviourHarness::Frame> &frames)
+{
+    using Kind = BehaviourHarness::Frame::Kind;
+    QStringList list;
+    for (const BehaviourHarness::Frame &frame : frames) {
+        const char *kind = frame.kind == Kind::Reply       ? "reply"
+                           : frame.kind == Kind::Push      ? "push"
+                           : frame.kind == Kind::Broadcast ? "broadcast"
+                                                           : "control";
+        list.append(QLatin1String(kind) + u' ' + (frame.kind == Kind::Reply ? frame.status : frame.event));
+    }
+    return list;
+}
+
+} // namespace wsserve::test

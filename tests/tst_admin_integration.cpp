@@ -11,6 +11,7 @@
 
 #include <QDateTime>
 #include <QJsonDocument>
+#include <QMutex>
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QRegularExpression>
@@ -94,12 +95,17 @@ private:
     QByteArray m_buffer;
 };
 
-// Every log line while a test runs (to prove secrets and tokens never reach the log).
+// Every log line while a test runs (to prove secrets and tokens never reach the log). Instance threads
+// log too: the list is guarded.
+QMutex g_logMutex;
 QStringList g_logLines;
 QtMessageHandler g_previousHandler = nullptr;
 void captureLog(QtMsgType type, const QMessageLogContext &context, const QString &message)
 {
-    g_logLines.append(message);
+    {
+        const QMutexLocker lock(&g_logMutex);
+        g_logLines.append(message);
+    }
     if (g_previousHandler) {
         g_previousHandler(type, context, message);
     }
@@ -656,7 +662,10 @@ private slots:
     // the token nor the secret shows up in the API's lists or the log.
     void playerTokenOpensAJwtInstance()
     {
-        g_logLines.clear();
+        {
+            const QMutexLocker lock(&g_logMutex);
+            g_logLines.clear();
+        }
         g_previousHandler = qInstallMessageHandler(captureLog);
         const auto restore = qScopeGuard([] { qInstallMessageHandler(g_previousHandler); });
         QVERIFY(m_server->addInstance(u"quiz"_s, u"chat"_s,
@@ -689,7 +698,11 @@ private slots:
         QVERIFY(!list.body.contains(kPlayerSecret.toUtf8()));
         QVERIFY(list.body.contains(R"("jwt_secret":"***")"));
         QVERIFY(!request("GET", u"/api/instances/quiz"_s).body.contains(kPlayerSecret.toUtf8()));
-        for (const QString &line : std::as_const(g_logLines)) {
+        const QStringList logged = [] {
+            const QMutexLocker lock(&g_logMutex);
+            return g_logLines;
+        }();
+        for (const QString &line : logged) {
             QVERIFY2(!line.contains(token) && !line.contains(kPlayerSecret), qPrintable(line));
         }
     }

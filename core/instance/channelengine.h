@@ -108,8 +108,6 @@ public:
     void removeClient(EngineClient *client);
     // One decoded message of a client that is not closing.
     void handleMessage(EngineClient &client, const Message &message);
-    // A broadcast from outside the type (admin API, GUI).
-    void broadcastFromOutside(const QString &topic, const QString &event, const Payload &payload);
     // From now on no callback runs and no timer fires (the instance is shutting down).
     void stop();
     bool stopping() const { return m_stopping; }

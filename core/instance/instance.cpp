@@ -318,7 +318,7 @@ void Instance::closeClientImpl(Client &client, quint16 code, const QString &reas
 void Instance::broadcastFromOutside(const QString &topic, const QString &event, const QJsonObject &payload)
 {
     if (m_engine && !m_stopping) {
-        m_engine->broadcastFromOutside(topic, event, Payload::fromJson(payload));
+        m_engine->broadcast(topic, event, Payload::fromJson(payload));
     }
 }
 

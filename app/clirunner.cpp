@@ -30,12 +30,51 @@ bool CliRunner::start(QString *error)
                 checkAllRunning();
             });
     connect(&m_controller, &ServerController::shutdownComplete, this, [] { QCoreApplication::exit(0); });
+    // With a data folder, instances created over the admin API come back (those of the command line and
+    // the config file are defined there on every start, so they are not kept).
+    QList<InstanceSpec> saved;
+    const std::shared_ptr<Store> store = m_controller.store();
+    if (store->persistent()) {
+        for (const StoredInstance &kept : store->instances()) {
+            if (!configured(kept.id)) {
+                saved.append(InstanceSpec{kept.id, kept.type, kept.options.toVariantMap(), kept.running});
+            }
+        }
+        const auto remember = [this, store](const QString &id) {
+            if (m_stopping || configured(id) || !m_controller.instanceIds().contains(id)) {
+                return;
+            }
+            const InstanceInfo info = m_controller.instance(id);
+            const bool running = info.state == InstanceState::Running || info.state == InstanceState::Starting ||
+                                 info.state == InstanceState::Restarting;
+            store->saveInstance(
+                StoredInstance{id, info.config.type, QJsonObject::fromVariantMap(info.config.options), running});
+        };
+        connect(&m_controller, &ServerController::instanceAdded, this, remember);
+        connect(&m_controller, &ServerController::instanceStateChanged, this,
+                [remember](const QString &id, InstanceState state) {
+                    if (state == InstanceState::Running || state == InstanceState::Stopped) {
+                        remember(id);
+                    }
+                });
+        connect(&m_controller, &ServerController::instanceRemoved, this, [this, store](const QString &id) {
+            if (!m_stopping && !configured(id)) {
+                store->forgetInstance(id);
+            }
+        });
+    }
     m_start = new ServerStart(m_controller, this);
-    if (const QStringList problems = m_start->start(m_config, ServerStart::Mode::Strict); !problems.isEmpty()) {
+    if (const QStringList problems = m_start->start(m_config, ServerStart::Mode::Strict, saved); !problems.isEmpty()) {
         *error = problems.first();
         return false;
     }
     return true;
+}
+
+bool CliRunner::configured(const QString &id) const
+{
+    return std::any_of(m_config.instances.cbegin(), m_config.instances.cend(),
+                       [&](const InstanceSpec &spec) { return spec.id == id; });
 }
 
 void CliRunner::checkAllRunning()

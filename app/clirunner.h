@@ -30,6 +30,8 @@ public:
 
 private:
     void checkAllRunning();
+    // The instance comes from the command line or the config file (not kept in the data folder).
+    bool configured(const QString &id) const;
     void fail(const QString &message);
 
     ServerController &m_controller;

@@ -18,6 +18,7 @@
 
 #include <QApplication>
 #include <QIcon>
+#include <QMessageBox>
 #include <QSettings>
 #endif
 
@@ -195,14 +196,19 @@ int main(int argc, char *argv[])
         QStringLiteral("Also accept this host name in the admin API's Host/Origin headers (besides its address and "
                        "localhost). Repeatable."),
         QStringLiteral("name"));
+    const QCommandLineOption dataDirOption(
+        QStringLiteral("data-dir"),
+        QStringLiteral("Folder for message history, instance state and admin-created instances (SQLite; created "
+                       "when missing). Headless runs without it keep them in memory only."),
+        QStringLiteral("dir"));
     const QCommandLineOption noAdminOption(QStringLiteral("no-admin"), QStringLiteral("Do not serve the admin API."));
     const QCommandLineOption helpOption({QStringLiteral("h"), QStringLiteral("help")},
                                         QStringLiteral("Show this help and exit."));
     const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
                                            QStringLiteral("Show the version and exit."));
     parser.addOptions({headlessOption, bindOption, portOption, instanceOption, configOption, logLevelOption,
-                       adminPortOption, adminBindOption, adminTokenOption, adminHostOption, noAdminOption, helpOption,
-                       versionOption});
+                       adminPortOption, adminBindOption, adminTokenOption, adminHostOption, dataDirOption,
+                       noAdminOption, helpOption, versionOption});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         return failStart(parser.errorText());
@@ -270,6 +276,9 @@ int main(int argc, char *argv[])
     if (parser.isSet(logLevelOption)) {
         config.logLevel = parser.value(logLevelOption);
     }
+    if (parser.isSet(dataDirOption)) {
+        config.dataDir = parser.value(dataDirOption);
+    }
     if (!applyLogLevel(config.logLevel, &error)) {
         return failStart(error);
     }
@@ -278,8 +287,21 @@ int main(int argc, char *argv[])
         qInfo().noquote() << limits;
     }
     ServerController controller(registry);
+    Store::OpenError storeError = Store::OpenError::None;
 #ifdef WSSERVE_HAS_GUI
     if (gui) {
+        // The window keeps its data in the default folder unless told otherwise. A folder another wsserve
+        // uses, or one of a newer wsserve, stops the start; other problems leave it without persistence.
+        if (std::shared_ptr<Store> store =
+                Store::open(config.dataDir.isEmpty() ? Store::defaultDir() : config.dataDir, &error, &storeError)) {
+            controller.setStore(std::move(store));
+        } else if (storeError == Store::OpenError::Locked || storeError == Store::OpenError::NewerSchema) {
+            QMessageBox::critical(nullptr, QStringLiteral("wsserve"), error);
+            return kExitBadStart;
+        } else {
+            QMessageBox::warning(nullptr, QStringLiteral("wsserve"),
+                                 error + QStringLiteral("\n\nHistory and game state are kept in memory only."));
+        }
         QGuiApplication::setDesktopFileName(QStringLiteral("io.github.wsserve.wsserve"));
         // PNGs, not the SVG: Debian's Qt needs an extra plugin for SVG icons. X11 drops the whole icon
         // when a 256 px size is included, so the set stops at 128.
@@ -304,6 +326,13 @@ int main(int argc, char *argv[])
         std::fprintf(stderr, "wsserve: note: no display found (or no window in this build); running headless\n");
     }
 
+    if (!config.dataDir.isEmpty()) {
+        std::shared_ptr<Store> store = Store::open(config.dataDir, &error, &storeError);
+        if (!store) {
+            return failStart(error);
+        }
+        controller.setStore(std::move(store));
+    }
     CliRunner runner(controller, config);
     SignalWatcher signalWatcher;
     QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &runner, &CliRunner::requestStop);

@@ -21,6 +21,7 @@ struct ServerController::Private {
     QThread endpointThread;
     Endpoint *endpoint = nullptr;
     bool shuttingDown = false;
+    std::shared_ptr<Store> store = Store::inMemory();
 };
 
 ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
@@ -29,6 +30,7 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     , m_registry(std::make_shared<const BehaviourRegistry>(std::move(registry)))
 {
     d->supervisor = new Supervisor(m_registry, d->routes, this);
+    d->supervisor->setStore(d->store);
     connect(d->supervisor, &Supervisor::instanceAdded, this, &ServerController::instanceAdded);
     connect(d->supervisor, &Supervisor::instanceRemoved, this, &ServerController::instanceRemoved);
     connect(d->supervisor, &Supervisor::instanceStateChanged, this, &ServerController::instanceStateChanged);
@@ -253,6 +255,45 @@ QList<SupervisorEvent> ServerController::supervisorLog() const
     return d->supervisor->log();
 }
 
+void ServerController::setStore(std::shared_ptr<Store> store)
+{
+    d->store = store ? std::move(store) : Store::inMemory();
+    d->supervisor->setStore(d->store);
+}
+
+std::shared_ptr<Store> ServerController::store() const
+{
+    return d->store;
+}
+
+CommandResult ServerController::history(const QString &id, const QString &topic, qint64 sinceMs, int limit,
+                                        QList<StoredMessage> *messages) const
+{
+    if (!d->supervisor->contains(id)) {
+        return CommandResult::fail(CommandResult::Error::NotFound, QStringLiteral("no instance '%1'").arg(id));
+    }
+    const qint64 ttlMs = d->supervisor->config(id).intOption(options::kHistoryTtlS) * 1000;
+    *messages = d->store->history(id, topic, sinceMs, limit, QDateTime::currentMSecsSinceEpoch(), ttlMs);
+    return CommandResult::ok();
+}
+
+QList<StoredTopic> ServerController::historyTopics(const QString &id) const
+{
+    return d->store->historyTopics(id);
+}
+
+CommandResult ServerController::clearHistory(const QString &id, const QString &topic, qint64 *removed)
+{
+    if (!d->supervisor->contains(id)) {
+        return CommandResult::fail(CommandResult::Error::NotFound, QStringLiteral("no instance '%1'").arg(id));
+    }
+    const qint64 count = d->store->clearHistory(id, topic);
+    if (removed) {
+        *removed = count;
+    }
+    return CommandResult::ok();
+}
+
 void ServerController::shutdown()
 {
     if (d->shuttingDown) {
@@ -267,6 +308,9 @@ void ServerController::shutdown()
         d->supervisor, &Supervisor::allStopped, this,
         [this] {
             m_listeningPort = 0;
+            if (!d->store->flush(3000)) {
+                qWarning().noquote() << "the data store did not finish writing within 3 s";
+            }
             emit shutdownComplete();
         },
         Qt::SingleShotConnection);

@@ -4,6 +4,7 @@
 
 #include "behaviours/builtins.h"
 #include "commandresult.h"
+#include "store/store.h"
 #include "supervisor/instancestate.h"
 #include "telemetry/clientinfo.h"
 #include "telemetry/instancestats.h"
@@ -120,7 +121,20 @@ public:
     // MessageBatch::kMaxEventsPerBatch frames). Off by default: headless runs pay nothing for it.
     void setMessageFlowEnabled(const QString &id, bool enabled);
 
-    // Closes every client with 1012, stops every instance and the listener; emits shutdownComplete().
+    // Persistence: message history, instance state and (headless) instance definitions. An in-memory store
+    // until setStore(), which must come before the first instance is created.
+    void setStore(std::shared_ptr<Store> store);
+    std::shared_ptr<Store> store() const;
+    // The stored history of an instance's topic, oldest first (at or after sinceMs when > 0, the last
+    // `limit`). NotFound for an unknown instance.
+    CommandResult history(const QString &id, const QString &topic, qint64 sinceMs, int limit,
+                          QList<StoredMessage> *messages) const;
+    QList<StoredTopic> historyTopics(const QString &id) const;
+    // Empty topic: every topic. NotFound for an unknown instance.
+    CommandResult clearHistory(const QString &id, const QString &topic, qint64 *removed = nullptr);
+
+    // Closes every client with 1012, stops every instance and the listener, commits what the store holds;
+    // emits shutdownComplete().
     void shutdown();
 
 Q_SIGNALS:

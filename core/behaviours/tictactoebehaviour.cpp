@@ -10,6 +10,11 @@ namespace {
 const QString kRole = QStringLiteral("role");
 const QString kState = QStringLiteral("state");
 
+QString storageKey(const QString &topic)
+{
+    return QStringLiteral("tictactoe/") + topic;
+}
+
 } // namespace
 
 bool TicTacToeBehaviour::matchesTopic(const QString &topic) const
@@ -45,6 +50,44 @@ QJsonObject TicTacToeBehaviour::stateOf(const Game &game) const
     };
 }
 
+TicTacToeBehaviour::Game &TicTacToeBehaviour::gameFor(InstanceContext &instance, const QString &topic)
+{
+    if (const auto running = m_games.find(topic); running != m_games.end()) {
+        return *running;
+    }
+    Game &game = m_games[topic];
+    const QJsonObject kept = instance.storage().value(storageKey(topic)).toObject();
+    const QString cells = kept.value(QStringLiteral("cells")).toString();
+    if (cells.size() != 9) {
+        return game; // none kept (or unreadable): a new game
+    }
+    for (int i = 0; i < 9; ++i) {
+        game.cells[i] = cells.at(i) == u'X' || cells.at(i) == u'O' ? cells.at(i) : QChar();
+    }
+    game.turn = kept.value(QStringLiteral("turn")).toString() == u"O" ? QLatin1Char('O') : QLatin1Char('X');
+    game.winner = kept.value(QStringLiteral("winner")).toString();
+    game.moves = kept.value(QStringLiteral("moves")).toInt();
+    game.timedOut = kept.value(QStringLiteral("timed_out")).toString();
+    game.nameX = kept.value(QStringLiteral("name_x")).toString();
+    game.nameO = kept.value(QStringLiteral("name_o")).toString();
+    return game;
+}
+
+void TicTacToeBehaviour::save(InstanceContext &instance, const QString &topic, const Game &game)
+{
+    QString cells;
+    for (const QChar cell : game.cells) {
+        cells.append(cell.isNull() ? QLatin1Char('.') : cell);
+    }
+    instance.storage().setValue(storageKey(topic), QJsonObject{{QStringLiteral("cells"), cells},
+                                                               {QStringLiteral("turn"), QString(game.turn)},
+                                                               {QStringLiteral("winner"), game.winner},
+                                                               {QStringLiteral("moves"), game.moves},
+                                                               {QStringLiteral("timed_out"), game.timedOut},
+                                                               {QStringLiteral("name_x"), game.nameX},
+                                                               {QStringLiteral("name_o"), game.nameO}});
+}
+
 void TicTacToeBehaviour::armClock(InstanceContext &instance, const QString &topic, Game &game)
 {
     if (game.clock != 0) {
@@ -66,6 +109,7 @@ void TicTacToeBehaviour::onClock(InstanceContext &instance, const QString &topic
     it->clock = 0;
     it->timedOut = QString(it->turn);
     it->winner = it->turn == QLatin1Char('X') ? QStringLiteral("O") : QStringLiteral("X");
+    save(instance, topic, *it);
     instance.broadcast(topic, kState, Payload::fromJson(stateOf(*it)));
 }
 
@@ -84,23 +128,33 @@ QString TicTacToeBehaviour::computeWinner(const Game &game)
 
 JoinResult TicTacToeBehaviour::join(ChannelContext &channel, const QJsonValue &params)
 {
-    Game &game = m_games[channel.topic()];
+    Game &game = gameFor(channel.instance(), channel.topic());
     QString name = params.toObject().value(QStringLiteral("name")).toString().left(64);
     if (name.isEmpty()) {
         name = QStringLiteral("client-%1").arg(channel.clientId());
     }
     QString role = QStringLiteral("spectator");
-    if (game.playerX == 0 || game.playerX == channel.clientId()) {
+    // A seat kept for a name (a game restored after a restart) goes to that name only.
+    const bool xFree = game.playerX == 0 && (game.nameX.isEmpty() || game.nameX == name);
+    const bool oFree = game.playerO == 0 && (game.nameO.isEmpty() || game.nameO == name);
+    if (game.playerX == 0 && !game.nameX.isEmpty() && game.nameX == name) {
+        game.playerX = channel.clientId();
+        role = QStringLiteral("X");
+    } else if (game.playerO == 0 && !game.nameO.isEmpty() && game.nameO == name) {
+        game.playerO = channel.clientId();
+        role = QStringLiteral("O");
+    } else if (xFree || game.playerX == channel.clientId()) {
         game.playerX = channel.clientId();
         game.nameX = name;
         role = QStringLiteral("X");
-    } else if (game.playerO == 0 || game.playerO == channel.clientId()) {
+    } else if (oFree || game.playerO == channel.clientId()) {
         game.playerO = channel.clientId();
         game.nameO = name;
         role = QStringLiteral("O");
     }
     channel.assigns().insert(kRole, role);
     if (role != u"spectator") {
+        save(channel.instance(), channel.topic(), game);
         armClock(channel.instance(), channel.topic(), game);
         channel.broadcast(kState, Payload::fromJson(stateOf(game)));
     }
@@ -109,7 +163,7 @@ JoinResult TicTacToeBehaviour::join(ChannelContext &channel, const QJsonValue &p
 
 void TicTacToeBehaviour::handleIn(ChannelContext &channel, const QString &event, const Payload &payload)
 {
-    Game &game = m_games[channel.topic()];
+    Game &game = gameFor(channel.instance(), channel.topic());
     const QJsonObject args = payload.isBinary ? QJsonObject{} : payload.json.toObject();
     if (event == u"move") {
         move(channel, game, args);
@@ -130,6 +184,7 @@ void TicTacToeBehaviour::handleIn(ChannelContext &channel, const QString &event,
         game.winner.clear();
         game.timedOut.clear();
         game.moves = 0;
+        save(channel.instance(), channel.topic(), game);
         armClock(channel.instance(), channel.topic(), game);
         channel.replyOk();
         channel.broadcast(kState, Payload::fromJson(stateOf(game)));
@@ -172,6 +227,7 @@ void TicTacToeBehaviour::move(ChannelContext &channel, Game &game, const QJsonOb
     ++game.moves;
     game.winner = computeWinner(game);
     game.turn = game.turn == QLatin1Char('X') ? QLatin1Char('O') : QLatin1Char('X');
+    save(channel.instance(), channel.topic(), game);
     armClock(channel.instance(), channel.topic(), game);
     channel.replyOk(Payload::fromJson(stateOf(game)));
     channel.broadcast(kState, Payload::fromJson(stateOf(game)));
@@ -196,14 +252,16 @@ void TicTacToeBehaviour::leave(ChannelContext &channel, LeaveReason)
         changed = true;
     }
     if (changed) {
+        save(channel.instance(), channel.topic(), game);
         armClock(channel.instance(), channel.topic(), game); // a seat is free: the clock stops
         channel.broadcastFrom(kState, Payload::fromJson(stateOf(game)));
     }
 }
 
-void TicTacToeBehaviour::topicEmpty(InstanceContext &, const QString &topic)
+void TicTacToeBehaviour::topicEmpty(InstanceContext &instance, const QString &topic)
 {
     m_games.remove(topic);
+    instance.storage().remove(storageKey(topic)); // everybody left: the game is over (a restart does not get here)
 }
 
 } // namespace wsserve

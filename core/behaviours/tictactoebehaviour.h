@@ -17,6 +17,9 @@ namespace wsserve {
 // the full `state`; the join reply carries {"role": "X"|"O"|"spectator", "state": {...}}. A player
 // leaving frees the seat for the next joiner;
 // the game is dropped when its last member (player or spectator) leaves.
+// Games are kept in the instance's storage(), so one in progress survives a restart of the instance or of
+// wsserve (with a data folder): the seats then wait for their players' names (join params {"name": ...});
+// a joiner with another name takes a seat only when no name holds it.
 class TicTacToeBehaviour final : public IBehaviour
 {
 public:
@@ -45,6 +48,9 @@ private:
         TimerId clock = 0;
     };
     QJsonObject stateOf(const Game &game) const;
+    // The topic's game: the running one, else the one kept in storage (seats held for the names), else new.
+    Game &gameFor(InstanceContext &instance, const QString &topic);
+    static void save(InstanceContext &instance, const QString &topic, const Game &game);
     // (Re)starts the move clock for the player to move, or stops it when the game cannot go on.
     void armClock(InstanceContext &instance, const QString &topic, Game &game);
     void onClock(InstanceContext &instance, const QString &topic);

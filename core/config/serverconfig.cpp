@@ -189,7 +189,7 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
     const QJsonObject root = document.object();
     if (!checkKeys(root,
                    {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s, u"admin"_s, u"admin_bind"_s, u"admin_port"_s,
-                    u"admin_token"_s, u"admin_hosts"_s},
+                    u"admin_token"_s, u"admin_hosts"_s, u"data_dir"_s},
                    QStringLiteral("config"), error)) {
         return false;
     }
@@ -200,7 +200,8 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
         !readBind(root, u"admin_bind"_s, &result.adminBind, error) ||
         !readPort(root, u"admin_port"_s, &result.adminPort, error) ||
         !readString(root, u"admin_token"_s, &result.adminToken, error) ||
-        !readString(root, u"log_level"_s, &result.logLevel, error)) {
+        !readString(root, u"log_level"_s, &result.logLevel, error) ||
+        !readString(root, u"data_dir"_s, &result.dataDir, error)) {
         return false;
     }
     result.port = static_cast<quint16>(port);

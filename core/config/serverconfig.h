@@ -23,6 +23,9 @@ struct ServerConfig {
     QHostAddress bind = QHostAddress::AnyIPv4;
     quint16 port = 4000;
     QString logLevel = QStringLiteral("info");
+    // Where history, instance state and (headless) admin-created instances are kept; empty: headless runs
+    // keep them in memory only, the window uses Store::defaultDir().
+    QString dataDir;
     QList<InstanceSpec> instances;
 
     // Admin HTTP API. Port -1 means "not given": 4001, or a free port when `port` is 0.
@@ -45,7 +48,7 @@ bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error);
 // Parses a config file's JSON:
 //   {"bind": "0.0.0.0", "port": 4000, "log_level": "info",
 //    "admin": true, "admin_bind": "127.0.0.1", "admin_port": 4001, "admin_token": "secret",
-//    "admin_hosts": ["wsserve.internal"],
+//    "admin_hosts": ["wsserve.internal"], "data_dir": "/var/lib/wsserve",
 //    "instances": [{"id": "lobby", "type": "chat", "options": {"presence": true}, "start": true}]}
 // Unknown keys are errors, so typos do not pass silently. Errors name the key or the JSON offset.
 bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error);

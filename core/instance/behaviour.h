@@ -40,7 +40,7 @@
 //   instance()                    yes     yes        yes      yes
 //
 //   InstanceContext calls (instance(), or the argument of instanceStarted/topic*/timers): valid in every
-//   callback: broadcast, pushTo, kick, members, presenceList, after/every/cancelTimer, options.
+//   callback: broadcast, pushTo, kick, members, presenceList, after/every/cancelTimer, options, storage.
 //   Timers started while the instance stops, or for a topic without members, are refused (id 0).
 
 #include "instanceconfig.h"
@@ -49,6 +49,7 @@
 #include <QJsonObject>
 #include <QList>
 #include <QString>
+#include <QStringList>
 #include <QVariantMap>
 
 #include <functional>
@@ -85,6 +86,19 @@ struct Member {
     QVariantMap assigns; // a copy of the channel's assigns
 };
 
+// An instance's key/value state (JSON values), kept across restarts of the instance and, with a data
+// folder, of wsserve (written to disk within 50 ms, off the instance thread). Thread: the instance thread.
+class KeyValueStore
+{
+public:
+    virtual ~KeyValueStore() = default;
+    virtual QJsonValue value(const QString &key) const = 0; // Undefined when absent
+    // False (and a logged warning) for an empty key or one over 256 characters, or a value over 1 MB.
+    virtual bool setValue(const QString &key, const QJsonValue &value) = 0;
+    virtual bool remove(const QString &key) = 0; // false when absent
+    virtual QStringList keys() const = 0;        // sorted
+};
+
 using TimerId = quint64; // 0: no timer
 class InstanceContext;
 using TimerCallback = std::function<void(InstanceContext &)>;
@@ -114,6 +128,9 @@ public:
     virtual TimerId every(int ms, TimerCallback callback, const QString &topic = {}) = 0;
     // False when the timer already ran (one-shot) or was cancelled.
     virtual bool cancelTimer(TimerId id) = 0;
+
+    // This instance's persistent key/value state.
+    virtual KeyValueStore &storage() = 0;
 };
 
 // One joined channel (topic on one connection), handed to every channel callback.

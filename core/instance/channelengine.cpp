@@ -3,6 +3,7 @@
 #include "channelengine.h"
 
 #include "channelcontextimpl.h"
+#include "clock.h"
 #include "guarded.h"
 
 #include "http/httpresponse.h"
@@ -11,6 +12,7 @@
 #include <QDateTime>
 #include <QJsonArray>
 
+#include <cmath>
 #include <exception>
 
 namespace wsserve {
@@ -82,6 +84,8 @@ ChannelEngine::ChannelEngine(InstanceConfig config, std::unique_ptr<IBehaviour> 
     , m_limits(limits)
     , m_host(host)
 {
+    m_historyKeep = static_cast<int>(m_config.intOption(options::kHistory));
+    m_historyTtlMs = m_config.intOption(options::kHistoryTtlS) * 1000;
     m_authRequired = m_config.stringOption(options::kAuth) == u"jwt";
     if (m_authRequired) {
         QString error;
@@ -296,6 +300,13 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
             m_host.sendControl(client, oldJoinRef, topic, events::kClose, {});
         }
     };
+    HistoryRequest history;
+    if (QString problem; !parseHistoryRequest(message.payload.json, &history, &problem)) {
+        m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"), reasonPayload(problem));
+        sendOldClose();
+        endIfEmpty();
+        return;
+    }
     Channel channel;
     // A join without join_ref uses its ref as the channel's join reference, but the reply echoes null.
     channel.joinRef = isNullRef(message.joinRef) ? message.ref : message.joinRef;
@@ -311,12 +322,24 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
         m_host.callbackCrashed(QStringLiteral("join %1: %2").arg(topic, what));
         return;
     }
+    // Taken before the channel becomes a member: what was broadcast until now is replayed, what comes
+    // after reaches it live; both on this thread, so nothing is missed or sent twice.
+    std::optional<QList<StoredMessage>> replay;
+    if (result.ok && history.wanted) {
+        replay = m_historyKeep > 0 ? m_store->history(m_config.id, topic, history.sinceMs, history.limit,
+                                                      wsserve::nowMs(), m_historyTtlMs)
+                                   : QList<StoredMessage>();
+    }
     if (!result.ok) {
         m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
                          Payload::fromJson(result.response));
         sendOldClose();
         endIfEmpty();
         return;
+    }
+    if (replay) {
+        result.response.insert(QStringLiteral("history"),
+                               QJsonObject{{QStringLiteral("count"), static_cast<qint64>(replay->size())}});
     }
     const bool firstMember = !m_members.contains(topic); // a duplicate join's held topic is not new
     QList<EngineClient *> &members = m_members[topic];
@@ -332,6 +355,11 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
     }
     m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("ok"),
                      Payload::fromJson(result.response));
+    if (replay) {
+        for (const StoredMessage &stored : std::as_const(*replay)) {
+            m_host.sendPush(client, channel.joinRef, topic, stored.event, stored.payload);
+        }
+    }
     context.flushDeferred();
     sendOldClose();
 
@@ -349,6 +377,37 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
         removeChannel(client, topic, LeaveReason::Stopped);
         m_host.sendControl(client, joinRef, topic, events::kClose, {});
     }
+}
+
+bool ChannelEngine::parseHistoryRequest(const QJsonValue &params, HistoryRequest *parsed, QString *error)
+{
+    const QJsonValue request = params.toObject().value(QStringLiteral("history"));
+    if (request.isUndefined() || request.isNull()) {
+        return true;
+    }
+    const auto wholeNumber = [](const QJsonValue &value, double low, double high) {
+        const double number = value.toDouble(-1);
+        return value.isDouble() && number >= low && number <= high && number == std::trunc(number);
+    };
+    const QJsonObject object = request.toObject();
+    const QJsonValue limit = object.value(QStringLiteral("limit"));
+    const QJsonValue since = object.value(QStringLiteral("since"));
+    if (!request.isObject()) {
+        *error = QStringLiteral("history must be an object such as {\"limit\": 10}");
+    } else if (!limit.isUndefined() && !wholeNumber(limit, 1, Store::kMaxHistory)) {
+        *error = QStringLiteral("history.limit must be a whole number from 1 to %1").arg(Store::kMaxHistory);
+    } else if (!since.isUndefined() && !wholeNumber(since, 0, 9.0e15)) {
+        *error = QStringLiteral("history.since must be a time in ms since the epoch (a whole number >= 0)");
+    } else if (limit.isUndefined() && since.isUndefined()) {
+        *error = QStringLiteral("history needs limit, since or both");
+    }
+    if (!error->isEmpty()) {
+        return false;
+    }
+    parsed->wanted = true;
+    parsed->limit = limit.isUndefined() ? Store::kMaxHistory : limit.toInt();
+    parsed->sinceMs = static_cast<qint64>(since.toDouble(0));
+    return true;
 }
 
 void ChannelEngine::handleLeave(EngineClient &client, const Message &message)
@@ -457,6 +516,9 @@ void ChannelEngine::broadcast(const QString &topic, const QString &event, const 
 void ChannelEngine::broadcastImpl(const QString &topic, const QString &event, const Payload &payload,
                                   quint64 excludeClientId)
 {
+    if (m_historyKeep > 0 && event != kPresenceDiff) {
+        m_store->appendHistory(m_config.id, topic, event, payload, wsserve::nowMs(), m_historyKeep, m_historyTtlMs);
+    }
     const auto members = m_members.constFind(topic);
     if (members == m_members.cend()) {
         return;
@@ -590,6 +652,33 @@ void ChannelEngine::presenceUntrack(Channel &channel, const QString &topic)
     if (removed) {
         broadcastImpl(topic, kPresenceDiff, Payload::fromJson(diff), 0);
     }
+}
+
+// ---- ChannelEngine::Storage: the instance's slice of the store
+
+QJsonValue ChannelEngine::Storage::value(const QString &key) const
+{
+    return m_engine.m_store->value(m_engine.m_config.id, key);
+}
+
+bool ChannelEngine::Storage::setValue(const QString &key, const QJsonValue &value)
+{
+    QString error;
+    if (!m_engine.m_store->setValue(m_engine.m_config.id, key, value, &error)) {
+        m_engine.m_host.warn(QStringLiteral("storage().setValue refused: %1").arg(error));
+        return false;
+    }
+    return true;
+}
+
+bool ChannelEngine::Storage::remove(const QString &key)
+{
+    return m_engine.m_store->remove(m_engine.m_config.id, key);
+}
+
+QStringList ChannelEngine::Storage::keys() const
+{
+    return m_engine.m_store->keys(m_engine.m_config.id);
 }
 
 } // namespace wsserve

@@ -5,6 +5,7 @@
 #include "behaviour.h"
 #include "faultinjection.h"
 #include "presencetracker.h"
+#include "store/store.h"
 #include "timertable.h"
 
 #include <QHash>
@@ -111,6 +112,9 @@ public:
     // From now on no callback runs and no timer fires (the instance is shutting down).
     void stop();
     bool stopping() const { return m_stopping; }
+    // Where history and storage() live: an in-memory store until the host hands over the server's.
+    void setStore(std::shared_ptr<Store> store) { m_store = std::move(store); }
+    Store &store() { return *m_store; }
 
     void fireDueTimers();
     std::optional<qint64> nextTimerDueMs() const { return m_timers.nextDueMs(); }
@@ -131,6 +135,7 @@ public:
     TimerId after(int ms, TimerCallback callback, const QString &topic = {}) override;
     TimerId every(int ms, TimerCallback callback, const QString &topic = {}) override;
     bool cancelTimer(TimerId id) override;
+    KeyValueStore &storage() override { return m_storage; }
 
     // FaultInjection, forwarded to the host.
     void stallThread(int milliseconds) override { m_host.stallThread(milliseconds); }
@@ -141,12 +146,34 @@ public:
 private:
     friend class ChannelContextImpl;
 
+    class Storage final : public KeyValueStore
+    {
+    public:
+        explicit Storage(ChannelEngine &engine)
+            : m_engine(engine)
+        {}
+        QJsonValue value(const QString &key) const override;
+        bool setValue(const QString &key, const QJsonValue &value) override;
+        bool remove(const QString &key) override;
+        QStringList keys() const override;
+
+    private:
+        ChannelEngine &m_engine;
+    };
+
     void handleJoin(EngineClient &client, const Message &message);
     // A fresh token (access_token join field or event): false and *reason when it is not valid; for a
     // token of another subject *closeAfterReply is set: the caller answers, then closes (1008).
     bool refreshToken(EngineClient &client, const QString &token, QString *reason, bool *closeAfterReply);
     // The `topics` claim (patterns, `*` as a suffix wildcard) allows this topic, or there is none.
     bool topicAllowed(const EngineClient &client, const QString &topic) const;
+    // A join's {"history": {"limit": N, "since": MS}}: checked before the type sees the join.
+    struct HistoryRequest {
+        bool wanted = false;
+        int limit = 0;
+        qint64 sinceMs = 0;
+    };
+    static bool parseHistoryRequest(const QJsonValue &params, HistoryRequest *parsed, QString *error);
     void handleLeave(EngineClient &client, const Message &message);
     void handleEvent(EngineClient &client, Channel &channel, const Message &message);
     void crashChannel(EngineClient &client, const QString &topic, const QString &what);
@@ -175,6 +202,10 @@ private:
     quint64 m_joinsTotal = 0;
     bool m_channelsChanged = false;
     bool m_stopping = false;
+    std::shared_ptr<Store> m_store = Store::inMemory();
+    Storage m_storage{*this};
+    int m_historyKeep = 0;     // option history
+    qint64 m_historyTtlMs = 0; // option history_ttl_s
 };
 
 } // namespace wsserve

@@ -77,6 +77,9 @@ void Instance::start()
         m_config, std::move(behaviour),
         ChannelEngine::Limits{m_config.intOption(options::kMaxChannels), m_config.intOption(options::kMaxTopicBytes)},
         static_cast<EngineHost &>(*this));
+    if (std::shared_ptr<Store> store = m_shared->store()) {
+        m_engine->setStore(std::move(store));
+    }
     m_scratch = QByteArray(kScratchBytes, Qt::Uninitialized);
     m_poller = new net::Poller(
         [this](qintptr fd, quint32 events) {

@@ -63,6 +63,12 @@ QList<OptionSpec> commonOptionSpecs()
                         "from the host the socket is opened on, any, or a space-separated list such as "
                         "\"https://game.example *.itch.zone\"; others get HTTP 403"),
          0, 0},
+        {options::kHistory, K::Int, 0,
+         QStringLiteral("broadcasts kept per topic for clients that join later with {\"history\": {\"limit\": N}} "
+                        "(0 = off)"),
+         0, 10000},
+        {options::kHistoryTtlS, K::Int, 0, QStringLiteral("drop history older than this many seconds (0 = no limit)"),
+         0, 10LL * 365 * 24 * 3600},
     };
 }
 

@@ -57,6 +57,8 @@ inline const QString kJwtPublicKey = QStringLiteral("jwt_public_key");
 inline const QString kJwtAudience = QStringLiteral("jwt_audience");
 inline const QString kJwtIssuer = QStringLiteral("jwt_issuer");
 inline const QString kJwtLeewayS = QStringLiteral("jwt_leeway_s");
+inline const QString kHistory = QStringLiteral("history");
+inline const QString kHistoryTtlS = QStringLiteral("history_ttl_s");
 } // namespace options
 
 QList<OptionSpec> commonOptionSpecs();

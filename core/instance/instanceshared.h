@@ -6,8 +6,11 @@
 #include <QSet>
 
 #include <atomic>
+#include <memory>
 
 namespace wsserve {
+
+class Store;
 
 // State an instance shares with its supervisor across threads, by design lock-free or mutex-guarded:
 // the instance thread's last sign of life (for the watchdog) and the descriptors of its sockets (so a
@@ -23,6 +26,10 @@ public:
     void setMessageFlowEnabled(bool enabled) { m_flowEnabled.store(enabled, std::memory_order_relaxed); }
     bool messageFlowEnabled() const { return m_flowEnabled.load(std::memory_order_relaxed); }
 
+    // Where the instance keeps history and state (set before the instance starts; thread-safe itself).
+    void setStore(std::shared_ptr<Store> store) { m_store = std::move(store); }
+    std::shared_ptr<Store> store() const { return m_store; }
+
     void addDescriptor(qintptr fd);
     void removeDescriptor(qintptr fd);
     // For a hung instance thread: tries to send each registered socket a close frame with this code
@@ -34,6 +41,7 @@ public:
 private:
     std::atomic<qint64> m_aliveMs{0};
     std::atomic<bool> m_flowEnabled{false};
+    std::shared_ptr<Store> m_store;
     QMutex m_mutex;
     QSet<qintptr> m_descriptors;
 };

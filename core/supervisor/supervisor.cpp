@@ -363,6 +363,7 @@ void Supervisor::launch(Record &record)
     record.shared = std::make_shared<InstanceShared>();
     record.shared->touch(nowMs());
     record.shared->setMessageFlowEnabled(record.messageFlow);
+    record.shared->setStore(m_store);
     record.stats = InstanceStats{};
     auto *instance = new Instance(record.config, m_registry, record.shared);
     auto *thread = new QThread;

@@ -26,6 +26,7 @@ class BehaviourRegistry;
 class Instance;
 class InstanceShared;
 class RouteTable;
+class Store;
 
 // Owns every instance and its thread, runs the lifecycle (start, stop, restart, remove), the restart
 // policy with bounded backoff and the Failed state, and the watchdog that detects hung instance threads.
@@ -42,6 +43,9 @@ public:
 
     static constexpr int kMaxLogEntries = 1000;
     static constexpr int kMaxBackoffMs = 5000;
+
+    // Where instances launched from now on keep history and state.
+    void setStore(std::shared_ptr<Store> store) { m_store = std::move(store); }
 
     CommandResult addInstance(const InstanceConfig &config);
     CommandResult startInstance(const QString &id);
@@ -101,6 +105,7 @@ private:
 
     std::shared_ptr<const BehaviourRegistry> m_registry;
     std::shared_ptr<RouteTable> m_routes;
+    std::shared_ptr<Store> m_store;
     QHash<QString, Record *> m_records;
     QList<QThread *> m_retiring; // threads told to quit; deleted when finished
     QSet<QThread *> m_abandoned; // those of them that were hung when retired

@@ -6,7 +6,8 @@
 
 namespace wsserve {
 
-BehaviourHarness::BehaviourHarness(const BehaviourType &type, const QVariantMap &options, const QString &instanceId)
+BehaviourHarness::BehaviourHarness(const BehaviourType &type, const QVariantMap &options, const QString &instanceId,
+                                   std::shared_ptr<Store> store)
 {
     BehaviourRegistry registry;
     InstanceConfig config;
@@ -43,6 +44,9 @@ BehaviourHarness::BehaviourHarness(const BehaviourType &type, const QVariantMap 
             config.intOption(options::kMaxChannels) > 0 ? config.intOption(options::kMaxChannels) : 100,
             config.intOption(options::kMaxTopicBytes) > 0 ? config.intOption(options::kMaxTopicBytes) : 255},
         static_cast<EngineHost &>(*this));
+    if (store) {
+        m_engine->setStore(std::move(store));
+    }
     if (QString what; m_error.isEmpty() && !m_engine->start(&what)) {
         m_error = QStringLiteral("instanceStarted threw: %1").arg(what);
     }

@@ -52,8 +52,10 @@ public:
 
     // Builds an instance of `type` with these options (validated and defaulted as the app does) and
     // calls instanceStarted(). Check isValid(): a bad option or a throwing start is reported in error().
+    // `store`: where history and storage() live (a fresh in-memory one when null); pass the same store to
+    // a second harness to see what survives a restart of the instance.
     explicit BehaviourHarness(const BehaviourType &type, const QVariantMap &options = {},
-                              const QString &instanceId = QStringLiteral("test"));
+                              const QString &instanceId = QStringLiteral("test"), std::shared_ptr<Store> store = {});
     ~BehaviourHarness() override;
     BehaviourHarness(const BehaviourHarness &) = delete;
     BehaviourHarness &operator=(const BehaviourHarness &) = delete;

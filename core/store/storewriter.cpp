@@ -113,7 +113,12 @@ bool StoreWriter::migrate(const QString &connection, int from, QString *error)
             }
         }
         if (!exec(db, QStringLiteral("PRAGMA application_id = %1").arg(kApplicationId), error) ||
-            !exec(db, QStringLiteral("PRAGMA user_version = %1").arg(version + 1), error) || !db.commit()) {
+            !exec(db, QStringLiteral("PRAGMA user_version = %1").arg(version + 1), error)) {
+            db.rollback();
+            return false;
+        }
+        if (!db.commit()) {
+            *error = db.lastError().text();
             db.rollback();
             return false;
         }
@@ -192,6 +197,7 @@ bool StoreWriter::openAndLoad(Store &store, QString *error, Store::OpenError *ki
                     Store::OpenError::Unwritable,
                     QStringLiteral("cannot switch '%1' to WAL mode: %2").arg(m_dbPath, mode.lastError().text()));
             }
+            mode.finish(); // an active statement would keep the migration from committing
             if (!migrate(connection, static_cast<int>(version), &why)) {
                 return fail(Store::OpenError::Unwritable, QStringLiteral("cannot prepare '%1': %2").arg(m_dbPath, why));
             }

@@ -3,6 +3,7 @@
 #include "adminserver.h"
 
 #include "admingate.h"
+#include "adminreply.h"
 #include "clock.h"
 #include "net/acceptguard.h"
 #include "servercontroller.h"
@@ -20,56 +21,6 @@
 using namespace Qt::StringLiterals;
 
 namespace wsserve {
-
-using Status = QHttpServerResponder::StatusCode;
-
-struct AdminServer::Reply {
-    Status status = Status::Ok;
-    QByteArray body;
-    QByteArray contentType = "application/json";
-    QList<std::pair<QByteArray, QByteArray>> headers;
-
-    static Reply json(const QJsonValue &value, Status status = Status::Ok)
-    {
-        const QJsonDocument document =
-            value.isArray() ? QJsonDocument(value.toArray()) : QJsonDocument(value.toObject());
-        return Reply{status, document.toJson(QJsonDocument::Compact) + '\n', "application/json", {}};
-    }
-    static Reply error(Status status, const QString &message, const QString &field = {})
-    {
-        QJsonObject object{{u"error"_s, message}};
-        if (!field.isEmpty()) {
-            object.insert(u"field"_s, field);
-        }
-        return json(object, status);
-    }
-    // A refused facade command: its kind decides the status (and, for create, the field at fault).
-    static Reply refused(const CommandResult &result)
-    {
-        using Error = CommandResult::Error;
-        switch (result.error) {
-        case Error::NotFound:
-            return error(Status::NotFound, result.message);
-        case Error::IdTaken:
-            return error(Status::Conflict, result.message, u"id"_s);
-        case Error::InvalidId:
-            return error(Status::BadRequest, result.message, u"id"_s);
-        case Error::UnknownType:
-            return error(Status::UnprocessableEntity, result.message, u"type"_s);
-        case Error::InvalidOption:
-            return error(Status::BadRequest, result.message, u"options"_s);
-        case Error::WrongState:
-        case Error::NotRunning:
-        case Error::NotJwtSecret:
-            return error(Status::Conflict, result.message);
-        case Error::InvalidArgument:
-            return error(Status::BadRequest, result.message);
-        case Error::None:
-            break;
-        }
-        return error(Status::InternalServerError, u"command refused without a reason"_s);
-    }
-};
 
 namespace {
 
@@ -391,6 +342,9 @@ AdminServer::Reply AdminServer::instancesRoute(const QHttpServerRequest &request
         }
         return mintToken(id, request);
     }
+    if (segments.size() == 2 && action == u"history") {
+        return history(id, request);
+    }
     if (action == u"clients" && segments.size() == 2) {
         if (method != Method::Get) {
             return notAllowed("GET");
@@ -632,6 +586,26 @@ QByteArray AdminServer::metrics() const
     family("wsserve_accept_errors_total", "counter",
            "Episodes in which the game port could not accept connections (EMFILE, ENFILE, ...).");
     out += "wsserve_accept_errors_total " + QByteArray::number(listener.acceptErrors) + '\n';
+    const StoreStats store = m_controller.store()->stats();
+    const auto storeMetric = [&](const char *name, const char *type, const char *help, double value) {
+        family(name, type, help);
+        out += QByteArray(name) + ' ' + QByteArray::number(value, 'g', 17) + '\n';
+    };
+    storeMetric("wsserve_history_messages", "gauge", "History messages stored (every instance).",
+                static_cast<double>(store.storedMessages));
+    storeMetric("wsserve_history_written_bytes_total", "counter", "History payload bytes committed to disk.",
+                static_cast<double>(store.bytesWritten));
+    storeMetric("wsserve_store_queue_length", "gauge", "Changes waiting for the store's writer thread.",
+                static_cast<double>(store.queueLength));
+    storeMetric("wsserve_store_commit_seconds", "gauge", "Duration of the writer's last batch commit.",
+                static_cast<double>(store.lastCommitMs) / 1000.0);
+    storeMetric("wsserve_store_commit_max_seconds", "gauge", "Longest batch commit since start.",
+                static_cast<double>(store.maxCommitMs) / 1000.0);
+    storeMetric("wsserve_history_dropped_total", "counter",
+                "History messages not stored: the writer fell behind or the disk failed.",
+                static_cast<double>(store.droppedUnwritten));
+    storeMetric("wsserve_history_paused", "gauge", "1 while history is paused after a write error (disk full).",
+                store.paused ? 1.0 : 0.0);
     family("wsserve_process_resident_memory_bytes", "gauge", "Resident set size of the wsserve process.");
     out += "wsserve_process_resident_memory_bytes " + QByteArray::number(residentSetBytes()) + '\n';
     return out;

@@ -54,6 +54,8 @@ private:
     Reply instancesRoute(const QHttpServerRequest &request, const QStringList &segments);
     Reply createInstance(const QHttpServerRequest &request);
     Reply broadcast(const QString &id, const QHttpServerRequest &request);
+    // GET: the topics with counts, or with ?topic=T[&since=MS][&limit=N] the stored messages; DELETE: clears.
+    Reply history(const QString &id, const QHttpServerRequest &request);
     Reply mintToken(const QString &id, const QHttpServerRequest &request);
     Reply health() const;
     QByteArray metrics() const;

@@ -4,6 +4,7 @@
 
 #include "clientlistmodel.h"
 #include "connectpanel.h"
+#include "historypanel.h"
 #include "instancelistmodel.h"
 #include "messageflowmodel.h"
 #include "statschart.h"
@@ -48,6 +49,8 @@ InstanceDetails::InstanceDetails(ServerController &controller, InstanceListModel
     addTab(m_log, tr("Supervisor log"));
     m_connect = new ConnectPanel(m_controller, this);
     addTab(m_connect, tr("Connect"));
+    m_history = new HistoryPanel(m_controller, this);
+    addTab(m_history, tr("History"));
 
     connect(&m_controller, &ServerController::supervisorEvent, this, [this](const SupervisorEvent &event) {
         if (event.instanceId == m_instanceId) {
@@ -209,6 +212,7 @@ void InstanceDetails::setInstance(const QString &id)
     m_clients->setInstance(id);
     m_messages->setInstance(id);
     m_connect->setInstance(id);
+    m_history->setInstance(id);
     m_payload->clear();
     m_sampling->hide();
     reloadLog();

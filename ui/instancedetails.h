@@ -17,6 +17,7 @@ namespace wsserve {
 
 class ClientListModel;
 class ConnectPanel;
+class HistoryPanel;
 class InstanceListModel;
 class MessageFilterProxy;
 class MessageFlowModel;
@@ -76,6 +77,7 @@ private:
     QPushButton *m_pause = nullptr;
     QList<StatsChart *> m_charts;
     ConnectPanel *m_connect = nullptr;
+    HistoryPanel *m_history = nullptr;
     bool m_followTail = true;
 };
 

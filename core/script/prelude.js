@@ -287,10 +287,14 @@
             if (!result.ok) {
                 channels.delete(key);
             }
-            return result;
+            return { ok: result.ok, response: result.response, assigns: channel.assigns };
         },
         topicStarted(topic) { call("topicStarted", instance, topic); },
-        afterJoin(clientId, topic) { call("afterJoin", channelOf(clientId, topic)); },
+        afterJoin(clientId, topic) {
+            const channel = channelOf(clientId, topic);
+            call("afterJoin", channel);
+            return channel.assigns;
+        },
         handleIn(clientId, topic, event, payload) { call("handleIn", channelOf(clientId, topic), event, payload); },
         leave(clientId, topic, reason) {
             const key = keyOf(clientId, topic);

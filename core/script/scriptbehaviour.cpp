@@ -9,7 +9,9 @@
 namespace wsserve::script {
 
 namespace {
-constexpr quint32 kHeapCheckEvery = 256; // callbacks between heap measurements (cheap, but not free)
+// Heap measurements walk the engine's chunks (about 1 ms at 200 MiB), so they run at most this often, and
+// at once after a callback that failed (an interrupted runaway may have grown the heap).
+constexpr qint64 kHeapCheckIntervalNs = 100LL * 1000 * 1000;
 constexpr qint64 kMiB = 1024 * 1024;
 
 QString logTagFor(const InstanceConfig &config)
@@ -25,6 +27,7 @@ ScriptBehaviour::ScriptBehaviour(std::shared_ptr<const ScriptFile> file, const I
                                               static_cast<int>(config.intOption(options::kScriptTimeoutMs))))
     , m_heapLimitBytes(config.intOption(options::kScriptMemoryMb) * kMiB)
 {
+    m_sinceHeapCheck.start();
     ScriptFile loaded = *m_file;
     if (!m_engine->load(&loaded)) {
         throw ScriptException(loaded.error.toStdString());
@@ -63,10 +66,14 @@ QJSValue ScriptBehaviour::call(const QJSValue &fn, const QJSValueList &args, con
 
 void ScriptBehaviour::checkHeap(InstanceContext *instance, bool now)
 {
-    if (m_heapLimitBytes <= 0 || m_heapFailed || (!now && ++m_callsSinceHeapCheck < kHeapCheckEvery)) {
+    if (m_heapLimitBytes <= 0 || m_heapFailed) {
         return;
     }
-    m_callsSinceHeapCheck = 0;
+    const qint64 elapsed = m_sinceHeapCheck.nsecsElapsed();
+    if (!now && elapsed < kHeapCheckIntervalNs) {
+        return;
+    }
+    m_sinceHeapCheck.start();
     if (m_engine->heapBytes() <= m_heapLimitBytes) {
         return;
     }
@@ -136,7 +143,16 @@ JoinResult ScriptBehaviour::join(ChannelContext &channel, const QJsonValue &para
                                   .arg(m_file->path, result.property(QStringLiteral("response")).toString())
                                   .toStdString());
     }
-    return JoinResult{result.property(QStringLiteral("ok")).toBool(), response.toObject()};
+    const bool ok = result.property(QStringLiteral("ok")).toBool();
+    if (ok) {
+        mirrorAssigns(channel, result.property(QStringLiteral("assigns")));
+    }
+    return JoinResult{ok, response.toObject()};
+}
+
+void ScriptBehaviour::mirrorAssigns(ChannelContext &channel, const QJSValue &assigns)
+{
+    channel.assigns() = m_engine->js().fromScriptValue<QVariantMap>(assigns);
 }
 
 void ScriptBehaviour::topicStarted(InstanceContext &instance, const QString &topic)
@@ -146,8 +162,8 @@ void ScriptBehaviour::topicStarted(InstanceContext &instance, const QString &top
 
 void ScriptBehaviour::afterJoin(ChannelContext &channel)
 {
-    call(m_afterJoin, {static_cast<double>(channel.clientId()), channel.topic()}, "afterJoin", &channel,
-         &channel.instance());
+    mirrorAssigns(channel, call(m_afterJoin, {static_cast<double>(channel.clientId()), channel.topic()}, "afterJoin",
+                                &channel, &channel.instance()));
 }
 
 void ScriptBehaviour::handleIn(ChannelContext &channel, const QString &event, const Payload &payload)

@@ -5,6 +5,8 @@
 #include "instance/behaviour.h"
 #include "scriptengine.h"
 
+#include <QElapsedTimer>
+
 #include <memory>
 
 namespace wsserve::script {
@@ -34,6 +36,9 @@ private:
     QJSValue call(const QJSValue &fn, const QJSValueList &args, const char *callback, ChannelContext *channel,
                   InstanceContext *instance);
     QJSValue connectInfoValue(const ConnectInfo &info);
+    // The C++ view of channel.assigns (InstanceContext::members, the window's client list), taken after
+    // join and afterJoin: where types put who a channel is. Changes made later stay in the script.
+    void mirrorAssigns(ChannelContext &channel, const QJSValue &assigns);
     void checkHeap(InstanceContext *instance, bool now);
 
     std::shared_ptr<const ScriptFile> m_file;
@@ -42,7 +47,7 @@ private:
     QJSValue m_instanceStarted, m_connect, m_matchesTopic, m_join, m_topicStarted, m_afterJoin, m_handleIn, m_leave,
         m_topicEmpty, m_fireTimer;
     qint64 m_heapLimitBytes = 0;
-    quint32 m_callsSinceHeapCheck = 0;
+    QElapsedTimer m_sinceHeapCheck;
     bool m_heapFailed = false;
 };
 

@@ -6,6 +6,7 @@
 
 #include <QFileInfo>
 #include <QRegularExpression>
+#include <QUrl>
 
 #include <private/qv4engine_p.h>
 #include <private/qv4mm_p.h>
@@ -189,6 +190,8 @@ QString ScriptEngine::describeError(const QJSValue &error) const
     QString fileName = error.property(QStringLiteral("fileName")).toString();
     if (fileName.isEmpty() || fileName == u"undefined") {
         fileName = m_path;
+    } else if (fileName.startsWith(u"file:")) {
+        fileName = QUrl(fileName).toLocalFile();
     }
     QString text = QStringLiteral("%1:%2: %3")
                        .arg(fileName)
@@ -197,7 +200,7 @@ QString ScriptEngine::describeError(const QJSValue &error) const
     const QStringList stack = error.property(QStringLiteral("stack")).toString().split(u'\n', Qt::SkipEmptyParts);
     for (const QString &frame : stack) {
         if (!frame.contains(kPreludeName) && frame != u"undefined") {
-            text += QStringLiteral("\n    at ") + frame;
+            text += QStringLiteral("\n    at ") + QString(frame).replace(QStringLiteral("file://"), QString());
         }
     }
     return text;

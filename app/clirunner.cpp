@@ -36,9 +36,19 @@ bool CliRunner::start(QString *error)
     const std::shared_ptr<Store> store = m_controller.store();
     if (store->persistent()) {
         for (const StoredInstance &kept : store->instances()) {
-            if (!configured(kept.id)) {
-                saved.append(InstanceSpec{kept.id, kept.type, kept.options.toVariantMap(), kept.running});
+            if (configured(kept.id)) {
+                continue;
             }
+            // One that no longer fits (its type gone, an option out of bounds) is skipped, not fatal.
+            InstanceConfig checked;
+            QString problem;
+            if (!m_controller.registry().makeConfig(kept.id, kept.type, kept.options.toVariantMap(), &checked,
+                                                    &problem)) {
+                std::fprintf(stderr, "wsserve: warning: saved instance '%s' was not restored: %s\n",
+                             qPrintable(kept.id), qPrintable(problem));
+                continue;
+            }
+            saved.append(InstanceSpec{kept.id, kept.type, kept.options.toVariantMap(), kept.running});
         }
         const auto remember = [this, store](const QString &id) {
             if (m_stopping || configured(id) || !m_controller.instanceIds().contains(id)) {

@@ -303,6 +303,31 @@ private slots:
         QVERIFY2(error.contains(u"cannot be created"_s), qPrintable(error));
     }
 
+    void savedInstanceThatNoLongerFitsIsSkipped()
+    {
+        QTemporaryDir dir;
+        const QStringList arguments{u"--headless"_s, u"--port"_s, u"0"_s, u"--no-admin"_s, u"--data-dir"_s, dir.path()};
+        {
+            QProcess first;
+            QVERIFY(startServer(first, arguments) != 0);
+            QVERIFY(stop(first));
+        }
+        {
+            QSqlDatabase db = QSqlDatabase::addDatabase(u"QSQLITE"_s, u"ghost"_s);
+            db.setDatabaseName(dir.filePath(u"wsserve.db"_s));
+            QVERIFY(db.open());
+            QSqlQuery query(db);
+            QVERIFY(query.exec(u"INSERT INTO instances VALUES('ghost', 'no-such-type', '[{}]', 1)"_s));
+            db.close();
+        }
+        QSqlDatabase::removeDatabase(u"ghost"_s);
+        QProcess server;
+        QVERIFY(startServer(server, arguments) != 0); // starts anyway
+        QVERIFY(stop(server));
+        const QString log = QString::fromUtf8(server.readAllStandardError());
+        QVERIFY2(log.contains(u"saved instance 'ghost' was not restored"_s), qPrintable(log));
+    }
+
     void corruptFileIsMovedAside()
     {
         QTemporaryDir dir;

@@ -91,6 +91,8 @@ public:
     QJsonObject presence(const QString &topic) const { return m_engine->presenceList(topic); }
     // SDK misuse and handler exceptions, as the instance would log them.
     QStringList warnings() const { return m_warnings; }
+    // Lines for the supervisor log (a script's console output).
+    QStringList notes() const { return m_notes; }
     int crashes() const { return m_crashes; }
     QStringList faults() const { return m_faults; } // the chaos type's failInstance() reasons
     InstanceContext &instance() { return *m_engine; }
@@ -123,6 +125,7 @@ private:
     void timersChanged() override {}
     qint64 nowMs() const override { return m_nowMs; }
     void warn(const QString &message) override { m_warnings.append(message); }
+    void note(const QString &line) override { m_notes.append(line); }
     void stallThread(int milliseconds) override { m_faults.append(QStringLiteral("stall %1 ms").arg(milliseconds)); }
     void failInstance(const QString &reason) override { m_faults.append(reason); }
 
@@ -136,6 +139,7 @@ private:
     QString m_error;
     QString m_refusal;
     QStringList m_warnings;
+    QStringList m_notes;
     QStringList m_faults;
     int m_crashes = 0;
 };

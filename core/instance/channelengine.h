@@ -4,6 +4,7 @@
 
 #include "behaviour.h"
 #include "faultinjection.h"
+#include "instancenotes.h"
 #include "presencetracker.h"
 #include "store/store.h"
 #include "timertable.h"
@@ -71,6 +72,8 @@ public:
     virtual qint64 nowMs() const = 0;
     // A misuse of the SDK or a problem worth a log line (the host adds the instance tag).
     virtual void warn(const QString &message) = 0;
+    // A line for the supervisor log (InstanceNotes).
+    virtual void note(const QString &line) = 0;
     // Fault injection for the chaos type (FaultInjection).
     virtual void stallThread(int milliseconds) = 0;
     virtual void failInstance(const QString &reason) = 0;
@@ -81,7 +84,7 @@ public:
 // timers, and every behaviour callback with the SDK's rules (behaviour.h). The instance feeds it decoded
 // messages; the BehaviourHarness feeds it the same way, so a type's unit tests run this very code.
 // Thread: the instance thread.
-class ChannelEngine final : public InstanceContext, public FaultInjection
+class ChannelEngine final : public InstanceContext, public FaultInjection, public InstanceNotes
 {
 public:
     struct Limits {
@@ -140,6 +143,8 @@ public:
     // FaultInjection, forwarded to the host.
     void stallThread(int milliseconds) override { m_host.stallThread(milliseconds); }
     void failInstance(const QString &reason) override { m_host.failInstance(reason); }
+    // InstanceNotes, forwarded to the host.
+    void note(const QString &line) override { m_host.note(line); }
 
     IBehaviour &behaviour() { return *m_behaviour; }
 

@@ -354,6 +354,25 @@ void Instance::warn(const QString &message)
     qCWarning(lcInstance).noquote() << logTag(m_config.id) << m_config.type + u':' << message;
 }
 
+void Instance::note(const QString &line)
+{
+    const qint64 second = m_clock.elapsed() / 1000;
+    if (second != m_noteSecond) {
+        if (m_notesDropped > 0) {
+            emit noted(
+                QStringLiteral("(%1 more console lines in the previous second; see the log)").arg(m_notesDropped));
+        }
+        m_noteSecond = second;
+        m_notesThisSecond = 0;
+        m_notesDropped = 0;
+    }
+    if (m_notesThisSecond++ < kMaxNotesPerSecond) {
+        emit noted(line.left(kMaxNoteChars));
+    } else {
+        ++m_notesDropped;
+    }
+}
+
 void Instance::stop(quint16 closeCode, const QString &reason)
 {
     if (m_stopping) {

@@ -66,6 +66,8 @@ Q_SIGNALS:
     void stopped();
     // A fault that needs the supervisor: too many channel crashes, or the chaos type's fail.
     void faulted(const QString &reason);
+    // A line for the supervisor log (a script's console output), at most kMaxNotesPerSecond a second.
+    void noted(const QString &line);
     void statsChanged(const wsserve::InstanceStats &stats);
     // The connected clients, at most every 500 ms and only after something changed.
     void clientsChanged(const wsserve::ClientList &clients);
@@ -89,6 +91,7 @@ private:
     void timersChanged() override;
     qint64 nowMs() const override;
     void warn(const QString &message) override;
+    void note(const QString &line) override;
     void stallThread(int milliseconds) override;
     void failInstance(const QString &reason) override;
 
@@ -162,6 +165,11 @@ private:
     InstanceStats m_publishedStats;
     bool m_stopping = false;
     bool m_faultReported = false;
+    static constexpr int kMaxNotesPerSecond = 20;
+    static constexpr int kMaxNoteChars = 2000;
+    qint64 m_noteSecond = -1;
+    int m_notesThisSecond = 0;
+    int m_notesDropped = 0;
     bool m_stopFinished = false;
     bool m_clientsDirty = false;
     int m_statsTicks = 0;

@@ -53,19 +53,19 @@ QList<BehaviourType> builtinBehaviourTypes()
              [](const InstanceConfig &config) {
                  return std::make_unique<TicTacToeBehaviour>(static_cast<int>(config.intOption(u"move_timeout_ms"_s)));
              }},
-        {.name = u"realtime"_s,
-         .description = u"Supabase Realtime broadcast and presence on realtime:<name>, for @supabase/realtime-js"_s,
-         .options = {},
-         .create =
-             [](const InstanceConfig &) {
-                 return std::make_unique<RealtimeBehaviour>();
-             }},
         {.name = u"chaos"_s,
          .description = u"Testing aid: events that crash a channel, stall the thread or fail the instance"_s,
          .options = {},
          .create =
              [](const InstanceConfig &) {
                  return std::make_unique<ChaosBehaviour>();
+             }},
+        {.name = u"realtime"_s,
+         .description = u"Supabase Realtime broadcast and presence on realtime:<name>, for @supabase/realtime-js"_s,
+         .options = {},
+         .create =
+             [](const InstanceConfig &) {
+                 return std::make_unique<RealtimeBehaviour>();
              }},
     };
 }

@@ -477,7 +477,9 @@ void Instance::sweep()
     QList<Client *> idle;
     QList<quint64> unanswered;
     for (Client *client : m_clients.all()) {
-        if (!client->closing && now - client->lastActivityMs > idleMs) {
+        // A long-poll client waiting in a poll is not idle (the poll is answered within 10 s anyway).
+        const bool polling = client->longPoll && client->longPoll->pendingPoll;
+        if (!client->closing && !polling && now - client->lastActivityMs > idleMs) {
             idle.append(client);
         } else if (client->closing && now - client->closingSinceMs > kCloseHandshakeMs) {
             unanswered.append(client->id); // the peer never answered the close frame (or never read it)

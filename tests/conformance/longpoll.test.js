@@ -16,7 +16,8 @@ globalThis.XMLHttpRequest = XMLHttpRequest; // what a browser has: phoenix's Aja
 const { Socket, LongPoll } = require('phoenix');
 const { serverPerFile, joinOk, pushAndWait, recordChannel, EventLog, withTimeout } = require('./helpers');
 
-const h = serverPerFile(['lp:chat', 'small:chat:max_clients=1', 'strict:chat:check_origin=https://game.example'],
+const h = serverPerFile(['lp:chat', 'small:chat:max_clients=1', 'strict:chat:check_origin=https://game.example',
+                         'idle:chat:idle_timeout_ms=1000'],
                         { admin: true });
 
 function longPollSocket(id, opts = {}) {
@@ -109,7 +110,9 @@ test('after an instance restart the long-poll client gets 410, reconnects and re
 
     assert.equal((await admin('POST', '/api/instances/lp/restart')).status, 200);
     const closed = await lp.log.waitFor((e) => e.type === 'close', { timeoutMs: 15000, label: 'session gone' });
-    assert.deepEqual([closed.code, closed.reason], [3410, 'session_gone']); // the client's 410 handling
+    // The held poll is answered 410 (session gone); a poll that races the restart gets 503 (not running),
+    // which the client treats as a network error. It reconnects either way.
+    assert.ok([3410, 1011].includes(closed.code), JSON.stringify(closed));
     await joins.waitFor(() => true, { count: 2, timeoutMs: 15000, label: 'rejoined after the restart' });
     assert.deepEqual(await pushAndWait(lpChannel, 'shout', { back: true }), { status: 'ok', response: {} });
 });
@@ -181,4 +184,31 @@ test('raw long-poll: bad input gets a clear status', { timeout: 30000 }, async (
     assert.equal(preflight.status, 200);
     assert.equal(preflight.headers['access-control-allow-origin'], '*');
     assert.equal(preflight.headers['access-control-allow-headers'], 'content-type');
+});
+
+test('raw long-poll: an empty poll is answered 204 after the 10 s window; an unpolled session expires', { timeout: 30000 }, async () => {
+    const token = await openSession('lp');
+    const started = performance.now();
+    const poll = request('GET', `/socket/lp/longpoll?vsn=2.0.0&token=${encodeURIComponent(token)}`);
+
+    // Meanwhile a session on `idle` (idle_timeout_ms=1000) that nobody polls ends by itself.
+    const idleToken = await openSession('idle');
+    const clientCount = async (count, label) => { // the client list is published at most every 500 ms
+        const deadline = performance.now() + 8000;
+        for (;;) {
+            const clients = (await admin('GET', '/api/instances/idle/clients')).json;
+            if (clients.length === count) {
+                return;
+            }
+            assert.ok(performance.now() < deadline, `${label}: ${JSON.stringify(clients)}`);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+    };
+    await clientCount(1, 'the session is listed');
+    await clientCount(0, 'the unpolled session expired');
+    assert.equal((await request('POST', `/socket/idle/longpoll?token=${encodeURIComponent(idleToken)}`, { body: '[]' })).json.status, 410);
+
+    const answer = await poll;
+    assert.deepEqual([answer.status, answer.json.status, answer.json.messages, answer.json.token], [200, 204, [], token]);
+    assert.ok(performance.now() - started >= 9000, 'the poll waited for the window');
 });

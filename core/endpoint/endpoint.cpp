@@ -81,6 +81,21 @@ QString upgradeHeadProblem(const HttpRequestHead &head)
     }
     return {};
 }
+// /socket/<id>, /socket/<id>/websocket, /socket/<id>/longpoll (capture 2), /socket/<id>/api/<path> (capture 3).
+const QRegularExpression &routePattern()
+{
+    static const QRegularExpression pattern(QRegularExpression::anchoredPattern(
+        QStringLiteral("/socket/([^/]+)(?:/websocket|(/longpoll)|/api(/[^?]+?))?/?")));
+    return pattern;
+}
+
+// A long-poll or API request, which may carry a body (an upgrade never does).
+bool isPlainHttpRoute(const HttpRequestHead &head)
+{
+    const QRegularExpressionMatch match = routePattern().match(QString::fromUtf8(head.path));
+    return match.hasMatch() && (match.hasCaptured(2) || match.hasCaptured(3));
+}
+
 // The body length of a POST (Content-Length); -1 with *status and *problem when it cannot be read.
 qsizetype bodyLength(const HttpRequestHead &head, int *status, QString *problem)
 {
@@ -204,7 +219,7 @@ void Endpoint::onReadyRead(QTcpSocket *socket)
         reject(socket, 400, parsed.error);
         return;
     case HttpParseResult::Status::Complete:
-        if (parsed.head.method == "POST") {
+        if (parsed.head.method == "POST" && isPlainHttpRoute(parsed.head)) {
             // Long-poll batches and API calls carry a body: routed once all of it is here.
             QString problem;
             int status = 400;
@@ -245,9 +260,7 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype 
         reject(socket, 400, QStringLiteral("encoded '/' or '\\' in the path; instance ids never contain them"));
         return;
     }
-    static const QRegularExpression pathPattern(QRegularExpression::anchoredPattern(
-        QStringLiteral("/socket/([^/]+)(?:/websocket|(/longpoll)|/api(/[^?]+?))?/?")));
-    const QRegularExpressionMatch match = pathPattern.match(QString::fromUtf8(head.path));
+    const QRegularExpressionMatch match = routePattern().match(QString::fromUtf8(head.path));
     if (!match.hasMatch()) {
         reject(socket, 404,
                QStringLiteral("no route for %1; connect to /socket/<instance-id>/websocket")

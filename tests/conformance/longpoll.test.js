@@ -7,17 +7,27 @@
 // recovery after an instance restart; then raw HTTP: V1, bad tokens, bodies, methods, vsn, origin, limits.
 'use strict';
 
-const { test } = require('node:test');
+const { test, before } = require('node:test');
+const crypto = require('node:crypto');
 const assert = require('node:assert/strict');
 const http = require('node:http');
 const XMLHttpRequest = require('xhr2');
+
+const SECRET = crypto.randomBytes(32).toString('hex');
+let jose;
+before(async () => {
+    jose = await import('jose');
+});
+const mint = (sub) => new jose.SignJWT({ sub }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + 600).sign(new TextEncoder().encode(SECRET));
 
 globalThis.XMLHttpRequest = XMLHttpRequest; // what a browser has: phoenix's Ajax then uses XHR, not fetch
 const { Socket, LongPoll } = require('phoenix');
 const { serverPerFile, joinOk, pushAndWait, recordChannel, EventLog, withTimeout } = require('./helpers');
 
 const h = serverPerFile(['lp:chat', 'small:chat:max_clients=1', 'strict:chat:check_origin=https://game.example',
-                         'idle:chat:idle_timeout_ms=1000'],
+                         'idle:chat:idle_timeout_ms=1000', `sec:chat:auth=jwt,jwt_secret=${SECRET}`,
+                         `rtsec:realtime:auth=jwt,jwt_secret=${SECRET}`],
                         { admin: true });
 
 function longPollSocket(id, opts = {}) {
@@ -211,4 +221,27 @@ test('raw long-poll: an empty poll is answered 204 after the 10 s window; an unp
     const answer = await poll;
     assert.deepEqual([answer.status, answer.json.status, answer.json.messages, answer.json.token], [200, 204, [], token]);
     assert.ok(performance.now() - started >= 9000, 'the poll waited for the window');
+});
+
+test('auth=jwt: long-poll takes the JS authToken option; the REST API takes a bearer token', { timeout: 15000 }, async () => {
+    const token = await mint('alice');
+    const lp = longPollSocket('sec', { authToken: token });
+    const channel = lp.socket.channel('room:auth');
+    await joinOk(channel);
+    assert.deepEqual(await pushAndWait(channel, 'shout', { ok: true }), { status: 'ok', response: {} });
+
+    // Without a token the session is refused with {"status": 403}: the client stops (1008 "forbidden").
+    const refused = longPollSocket('sec');
+    const closed = await refused.log.waitFor((e) => e.type === 'close', { label: 'refused long-poll' });
+    assert.equal(closed.code, 1008);
+
+    const body = JSON.stringify({ messages: [{ topic: 'room', event: 'e', payload: {} }] });
+    const headers = { 'Content-Type': 'application/json' };
+    assert.equal((await request('POST', '/socket/rtsec/api/broadcast', { body, headers })).status, 401);
+    const bad = await request('POST', '/socket/rtsec/api/broadcast',
+                              { body, headers: { ...headers, Authorization: 'Bearer not.a.token' } });
+    assert.equal(bad.status, 401);
+    assert.doesNotMatch(bad.body, /not\.a\.token/);
+    assert.equal((await request('POST', '/socket/rtsec/api/broadcast',
+                                { body, headers: { ...headers, Authorization: `Bearer ${token}` } })).status, 202);
 });

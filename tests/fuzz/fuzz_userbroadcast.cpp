@@ -38,8 +38,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         WSSERVE_FUZZ_CHECK(out.binary && static_cast<quint8>(out.data.at(0)) == 4);
         WSSERVE_FUZZ_CHECK(out.data.size() == 5 + first.message.topic.toUtf8().size() +
-                                                   broadcast->event.toUtf8().size() + broadcast->meta.size() +
-                                                   broadcast->payload.size());
+                                                  broadcast->event.toUtf8().size() + broadcast->meta.size() +
+                                                  broadcast->payload.size());
         WSSERVE_FUZZ_CHECK(out.data.endsWith(broadcast->payload));
     }
     const Frame again = codec::encodeClientMessage(WireFormat::V2Json, first.message, &error);

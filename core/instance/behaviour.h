@@ -9,6 +9,8 @@
 // Lifecycle, in order:
 //   instanceStarted(instance)             once, before any client: start instance timers here
 //   connect(info)                         per connection, before the WebSocket upgrade: refuse -> HTTP 403
+//   matchesTopic(topic)                   per phx_join, first: false -> "unmatched topic"; a throw is a
+//                                         crash and the join is answered "join crashed"
 //   join(channel, params)                 per phx_join: accept (reply ok) or refuse (reply error)
 //   topicStarted(instance, topic)         the first channel of a topic was accepted (before its reply)
 //   afterJoin(channel)                    right after the join reply: presence, pushes

@@ -242,7 +242,7 @@ private slots:
             names.append(type["name"_L1].toString());
             QVERIFY(!type["description"_L1].toString().isEmpty());
         }
-        QCOMPARE(names, (QStringList{u"echo"_s, u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s}));
+        QCOMPARE(names, (QStringList{u"echo"_s, u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s, u"realtime"_s}));
         const QJsonArray chatOptions = types.json[1]["options"_L1].toArray();
         QVERIFY(std::any_of(chatOptions.begin(), chatOptions.end(), [](const QJsonValue &o) {
             return o["name"_L1] == u"presence"_s && o["type"_L1] == u"bool"_s && o["default"_L1] == true;

@@ -2,6 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 // GUI models and widgets against a real running core with real clients (QT_QPA_PLATFORM=offscreen).
 
+#include "behaviours/builtins.h"
 #include "clientlistmodel.h"
 #include "connectpanel.h"
 #include "createinstancedialog.h"
@@ -123,7 +124,7 @@ private slots:
         dialog.idEdit()->setText(u"quiz"_s);
         QVERIFY(ok->isEnabled());
         // Every type is offered with its description; chat shows its presence option, defaults filled in.
-        QCOMPARE(dialog.typeBox()->count(), 5);
+        QCOMPARE(dialog.typeBox()->count(), int(builtinRegistry().names().size()));
         dialog.typeBox()->setCurrentIndex(dialog.typeBox()->findData(u"chat"_s));
         QVERIFY(qobject_cast<QCheckBox *>(dialog.optionEditor(u"presence"_s))->isChecked());
         QCOMPARE(qobject_cast<QSpinBox *>(dialog.optionEditor(u"max_frame_bytes"_s))->value(), 1048576);

@@ -81,7 +81,8 @@ QVariant ClientListModel::data(const QModelIndex &index, int role) const
     case SinceColumn:
         return QDateTime::fromMSecsSinceEpoch(client.connectedAtMs).toString(QStringLiteral("HH:mm:ss"));
     case FormatColumn:
-        return wireFormatName(client.format);
+        return client.longPoll ? wireFormatName(client.format) + QStringLiteral(" long-poll")
+                               : wireFormatName(client.format);
     case TopicsColumn:
         return client.topics.join(QStringLiteral(", "));
     case MessagesInColumn:

@@ -101,6 +101,22 @@ public:
     virtual QStringList keys() const = 0;        // sorted
 };
 
+// An HTTP request to an instance's own API, /socket/<instance-id>/api/<path> (Supabase's REST broadcast),
+// after the instance checked the origin and, with auth=jwt, the bearer token. Answered by handleHttp.
+struct HttpCall {
+    QString method;         // "POST"
+    QString path;           // after /api, percent-decoded: "/broadcast", "/broadcast/room/events/move"
+    QJsonObject params;     // decoded query parameters
+    QByteArray contentType; // media type in lower case, without parameters ("application/json")
+    QByteArray body;
+    ConnectInfo info; // client id 0; the remote address, and the token's claims with auth=jwt
+};
+struct HttpAnswer {
+    int status = 404;
+    QByteArray body;
+    QByteArray contentType = "text/plain; charset=utf-8";
+};
+
 using TimerId = quint64; // 0: no timer
 class InstanceContext;
 using TimerCallback = std::function<void(InstanceContext &)>;
@@ -185,12 +201,20 @@ public:
     virtual std::optional<QString> connect(const ConnectInfo &) { return std::nullopt; }
     // Topics this type serves; others get "unmatched topic".
     virtual bool matchesTopic(const QString &) const { return true; }
+    // True for types that serve Supabase realtime-js clients: binary kind 3 frames (user broadcasts) are
+    // then decoded to event "broadcast" with Payload::userBroadcast set; otherwise they close with 1003.
+    virtual bool acceptsUserBroadcasts() const { return false; }
     virtual JoinResult join(ChannelContext &channel, const QJsonValue &params) = 0;
     virtual void topicStarted(InstanceContext &, const QString & /*topic*/) {}
     virtual void afterJoin(ChannelContext &) {}
     virtual void handleIn(ChannelContext &channel, const QString &event, const Payload &payload) = 0;
     virtual void leave(ChannelContext &, LeaveReason) {}
     virtual void topicEmpty(InstanceContext &, const QString & /*topic*/) {}
+    // An HTTP request to the instance's API (see HttpCall); may broadcast through `instance`.
+    virtual HttpAnswer handleHttp(InstanceContext &, const HttpCall &)
+    {
+        return {404, "this instance type has no HTTP API", "text/plain; charset=utf-8"};
+    }
 };
 
 } // namespace wsserve

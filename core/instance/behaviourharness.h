@@ -70,6 +70,10 @@ public:
     Reply join(quint64 clientId, const QString &topic, const QJsonObject &params = {});
     Reply push(quint64 clientId, const QString &topic, const QString &event, const QJsonValue &payload = QJsonObject{});
     Reply pushBinary(quint64 clientId, const QString &topic, const QString &event, const QByteArray &bytes);
+    // Any decoded payload, e.g. a Supabase user broadcast (Payload::fromUserBroadcast, event "broadcast").
+    Reply pushPayload(quint64 clientId, const QString &topic, const QString &event, const Payload &payload);
+    // A call to the type's HTTP API (IBehaviour::handleHttp), as the instance makes it.
+    HttpAnswer http(const HttpCall &call);
     Reply leave(quint64 clientId, const QString &topic);
     // The connection goes away (every channel leaves with LeaveReason::Disconnected).
     void disconnect(quint64 clientId);

@@ -110,6 +110,8 @@ public:
     void addClient(EngineClient *client);
     // Leaves every channel of the client (reason Disconnected, or Shutdown while stopping) and forgets it.
     void removeClient(EngineClient *client);
+    // A call to the type's HTTP API (IBehaviour::handleHttp); *crashed (and a 500) when it threw.
+    HttpAnswer handleHttp(const HttpCall &call, bool *crashed);
     // One decoded message of a client that is not closing.
     void handleMessage(EngineClient &client, const Message &message);
     // From now on no callback runs and no timer fires (the instance is shutting down).

@@ -55,7 +55,9 @@ Instance::~Instance()
     // Clients are only left here when the thread was abandoned by the watchdog and its loop ended without
     // a stop(); deleting them closes their descriptors.
     for (const Client *client : m_clients.all()) {
-        m_shared->removeDescriptor(client->conn.fd());
+        if (!client->longPoll) {
+            m_shared->removeDescriptor(client->conn.fd());
+        }
     }
 }
 
@@ -82,6 +84,7 @@ void Instance::start()
     if (std::shared_ptr<Store> store = m_shared->store()) {
         m_engine->setStore(std::move(store));
     }
+    m_userBroadcasts = m_engine->behaviour().acceptsUserBroadcasts();
     m_scratch = QByteArray(kScratchBytes, Qt::Uninitialized);
     m_poller = new net::Poller(
         [this](qintptr fd, quint32 events) {
@@ -123,6 +126,12 @@ void Instance::start()
 
 void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request)
 {
+    if (request.kind == RequestKind::Api) {
+        return serveApi(connection, request);
+    }
+    if (request.kind == RequestKind::LongPoll) {
+        return serveLongPoll(connection, request);
+    }
     const qintptr fd = connection->fd;
     if (m_stopping || !m_engine) {
         respondHttpAndClose(fd, 503, QStringLiteral("instance '%1' is stopping").arg(m_config.id));
@@ -192,6 +201,10 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
 
 void Instance::onSocketEvent(qintptr fd, quint32 events)
 {
+    if (m_httpWrites.contains(fd)) {
+        continueHttpWrite(fd);
+        return;
+    }
     Client *client = m_clients.byDescriptor(fd);
     if (!client) {
         return; // removed earlier in this batch
@@ -270,8 +283,8 @@ bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
 void Instance::onMessage(Client &client, const QByteArray &data, bool binary)
 {
     countIn(client, data.size());
-    DecodeResult decoded =
-        binary ? codec::decodeBinary(client.info.format, data) : codec::decodeText(client.info.format, data);
+    DecodeResult decoded = binary ? codec::decodeBinary(client.info.format, data, m_userBroadcasts)
+                                  : codec::decodeText(client.info.format, data);
     if (m_shared->messageFlowEnabled()) {
         tap(false, client.id, 1, Frame{data, binary}, decoded.message.topic,
             decoded.ok ? decoded.message.event : QStringLiteral("(malformed)"));
@@ -301,8 +314,13 @@ void Instance::removeClient(quint64 clientId)
     m_engine->removeClient(client);
     m_clients.take(clientId);
     m_clientsDirty = true;
-    m_poller->remove(client->conn.fd());
-    m_shared->removeDescriptor(client->conn.fd());
+    if (client->longPoll) {
+        answerPoll(*client, 410); // its next poll learns it is gone (and the client reconnects)
+        m_longPollSessions.remove(client->longPoll->sessionId);
+    } else {
+        m_poller->remove(client->conn.fd());
+        m_shared->removeDescriptor(client->conn.fd());
+    }
     qCDebug(lcInstance).noquote() << logTag(m_config.id) << "client" << clientId << "disconnected";
     delete client;
     if (m_stopping && m_clients.isEmpty()) {
@@ -317,6 +335,15 @@ void Instance::closeClientImpl(Client &client, quint16 code, const QString &reas
     }
     client.closing = true;
     client.closingSinceMs = nowMs();
+    if (client.longPoll) {
+        // No close frame to send: the session ends (a waiting poll gets 410 now, later requests too).
+        qCDebug(lcInstance).noquote() << logTag(m_config.id) << "long-poll client" << client.id << "ends:" << code
+                                      << reason;
+        answerPoll(client, 410);
+        m_gone.append(client.id);
+        scheduleFlush(); // reaps it
+        return;
+    }
     queueFrame(client, ws::prepareClose(code, reason));
 }
 
@@ -474,7 +501,9 @@ void Instance::sweep()
     QList<Client *> idle;
     QList<quint64> unanswered;
     for (Client *client : m_clients.all()) {
-        if (!client->closing && now - client->lastActivityMs > idleMs) {
+        // A long-poll client waiting in a poll is not idle (the poll is answered within 10 s anyway).
+        const bool polling = client->longPoll && client->longPoll->pendingPoll;
+        if (!client->closing && !polling && now - client->lastActivityMs > idleMs) {
             idle.append(client);
         } else if (client->closing && now - client->closingSinceMs > kCloseHandshakeMs) {
             unanswered.append(client->id); // the peer never answered the close frame (or never read it)
@@ -483,6 +512,7 @@ void Instance::sweep()
     for (const quint64 id : std::as_const(unanswered)) {
         removeClient(id);
     }
+    sweepLongPoll(now);
     if (m_engine && m_engine->authRequired()) {
         // A token that expired (past the leeway) while connected, with no fresh one through access_token.
         const qint64 deadline = QDateTime::currentSecsSinceEpoch() - m_config.intOption(options::kJwtLeewayS);

@@ -14,6 +14,7 @@ std::optional<ClientList> ClientSnapshotBuilder::advance(const ClientSet &client
         info.remoteAddress = client->info.remoteAddress;
         info.connectedAtMs = client->connectedAtMs;
         info.format = client->info.format;
+        info.longPoll = client->longPoll != nullptr;
         info.topics = client->channels.topics();
         info.topics.sort();
         info.messagesIn = client->messagesIn;

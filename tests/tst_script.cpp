@@ -300,6 +300,10 @@ export default {
         }
         if (event === "cancel") { return channel.replyOk({ cancelled: instance.cancelTimer(payload.id) }); }
         if (event === "state") { return channel.replyOk({ started: channel.topicState.started === true, joins: channel.topicState.joins }); }
+        if (event === "save") {
+            instance.storage.set("best", { score: payload.score });
+            return channel.replyOk({ best: instance.storage.get("best"), keys: instance.storage.keys(), none: instance.storage.get("nope") === undefined });
+        }
         channel.replyError("?");
     },
 };
@@ -322,6 +326,13 @@ export default {
         }
     }
     QCOMPARE(done, QList<int>({2})); // one timer ran, after two instance ticks; the cancelled one did not
+
+    // The key/value store (persisted by the instance when it has a data folder).
+    const auto saved = clock.push(a, u"t"_s, u"save"_s, QJsonObject{{u"score"_s, 42}});
+    QCOMPARE(saved.json()[u"best"_s][u"score"_s].toInt(), 42);
+    QCOMPARE(saved.json()[u"keys"_s].toArray(), QJsonArray({u"best"_s}));
+    QVERIFY(saved.json()[u"none"_s].toBool());
+    QCOMPARE(clock.instance().storage().value(u"best"_s)[u"score"_s].toInt(), 42);
 
     // The topic's state goes with its last member.
     clock.leave(a, u"t"_s);

@@ -142,6 +142,13 @@
             timers.delete(timerId);
             return native.cancelTimer(Number(timerId));
         },
+        // The instance's key/value store (JSON values), kept across restarts with a data folder.
+        storage: Object.freeze({
+            get(key) { return native.storageGet(text(key, "key")); },
+            set(key, value) { return native.storageSet(text(key, "key"), value === undefined ? null : value); },
+            remove(key) { return native.storageRemove(text(key, "key")); },
+            keys() { return native.storageKeys(); },
+        }),
     });
 
     // Checks a type's default export; returns {name, description, options: [...]}, or throws naming the field.

@@ -239,4 +239,32 @@ bool ScriptBridge::cancelTimer(double timerId)
     return context && timerId >= 1 && timerId <= kMaxSafeInteger && context->cancelTimer(static_cast<quint64>(timerId));
 }
 
+QJSValue ScriptBridge::storageGet(const QString &key)
+{
+    InstanceContext *context = instance("storage.get");
+    if (!context) {
+        return {};
+    }
+    const QJsonValue value = context->storage().value(key);
+    return value.isUndefined() ? QJSValue(QJSValue::UndefinedValue) : m_engine->toScriptValue(value);
+}
+
+bool ScriptBridge::storageSet(const QString &key, const QJSValue &value)
+{
+    InstanceContext *context = instance("storage.set");
+    return context && context->storage().setValue(key, m_engine->fromScriptValue<QJsonValue>(value));
+}
+
+bool ScriptBridge::storageRemove(const QString &key)
+{
+    InstanceContext *context = instance("storage.remove");
+    return context && context->storage().remove(key);
+}
+
+QJSValue ScriptBridge::storageKeys()
+{
+    InstanceContext *context = instance("storage.keys");
+    return context ? m_engine->toScriptValue(context->storage().keys()) : QJSValue();
+}
+
 } // namespace wsserve::script

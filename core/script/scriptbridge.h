@@ -69,6 +69,10 @@ public:
     Q_INVOKABLE QJSValue presenceList(const QString &topic);
     Q_INVOKABLE double startTimer(double ms, const QString &topic, bool repeat);
     Q_INVOKABLE bool cancelTimer(double timerId);
+    Q_INVOKABLE QJSValue storageGet(const QString &key);
+    Q_INVOKABLE bool storageSet(const QString &key, const QJSValue &value);
+    Q_INVOKABLE bool storageRemove(const QString &key);
+    Q_INVOKABLE QJSValue storageKeys();
 
 private:
     ChannelContext *channel(double clientId, const QString &topic, const char *call);

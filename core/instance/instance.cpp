@@ -17,6 +17,7 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <limits>
 
@@ -28,6 +29,11 @@ constexpr int kStatsIntervalMs = 100;
 constexpr int kStopGraceMs = 1500;
 constexpr qint64 kCloseHandshakeMs = 5000;
 constexpr qsizetype kScratchBytes = 64 * 1024;
+
+// Client ids are unique for the process lifetime, across instances and restarts: one id never names two
+// people in the message history or the connection log.
+std::atomic<quint64> g_nextClientId{1};
+constexpr quint16 kAbnormalClose = 1006; // never sent: what the log says when the peer just went away
 
 // Wall-clock time (clock.h) for what people see and the watchdog; Instance::nowMs() is the monotonic
 // clock of timers, rate limits and timeouts.
@@ -120,25 +126,30 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
 {
     const qintptr fd = connection->fd;
     if (m_stopping || !m_engine) {
-        respondHttpAndClose(fd, 503, QStringLiteral("instance '%1' is stopping").arg(m_config.id));
+        const QString why = QStringLiteral("instance '%1' is stopping").arg(m_config.id);
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 503, why);
+        respondHttpAndClose(fd, 503, why);
         return;
     }
     const qint64 maxClients = m_limits.maxClients;
     if (m_clients.size() >= maxClients) {
         qCWarning(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress << "- max_clients"
                                         << maxClients << "reached";
-        respondHttpAndClose(fd, 503,
-                            QStringLiteral("instance '%1' is full (max_clients %2)").arg(m_config.id).arg(maxClients));
+        const QString why = QStringLiteral("instance '%1' is full (max_clients %2)").arg(m_config.id).arg(maxClients);
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 503, why);
+        respondHttpAndClose(fd, 503, why);
         return;
     }
     // Before the behaviour sees it: a page from a foreign site (phoenix-protocol.md 7.3).
     if (QString why; !originAllowed(m_config.stringOption(options::kCheckOrigin), request.origin, request.host, &why)) {
         qCInfo(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress << "-" << why;
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 403,
+                      request.origin.isEmpty() ? why : QStringLiteral("%1 (Origin: %2)").arg(why, request.origin));
         respondHttpAndClose(fd, 403, why);
         return;
     }
     ConnectInfo info;
-    info.clientId = m_nextClientId++;
+    info.clientId = g_nextClientId.fetch_add(1, std::memory_order_relaxed);
     info.params = request.params;
     info.authToken = request.authToken;
     info.remoteAddress = request.remoteAddress;
@@ -150,6 +161,7 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
         if (QString why; !m_engine->authenticate(info, token, &why)) {
             qCInfo(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress
                                          << "- token:" << why;
+            logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 403, why);
             respondHttpAndClose(fd, 403, why);
             return;
         }
@@ -157,15 +169,20 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
     bool crashed = false;
     const std::optional<QString> refusal = m_engine->connect(info, &crashed);
     if (crashed) {
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 500,
+                      QStringLiteral("connect handler crashed"));
         respondHttpAndClose(fd, 500, QStringLiteral("connect handler crashed"));
         return;
     }
     if (refusal) {
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 403, *refusal);
         respondHttpAndClose(fd, 403, *refusal);
         return;
     }
     if (!m_poller->add(fd)) {
-        respondHttpAndClose(fd, 503, QStringLiteral("instance '%1' cannot watch more sockets").arg(m_config.id));
+        const QString why = QStringLiteral("instance '%1' cannot watch more sockets").arg(m_config.id);
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 503, why);
+        respondHttpAndClose(fd, 503, why);
         return;
     }
     auto *client = new Client(connection->release(), m_limits.maxFrameBytes, connection->buffered);
@@ -173,6 +190,15 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
     client->info = std::move(info);
     client->connectedAtMs = wallMs();
     client->lastActivityMs = nowMs();
+    for (const QString &candidate : {client->info.claims.value(QStringLiteral("name")).toString(), client->info.subject,
+                                     client->info.params.value(QStringLiteral("name")).toString()}) {
+        if (!candidate.trimmed().isEmpty()) {
+            client->name = candidate.trimmed().left(64);
+            break;
+        }
+    }
+    logConnection(ConnectionEvent::Kind::Connected, client, client->info.remoteAddress, 0,
+                  wireFormatName(client->info.format));
     m_shared->addDescriptor(fd);
     m_clients.add(client);
     m_engine->addClient(client);
@@ -250,6 +276,8 @@ bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
             client.closing = true;
             client.closingSinceMs = nowMs();
             const quint16 code = event.code == ws::closecode::kNoStatus ? ws::closecode::kNormal : event.code;
+            client.closeCode = event.code;
+            client.closeReason = QStringLiteral("closed by the client");
             queueFrame(client, ws::prepareClose(code, QString()));
         }
         return false;
@@ -294,6 +322,9 @@ void Instance::removeClient(quint64 clientId)
         return;
     }
     m_engine->removeClient(client);
+    logConnection(ConnectionEvent::Kind::Disconnected, client, client->info.remoteAddress,
+                  client->closeCode == 0 ? kAbnormalClose : client->closeCode,
+                  client->closeCode == 0 ? QStringLiteral("connection lost") : client->closeReason);
     m_clients.take(clientId);
     m_clientsDirty = true;
     m_poller->remove(client->conn.fd());
@@ -312,7 +343,44 @@ void Instance::closeClientImpl(Client &client, quint16 code, const QString &reas
     }
     client.closing = true;
     client.closingSinceMs = nowMs();
+    client.closeCode = code;
+    client.closeReason = reason;
     queueFrame(client, ws::prepareClose(code, reason));
+}
+
+void Instance::pushFromOutside(quint64 clientId, const QString &topic, const QString &event, const QJsonObject &payload)
+{
+    if (m_engine && !m_stopping) {
+        m_engine->pushTo(clientId, topic, event, Payload::fromJson(payload));
+    }
+}
+
+void Instance::applyLiveOptions(const QVariantMap &changed)
+{
+    for (auto it = changed.cbegin(); it != changed.cend(); ++it) {
+        m_config.options.insert(it.key(), it.value());
+    }
+    m_limits = {m_config.intOption(options::kMaxClients), m_config.intOption(options::kMaxFrameBytes),
+                m_config.intOption(options::kIdleTimeoutMs), m_config.intOption(options::kMaxMessagesPerSecond),
+                m_config.intOption(options::kMaxSendBufferBytes)};
+    qCInfo(lcInstance).noquote() << logTag(m_config.id) << "options changed live:" << changed.keys().join(u", ");
+}
+
+void Instance::logConnection(ConnectionEvent::Kind kind, const Client *client, const QString &address, int code,
+                             const QString &reason)
+{
+    ConnectionEvent event;
+    event.timeMs = wallMs();
+    event.kind = kind;
+    event.instanceId = m_config.id;
+    if (client) {
+        event.clientId = client->id;
+        event.name = client->name;
+    }
+    event.address = address;
+    event.code = code;
+    event.reason = reason;
+    m_connectionLog.record(std::move(event));
 }
 
 void Instance::broadcastFromOutside(const QString &topic, const QString &event, const QJsonObject &payload)
@@ -402,6 +470,8 @@ void Instance::kick(quint64 clientId, quint16 closeCode, const QString &reason)
 {
     if (Client *client = m_clients.find(clientId)) {
         qCInfo(lcInstance).noquote() << logTag(m_config.id) << "kicking client" << clientId << "(" << reason << ")";
+        logConnection(ConnectionEvent::Kind::Kicked, client, client->info.remoteAddress, closeCode,
+                      printableText(reason));
         closeClientImpl(*client, closeCode, printableText(reason));
     }
 }
@@ -530,6 +600,9 @@ void Instance::publishStats()
     if (!m_flow.isEmpty()) {
         emit messageFlow(m_flow);
         m_flow = MessageBatch{};
+    }
+    if (!m_connectionLog.isEmpty()) {
+        emit connectionEvents(std::exchange(m_connectionLog, ConnectionEventBatch{}));
     }
     if (m_engine) {
         m_clientsDirty = m_engine->takeChannelsChanged() || m_clientsDirty;

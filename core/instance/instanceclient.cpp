@@ -11,6 +11,7 @@ std::optional<ClientList> ClientSnapshotBuilder::advance(const ClientSet &client
         const InstanceClient *client = it->second;
         ClientInfo info;
         info.id = client->id;
+        info.name = client->name;
         info.remoteAddress = client->info.remoteAddress;
         info.connectedAtMs = client->connectedAtMs;
         info.format = client->info.format;

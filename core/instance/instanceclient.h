@@ -34,6 +34,8 @@ struct InstanceClient : EngineClient {
     quint64 bytesOut = 0;
     net::TokenBucket rate; // max_messages_per_second
     qint64 closingSinceMs = 0;
+    quint16 closeCode = 0; // the first close code sent or received (the connection log); 0: none (1006)
+    QString closeReason;
 };
 
 // The one owner of an instance's clients, found by id (hot paths), by descriptor (socket events) and

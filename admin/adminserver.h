@@ -53,6 +53,8 @@ private:
     Reply dispatch(const QHttpServerRequest &request);
     Reply instancesRoute(const QHttpServerRequest &request, const QStringList &segments);
     Reply createInstance(const QHttpServerRequest &request);
+    // PATCH /api/instances/ID {"options": {...}}: ServerController::updateInstanceOptions().
+    Reply updateInstance(const QString &id, const QHttpServerRequest &request);
     Reply broadcast(const QString &id, const QHttpServerRequest &request);
     Reply mintToken(const QString &id, const QHttpServerRequest &request);
     Reply health() const;

@@ -177,7 +177,8 @@ QWidget *InstanceDetails::buildMessagesTab()
             QMessageBox::warning(this, tr("Export failed"), error);
             return;
         }
-        m_sendStatus->setText(tr("Exported %n message(s) to %1", nullptr, static_cast<int>(written)).arg(path));
+        m_sendStatus->setText((written == 1 ? tr("Exported 1 message to %1").arg(path)
+                                            : tr("Exported %1 messages to %2").arg(written).arg(path)));
     });
     bar->addWidget(m_filterField);
     bar->addWidget(m_filterText, 1);

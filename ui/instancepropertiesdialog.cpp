@@ -48,7 +48,7 @@ QString groupedNumber(qint64 value)
 {
     QString digits = QString::number(value < 0 ? -value : value);
     for (qsizetype i = digits.size() - 3; i > 0; i -= 3) {
-        digits.insert(i, QChar(0x202F)); // narrow no-break space: "1 000 000"
+        digits.insert(i, u' '); // "1 000 000"
     }
     return value < 0 ? u"-"_s + digits : digits;
 }
@@ -64,10 +64,10 @@ InstancePropertiesDialog::InstancePropertiesDialog(ServerController &controller,
     m_current = info.config.redactedOptions();
     setWindowTitle(tr("Properties of %1").arg(instanceId));
     auto *layout = new QVBoxLayout(this);
-    auto *intro = new QLabel(tr("<b>%1</b> — type <b>%2</b>, %3, %n client(s) connected.<br>Options marked ⚡ "
-                                "apply at once to a running instance; the others after a restart.",
-                                nullptr, info.stats.clients)
-                                 .arg(instanceId.toHtmlEscaped(), info.config.type, instanceStateName(info.state)),
+    auto *intro = new QLabel(tr("<b>%1</b> — type <b>%2</b>, %3, clients connected: %4.<br>Options marked ⚡ "
+                                "apply at once to a running instance; the others after a restart.")
+                                 .arg(instanceId.toHtmlEscaped(), info.config.type, instanceStateName(info.state))
+                                 .arg(info.stats.clients),
                              this);
     intro->setWordWrap(true);
     layout->addWidget(intro);
@@ -234,10 +234,10 @@ bool InstancePropertiesDialog::apply(bool askRestart)
     if (askRestart && running && !update.needsRestart.isEmpty()) {
         const auto answer = QMessageBox::question(
             this, tr("Restart %1?").arg(m_id),
-            tr("%1 take effect when %2 restarts. Restart now? %n connected client(s) will be disconnected (close "
-               "code 1012) and can reconnect at once.",
-               nullptr, info.stats.clients)
-                .arg(update.needsRestart.join(u", "), m_id));
+            tr("%1 take effect when %2 restarts. Restart now? Connected clients (%3) are disconnected with close "
+               "code 1012 and can reconnect at once.")
+                .arg(update.needsRestart.join(u", "), m_id)
+                .arg(info.stats.clients));
         if (answer == QMessageBox::Yes) {
             m_controller.restartInstance(m_id);
         }

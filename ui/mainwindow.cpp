@@ -2,8 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "mainwindow.h"
 
-#include "createinstancedialog.h"
 #include "connectpanel.h"
+#include "createinstancedialog.h"
 #include "instancedetails.h"
 #include "instancelistmodel.h"
 #include "instancepropertiesdialog.h"
@@ -213,10 +213,11 @@ bool MainWindow::confirmDisconnect(const QString &what, int clients)
         return true;
     }
     QMessageBox box(QMessageBox::Question, tr("%1 with players connected?").arg(what),
-                    tr("%n client(s) are connected. %1 disconnects them (close code 1012 or 1001; Phoenix clients "
-                       "reconnect by themselves once the server is back).",
-                       nullptr, clients)
-                        .arg(what),
+                    (clients == 1 ? tr("1 client is connected.") : tr("%1 clients are connected.").arg(clients)) +
+                        u' ' +
+                        tr("%1 disconnects them (close code 1012 or 1001; Phoenix clients reconnect by themselves "
+                           "once the server is back).")
+                            .arg(what),
                     QMessageBox::Yes | QMessageBox::Cancel, this);
     box.setObjectName(u"confirmDisconnect"_s);
     box.button(QMessageBox::Yes)->setText(what);

@@ -112,8 +112,9 @@ void MessageFlowModel::setPaused(bool paused)
         Row marker;
         marker.marker = true;
         marker.event.timeMs = QDateTime::currentMSecsSinceEpoch();
-        marker.preview =
-            tr("— %n message(s) not shown while paused —", nullptr, static_cast<int>(m_skippedWhilePaused));
+        marker.preview = m_skippedWhilePaused == 1
+                             ? tr("— 1 message not shown while paused —")
+                             : tr("— %1 messages not shown while paused —").arg(m_skippedWhilePaused);
         appendRows({marker});
     }
     m_paused = paused;

@@ -19,6 +19,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QLabel>
@@ -27,10 +28,12 @@
 #include <QNetworkAccessManager>
 #include <QNetworkReply>
 #include <QPlainTextEdit>
+#include <QProcess>
 #include <QPushButton>
 #include <QScrollBar>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QStandardPaths>
 #include <QTableView>
 #include <QTemporaryDir>
 #include <QTest>
@@ -430,6 +433,49 @@ private slots:
         QTRY_COMPARE(m_controller->instance(u"game"_s).stats.clients, 1);
         m_window->stopAction()->trigger(); // no question any more
         QTRY_COMPARE(m_controller->instance(u"game"_s).state, InstanceState::Stopped);
+    }
+
+    // Scope 5: the Connect tab's snippet matches the type, and its Node variant runs and joins.
+    void connectSnippetsJoinForEveryType()
+    {
+        const QString node = QStandardPaths::findExecutable(u"node"_s);
+        const QString modules = QStringLiteral(WSSERVE_CONFORMANCE_DIR) + u"/node_modules"_s;
+        if (node.isEmpty() || !QFile::exists(modules + u"/phoenix/package.json"_s)) {
+            QSKIP("node or tests/conformance/node_modules missing (run npm ci in tests/conformance)");
+        }
+        const QStringList types{u"echo"_s, u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s};
+        for (const QString &type : types) {
+            create(u"t-"_s + type, type);
+            ConnectPanel *panel = m_window->details()->connectPanel();
+            const QString browser = panel->snippet(ConnectPanel::SnippetKind::Browser);
+            QVERIFY(browser.contains(u"import { Socket } from \"phoenix\""_s));
+            QVERIFY(!browser.contains(u"transport"_s));
+            QVERIFY(browser.contains(u"checked with phoenix 1.8.16"_s));
+            const QString url = u"ws://127.0.0.1:%1/socket/t-%2"_s.arg(m_controller->listenPort()).arg(type);
+            const QString script = ConnectPanel::snippetFor(type, url, ConnectPanel::SnippetKind::Node);
+            QVERIFY(script.contains(u"transport: WebSocket"_s));
+            QCOMPARE(panel->snippet(ConnectPanel::SnippetKind::Node).contains(u"tictactoe"_s), type == u"tictactoe");
+            QFile file(m_dir.filePath(u"snippet-%1.js"_s.arg(type)));
+            QVERIFY(file.open(QIODevice::WriteOnly));
+            file.write(script.toUtf8());
+            file.close();
+            QProcess process;
+            QProcessEnvironment environment = QProcessEnvironment::systemEnvironment();
+            environment.insert(u"NODE_PATH"_s, modules);
+            process.setProcessEnvironment(environment);
+            process.start(node, {file.fileName()});
+            QVERIFY(process.waitForStarted());
+            QByteArray output;
+            const QString topic = type == u"tictactoe" ? u"game:1"_s
+                                  : type == u"echo"    ? u"echo:test"_s
+                                  : type == u"chaos"   ? u"chaos:test"_s
+                                                       : u"room:lobby"_s;
+            QTRY_VERIFY2_WITH_TIMEOUT(
+                (output += process.readAllStandardOutput()).contains(QByteArray("joined " + topic.toUtf8())),
+                qPrintable(type + u": "_s + QString::fromUtf8(output + process.readAllStandardError())), 20000);
+            process.kill();
+            process.waitForFinished();
+        }
     }
 
     void clientColumnsFitTheDefaultWindow()

@@ -41,6 +41,22 @@ ConnectionLogModel::ConnectionLogModel(ServerController &controller, QObject *pa
                     emit droppedChanged(m_dropped);
                 }
             });
+    connect(&m_controller, &ServerController::instanceClientsChanged, this,
+            [this](const QString &, const ClientList &clients) {
+                if (m_names.size() > kMaxRows * 4) {
+                    m_names.clear();
+                }
+                bool changed = false;
+                for (const ClientInfo &client : clients) {
+                    if (!client.name.isEmpty() && m_names.value(client.id) != client.name) {
+                        m_names.insert(client.id, client.name);
+                        changed = true;
+                    }
+                }
+                if (changed && !m_rows.isEmpty()) {
+                    emit dataChanged(index(0, ClientColumn), index(static_cast<int>(m_rows.size()) - 1, ClientColumn));
+                }
+            });
     connect(&m_controller, &ServerController::supervisorEvent, this, [this](const SupervisorEvent &event) {
         Row row;
         row.lifecycle = true;
@@ -160,7 +176,7 @@ QVariant ConnectionLogModel::data(const QModelIndex &index, int role) const
         return event.instanceId.isEmpty() ? tr("(none)") : event.instanceId;
     case WhatColumn:
         if (row.lifecycle) {
-            return tr("instance %1").arg(row.state.toLower());
+            return row.state.toLower();
         }
         switch (event.kind) {
         case Kind::Connected:
@@ -176,7 +192,9 @@ QVariant ConnectionLogModel::data(const QModelIndex &index, int role) const
         }
         return {};
     case ClientColumn:
-        return event.clientId == 0 ? QString() : ClientListModel::displayName(event.name, event.clientId);
+        return event.clientId == 0
+                   ? QString()
+                   : ClientListModel::displayName(m_names.value(event.clientId, event.name), event.clientId);
     case AddressColumn:
         return event.address;
     case CodeColumn:

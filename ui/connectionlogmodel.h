@@ -5,6 +5,7 @@
 #include "servercontroller.h"
 
 #include <QAbstractTableModel>
+#include <QHash>
 
 namespace wsserve {
 
@@ -66,6 +67,8 @@ private:
     QList<Row> m_allRows; // every entry since start, bounded
     QList<Row> m_rows;    // the ones shown
     quint64 m_dropped = 0;
+    // Names learnt after the connect (a join's `name`, a presence key): shown for every row of that client.
+    QHash<quint64, QString> m_names;
 };
 
 } // namespace wsserve

@@ -93,9 +93,9 @@ QWidget *InstanceDetails::buildClientsTab()
     const QList<std::pair<int, int>> widths{
         {ClientListModel::NameColumn, 110},       {ClientListModel::TransportColumn, 72},
         {ClientListModel::FormatColumn, 50},      {ClientListModel::SinceColumn, 62},
-        {ClientListModel::AddressColumn, 84},     {ClientListModel::MessagesInColumn, 44},
-        {ClientListModel::MessagesOutColumn, 44}, {ClientListModel::BytesInColumn, 64},
-        {ClientListModel::BytesOutColumn, 68}};
+        {ClientListModel::AddressColumn, 96},     {ClientListModel::MessagesInColumn, 44},
+        {ClientListModel::MessagesOutColumn, 44}, {ClientListModel::BytesInColumn, 76},
+        {ClientListModel::BytesOutColumn, 76}};
     for (const auto &[column, width] : widths) {
         m_clientView->setColumnWidth(column, width);
     }
@@ -250,18 +250,27 @@ QLayout *InstanceDetails::buildSendBar(QWidget *page)
     m_sendPayload = new QLineEdit(page);
     m_sendPayload->setPlaceholderText(tr(R"(JSON object payload, e.g. {"body": "pizza is here"})"));
     m_sendTarget = new QComboBox(page);
-    m_sendTarget->addItem(tr("Broadcast to topic"), static_cast<int>(SendTarget::Broadcast));
+    m_sendTarget->addItem(tr("Broadcast to all"), static_cast<int>(SendTarget::Broadcast));
     m_sendTarget->addItem(tr("Push to selected client"), static_cast<int>(SendTarget::SelectedClient));
     m_sendTarget->setToolTip(tr("Push goes to the client selected on the Clients tab, on its channel for the topic"));
     m_send = new QPushButton(tr("Send"), page);
     m_send->setToolTip(tr("The same call as the admin API's broadcast"));
-    bar->addWidget(new QLabel(tr("Send:"), page));
+    m_sendEvent->setMinimumWidth(120);
+    auto *sendLabel = new QLabel(tr("<b>Send</b> to topic:"), page);
+    bar->addWidget(sendLabel);
     bar->addWidget(m_sendTopic, 2);
+    bar->addWidget(new QLabel(tr("event:"), page));
     bar->addWidget(m_sendEvent, 1);
-    bar->addWidget(m_sendPayload, 3);
     bar->addWidget(m_sendTarget);
     bar->addWidget(m_send);
+    auto *payloadRow = new QHBoxLayout;
+    auto *payloadLabel = new QLabel(tr("payload:"), page);
+    payloadLabel->setMinimumWidth(sendLabel->sizeHint().width());
+    payloadLabel->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+    payloadRow->addWidget(payloadLabel);
+    payloadRow->addWidget(m_sendPayload, 1);
     outer->addLayout(bar);
+    outer->addLayout(payloadRow);
     m_sendStatus = new QLabel(page);
     m_sendStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
     outer->addWidget(m_sendStatus);
@@ -370,8 +379,8 @@ QWidget *InstanceDetails::buildConnectionsTab()
     m_connectionView->horizontalHeader()->setStretchLastSection(true);
     m_connectionView->setWordWrap(false);
     const QList<std::pair<int, int>> widths{
-        {ConnectionLogModel::TimeColumn, 90},    {ConnectionLogModel::InstanceColumn, 70},
-        {ConnectionLogModel::WhatColumn, 96},    {ConnectionLogModel::ClientColumn, 90},
+        {ConnectionLogModel::TimeColumn, 90},    {ConnectionLogModel::InstanceColumn, 64},
+        {ConnectionLogModel::WhatColumn, 90},    {ConnectionLogModel::ClientColumn, 90},
         {ConnectionLogModel::AddressColumn, 84}, {ConnectionLogModel::CodeColumn, 76}};
     for (const auto &[column, width] : widths) {
         m_connectionView->setColumnWidth(column, width);

@@ -48,7 +48,7 @@ QString groupedNumber(qint64 value)
 {
     QString digits = QString::number(value < 0 ? -value : value);
     for (qsizetype i = digits.size() - 3; i > 0; i -= 3) {
-        digits.insert(i, u' '); // "1 000 000"
+        digits.insert(i, QChar(0x00A0)); // "1 000 000", never broken across lines
     }
     return value < 0 ? u"-"_s + digits : digits;
 }
@@ -95,6 +95,7 @@ InstancePropertiesDialog::InstancePropertiesDialog(ServerController &controller,
     auto *scroll = new QScrollArea(this);
     scroll->setWidget(body);
     scroll->setWidgetResizable(true);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     scroll->setFrameShape(QFrame::NoFrame);
     layout->addWidget(scroll, 1);
 
@@ -125,6 +126,7 @@ InstancePropertiesDialog::InstancePropertiesDialog(ServerController &controller,
         hintLabel->setProperty("range", hint);
         hintLabel->setStyleSheet(u"color: #6b6b6b;"_s);
         hintLabel->setVisible(!hint.isEmpty());
+        hintLabel->setWordWrap(true);
         auto *cell = new QWidget(body);
         auto *cellLayout = new QVBoxLayout(cell);
         cellLayout->setContentsMargins(0, 0, 0, 0);
@@ -187,7 +189,7 @@ void InstancePropertiesDialog::validate()
         if (!ok) {
             hint->setText(tr("not a whole number; allowed: %1").arg(range));
         } else if (value < spec.minimum || value > spec.maximum) {
-            hint->setText(tr("%1 is out of range; allowed: %2").arg(groupedNumber(value), range));
+            hint->setText(tr("%1 is out of range (allowed: %2)").arg(groupedNumber(value), range));
             ok = false;
         } else {
             hint->setText(range);

@@ -314,8 +314,20 @@ AdminServer::Reply AdminServer::dispatch(const QHttpServerRequest &request)
                     }
                     options.append(option);
                 }
-                types.append(
-                    QJsonObject{{u"name"_s, type.name}, {u"description"_s, type.description}, {u"options"_s, options}});
+                const bool script = type.source == BehaviourType::Source::Script;
+                QJsonObject entry{{u"name"_s, type.name},
+                                  {u"description"_s, type.description},
+                                  {u"options"_s, options},
+                                  {u"source"_s, script ? u"script"_s : u"builtin"_s},
+                                  // false: the file never loaded; true with an error: the last version that did
+                                  {u"loaded"_s, bool(type.create)}};
+                if (script) {
+                    entry.insert(u"path"_s, type.path);
+                }
+                if (!type.error.isEmpty()) {
+                    entry.insert(u"error"_s, type.error);
+                }
+                types.append(entry);
             }
             return Reply::json(types);
         });

@@ -11,7 +11,9 @@
 
 #include <QCommandLineParser>
 #include <QCoreApplication>
+#include <QFileInfo>
 #include <QLoggingCategory>
+#include <QStandardPaths>
 
 #ifdef WSSERVE_HAS_GUI
 #include "mainwindow.h"
@@ -71,6 +73,12 @@ bool parsePort(QStringView option, const QString &text, quint16 *port, QString *
     return true;
 }
 
+// Where dropped-in JavaScript types live unless --types-dir / types_dirs say otherwise.
+QString defaultTypesDirectory()
+{
+    return QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/types");
+}
+
 QString typeHelp(const BehaviourRegistry &registry)
 {
     QString text = QStringLiteral("\nInstance types:\n");
@@ -88,6 +96,8 @@ QString typeHelp(const BehaviourRegistry &registry)
                         .arg(spec.name, type.name, spec.defaultValue.toString(), spec.description);
         }
     }
+    text += QStringLiteral("  (JavaScript types from --types-dir add their own options, script_timeout_ms and "
+                           "script_memory_mb)\n");
     text += QStringLiteral("\nExample:\n  wsserve --headless --port 4000 --instance lobby:chat "
                            "--instance echo1:echo\n  then connect a Phoenix client to ws://HOST:4000/socket/lobby\n");
     return text;
@@ -195,14 +205,19 @@ int main(int argc, char *argv[])
         QStringLiteral("Also accept this host name in the admin API's Host/Origin headers (besides its address and "
                        "localhost). Repeatable."),
         QStringLiteral("name"));
+    const QCommandLineOption typesDirOption(
+        QStringLiteral("types-dir"),
+        QStringLiteral("Folder of JavaScript instance types (*.js), watched for changes. Repeatable (default: "
+                       "<app data>/types)."),
+        QStringLiteral("folder"));
     const QCommandLineOption noAdminOption(QStringLiteral("no-admin"), QStringLiteral("Do not serve the admin API."));
     const QCommandLineOption helpOption({QStringLiteral("h"), QStringLiteral("help")},
                                         QStringLiteral("Show this help and exit."));
     const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
                                            QStringLiteral("Show the version and exit."));
     parser.addOptions({headlessOption, bindOption, portOption, instanceOption, configOption, logLevelOption,
-                       adminPortOption, adminBindOption, adminTokenOption, adminHostOption, noAdminOption, helpOption,
-                       versionOption});
+                       adminPortOption, adminBindOption, adminTokenOption, adminHostOption, typesDirOption,
+                       noAdminOption, helpOption, versionOption});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         return failStart(parser.errorText());
@@ -260,6 +275,14 @@ int main(int argc, char *argv[])
     if (parser.isSet(noAdminOption)) {
         config.adminEnabled = false;
     }
+    if (parser.isSet(typesDirOption)) {
+        config.typesDirs = parser.values(typesDirOption); // the command line replaces the config file's list
+    }
+    for (const QString &dir : std::as_const(config.typesDirs)) {
+        if (!QFileInfo(dir).isDir()) {
+            return failStart(QStringLiteral("types folder '%1' does not exist (or is not a folder)").arg(dir));
+        }
+    }
     for (const QString &text : parser.values(instanceOption)) {
         InstanceSpec spec;
         if (!parseInstanceSpec(text, &spec, &error)) {
@@ -278,6 +301,7 @@ int main(int argc, char *argv[])
         qInfo().noquote() << limits;
     }
     ServerController controller(registry);
+    controller.setTypeDirectories(config.typesDirs.isEmpty() ? QStringList{defaultTypesDirectory()} : config.typesDirs);
 #ifdef WSSERVE_HAS_GUI
     if (gui) {
         QGuiApplication::setDesktopFileName(QStringLiteral("io.github.wsserve.wsserve"));

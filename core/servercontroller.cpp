@@ -5,11 +5,14 @@
 #include "auth/jwt.h"
 #include "endpoint/endpoint.h"
 #include "endpoint/routetable.h"
+#include "logging.h"
 #include "net/acceptguard.h"
+#include "script/scriptcatalog.h"
 #include "supervisor/supervisor.h"
 
 #include <QDateTime>
 #include <QJsonArray>
+#include <QSignalBlocker>
 #include <QThread>
 
 namespace wsserve {
@@ -20,6 +23,8 @@ struct ServerController::Private {
     Supervisor *supervisor = nullptr;
     QThread endpointThread;
     Endpoint *endpoint = nullptr;
+    script::ScriptCatalog *scripts = nullptr;
+    BehaviourRegistry baseRegistry; // what the controller was built with (the built-in types)
     bool shuttingDown = false;
     QList<ConnectionEvent> connectionLog;
     quint64 connectionDropped = 0;
@@ -30,7 +35,11 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     , d(std::make_unique<Private>())
     , m_registry(std::make_shared<const BehaviourRegistry>(std::move(registry)))
 {
+    d->baseRegistry = *m_registry;
     d->supervisor = new Supervisor(m_registry, d->routes, this);
+    d->scripts = new script::ScriptCatalog(this);
+    connect(d->scripts, &script::ScriptCatalog::changed, this,
+            [this](const QStringList &reloaded, const QStringList &) { rebuildRegistry(reloaded); });
     connect(d->supervisor, &Supervisor::instanceAdded, this, &ServerController::instanceAdded);
     connect(d->supervisor, &Supervisor::instanceRemoved, this, &ServerController::instanceRemoved);
     connect(d->supervisor, &Supervisor::instanceStateChanged, this, &ServerController::instanceStateChanged);
@@ -61,6 +70,40 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     connect(d->endpoint, &Endpoint::listenFailed, this, &ServerController::listenFailed);
     connect(d->endpoint, &Endpoint::connectionEvents, this, onConnectionEvents);
     d->endpointThread.start();
+}
+
+void ServerController::setTypeDirectories(const QStringList &directories)
+{
+    const QSignalBlocker quiet(d->scripts); // the first scan is not a reload
+    d->scripts->setDirectories(directories);
+    rebuildRegistry({});
+}
+
+QStringList ServerController::typeDirectories() const
+{
+    return d->scripts->directories();
+}
+
+void ServerController::rebuildRegistry(const QStringList &reloaded)
+{
+    BehaviourRegistry registry = d->baseRegistry;
+    for (BehaviourType &type : d->scripts->types(d->baseRegistry.names())) {
+        registry.add(std::move(type));
+    }
+    m_registry = std::make_shared<const BehaviourRegistry>(std::move(registry));
+    d->supervisor->setRegistry(m_registry);
+    for (const QString &id : d->supervisor->instanceIds()) {
+        const InstanceInfo info = instance(id);
+        if (!reloaded.contains(info.config.type)) {
+            continue;
+        }
+        if (info.state == InstanceState::Running || info.state == InstanceState::Starting) {
+            const BehaviourType *type = m_registry->find(info.config.type);
+            d->supervisor->restartInstance(
+                id, QStringLiteral("type '%1' reloaded from %2").arg(info.config.type, type ? type->path : QString()));
+        }
+    }
+    emit typesChanged();
 }
 
 ServerController::~ServerController()

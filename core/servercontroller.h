@@ -85,7 +85,15 @@ public:
     explicit ServerController(BehaviourRegistry registry = builtinRegistry(), QObject *parent = nullptr);
     ~ServerController() override;
 
+    // The instance types: the built-in ones, then the script types of the types folders. Changes when a
+    // folder does (typesChanged()); do not keep the reference across event-loop turns.
     const BehaviourRegistry &registry() const { return *m_registry; }
+
+    // Folders of JavaScript instance types (*.js). Loads them at once and watches them: a saved file
+    // reloads its type and restarts that type's running instances onto the new code (clients get 1012
+    // and rejoin); a file that no longer loads leaves them on the last version that did.
+    void setTypeDirectories(const QStringList &directories);
+    QStringList typeDirectories() const;
 
     // Raises the process's soft open-files limit to its hard limit; returns what it got, for the log.
     static QString raiseOpenFilesLimit();
@@ -164,9 +172,13 @@ Q_SIGNALS:
     void supervisorEvent(const wsserve::SupervisorEvent &event);
     // New connection log entries (batched; `dropped` were left out of this batch by a flood).
     void connectionEvents(const QList<wsserve::ConnectionEvent> &events, quint64 dropped);
+    // The type list changed (a script type was added, reloaded, removed, or broke).
+    void typesChanged();
     void shutdownComplete();
 
 private:
+    void rebuildRegistry(const QStringList &reloaded);
+
     struct Private;
     std::unique_ptr<Private> d;
     std::shared_ptr<const BehaviourRegistry> m_registry;

@@ -7,7 +7,8 @@
 set -euo pipefail
 
 wsserve_packages=(build-essential cmake ninja-build pkg-config
-    qt6-base-dev qt6-websockets-dev qt6-httpserver-dev libgl-dev libssl-dev clang-format
+    qt6-base-dev qt6-websockets-dev qt6-httpserver-dev qt6-declarative-dev qt6-declarative-private-dev libgl-dev
+    libssl-dev clang-format
     dpkg-dev appstream desktop-file-utils lintian)
 
 wsserve_install_deps() {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // SPDX-FileCopyrightText: wsserve contributors
 // Unit tests for the built-in `tictactoe` type through the BehaviourHarness, against its header comment:
+// run twice, against the C++ type and against its JavaScript twin examples/types/tictactoe.js.
 // topics game:<name>, roles X / O / spectator, the state shape, move validation with its messages, a win
 // and a draw, reset rules, a seat freed when a player leaves, and the game kept while anyone (a spectator
 // too) is there and dropped with its last member. No sockets.
@@ -22,10 +23,17 @@ namespace {
 
 const QString kGame = u"game:1"_s;
 
+bool g_scripted = false; // which run: the C++ type or the script
+
+BehaviourType typeUnderTest()
+{
+    return g_scripted ? sourceScriptType(u"examples/types/tictactoe.js"_s) : builtinType(u"tictactoe"_s);
+}
+
 // X, O and a spectator joined to kGame, in that order.
 struct Table {
     explicit Table(const QVariantMap &options = {})
-        : harness(builtinType(u"tictactoe"_s), options)
+        : harness(typeUnderTest(), options)
     {
         x = harness.connect();
         o = harness.connect();
@@ -95,7 +103,7 @@ private slots:
 
 void tst_TicTacToe::onlyGameTopics()
 {
-    BehaviourHarness harness(builtinType(u"tictactoe"_s));
+    BehaviourHarness harness(typeUnderTest());
     const quint64 a = harness.connect();
     QCOMPARE(harness.join(a, u"room:1"_s).reason(), u"unmatched topic"_s);
     QCOMPARE(harness.join(a, u"game:"_s).reason(), u"unmatched topic"_s);
@@ -104,7 +112,7 @@ void tst_TicTacToe::onlyGameTopics()
 
 void tst_TicTacToe::rolesAndJoinReply()
 {
-    BehaviourHarness harness(builtinType(u"tictactoe"_s));
+    BehaviourHarness harness(typeUnderTest());
     const quint64 x = harness.connect();
     const Reply first = harness.join(x, kGame, {{u"name"_s, u"xena"_s}});
     QVERIFY(first.isOk());
@@ -136,7 +144,7 @@ void tst_TicTacToe::rolesAndJoinReply()
 
 void tst_TicTacToe::playerJoinBroadcastsState()
 {
-    BehaviourHarness harness(builtinType(u"tictactoe"_s));
+    BehaviourHarness harness(typeUnderTest());
     const quint64 x = harness.connect();
     harness.join(x, kGame);
     harness.takeReceived(x);
@@ -182,7 +190,7 @@ void tst_TicTacToe::spectatorsCannotMove()
 
 void tst_TicTacToe::waitingForASecondPlayer()
 {
-    BehaviourHarness harness(builtinType(u"tictactoe"_s));
+    BehaviourHarness harness(typeUnderTest());
     const quint64 x = harness.connect();
     harness.join(x, kGame);
     QCOMPARE(harness.push(x, kGame, u"move"_s, QJsonObject{{u"cell"_s, 0}}).reason(), u"waiting for a second player"_s);
@@ -366,7 +374,7 @@ void tst_TicTacToe::moveClockStopsWhenASeatIsFree()
 void tst_TicTacToe::duplicateJoinKeepsTheGame()
 {
     // A client that rejoins its own game (a reconnecting page) keeps it: the topic does not end in between.
-    BehaviourHarness harness(builtinType(u"tictactoe"_s));
+    BehaviourHarness harness(typeUnderTest());
     const quint64 x = harness.connect();
     QVERIFY(harness.join(x, kGame).isOk());
     const quint64 o = harness.connect();
@@ -379,5 +387,14 @@ void tst_TicTacToe::duplicateJoinKeepsTheGame()
     QCOMPARE(again.json()[u"role"_s].toString(), u"X"_s);
 }
 
-QTEST_GUILESS_MAIN(tst_TicTacToe)
+int main(int argc, char *argv[])
+{
+    QCoreApplication app(argc, argv);
+    tst_TicTacToe test;
+    const int cpp = QTest::qExec(&test, argc, argv);
+    g_scripted = true;
+    qInfo("--- the same tests against examples/types/tictactoe.js ---");
+    const int script = QTest::qExec(&test, argc, argv);
+    return cpp + script;
+}
 #include "tst_tictactoe.moc"

@@ -2,7 +2,9 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "serverconfig.h"
 
+#include <QDir>
 #include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -189,7 +191,7 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
     const QJsonObject root = document.object();
     if (!checkKeys(root,
                    {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s, u"admin"_s, u"admin_bind"_s, u"admin_port"_s,
-                    u"admin_token"_s, u"admin_hosts"_s},
+                    u"admin_token"_s, u"admin_hosts"_s, u"types_dirs"_s},
                    QStringLiteral("config"), error)) {
         return false;
     }
@@ -223,6 +225,22 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
                 return false;
             }
             result.adminHosts.append(normalized);
+        }
+    }
+    if (root.contains(u"types_dirs")) {
+        const QJsonValue dirs = root.value(u"types_dirs");
+        if (!dirs.isArray()) {
+            *error = QStringLiteral("'types_dirs' must be an array of folder paths");
+            return false;
+        }
+        result.typesDirs.clear();
+        for (qsizetype i = 0; i < dirs.toArray().size(); ++i) {
+            const QJsonValue dir = dirs.toArray().at(i);
+            if (!dir.isString() || dir.toString().isEmpty()) {
+                *error = QStringLiteral("types_dirs[%1] must be a folder path").arg(i);
+                return false;
+            }
+            result.typesDirs.append(dir.toString());
         }
     }
     if (root.contains(u"instances")) {
@@ -285,6 +303,10 @@ bool loadServerConfigFile(const QString &path, ServerConfig *config, QString *er
     if (!parseServerConfigJson(file.readAll(), config, &parseError)) {
         *error = QStringLiteral("config file '%1': %2").arg(path, parseError);
         return false;
+    }
+    const QDir folder = QFileInfo(path).absoluteDir();
+    for (QString &dir : config->typesDirs) {
+        dir = QDir::cleanPath(folder.absoluteFilePath(dir));
     }
     return true;
 }

@@ -31,6 +31,8 @@ struct ServerConfig {
     int adminPort = -1;
     QString adminToken;
     QStringList adminHosts; // extra names accepted in the admin API's Host/Origin headers, normalized
+    // Folders of JavaScript instance types; empty: the default (<app data>/types).
+    QStringList typesDirs;
 
     static constexpr quint16 kDefaultAdminPort = 4001;
     quint16 effectiveAdminPort() const
@@ -45,10 +47,11 @@ bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error);
 // Parses a config file's JSON:
 //   {"bind": "0.0.0.0", "port": 4000, "log_level": "info",
 //    "admin": true, "admin_bind": "127.0.0.1", "admin_port": 4001, "admin_token": "secret",
-//    "admin_hosts": ["wsserve.internal"],
+//    "admin_hosts": ["wsserve.internal"], "types_dirs": ["types"],
 //    "instances": [{"id": "lobby", "type": "chat", "options": {"presence": true}, "start": true}]}
 // Unknown keys are errors, so typos do not pass silently. Errors name the key or the JSON offset.
 bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error);
+// Relative types_dirs entries are taken from the file's folder.
 bool loadServerConfigFile(const QString &path, ServerConfig *config, QString *error);
 
 // Checks one --admin-host / "admin_hosts" entry: a DNS name (letters, digits, '-', dots; no scheme,

@@ -6,11 +6,22 @@ namespace wsserve {
 
 bool BehaviourRegistry::add(BehaviourType type)
 {
-    if (type.name.isEmpty() || !type.create || find(type.name)) {
+    if (type.name.isEmpty() || (!type.create && type.error.isEmpty()) || find(type.name)) {
         return false;
     }
     m_types.append(std::move(type));
     return true;
+}
+
+void BehaviourRegistry::replace(BehaviourType type)
+{
+    for (BehaviourType &existing : m_types) {
+        if (existing.name == type.name) {
+            existing = std::move(type);
+            return;
+        }
+    }
+    m_types.append(std::move(type));
 }
 
 const BehaviourType *BehaviourRegistry::find(const QString &name) const
@@ -48,8 +59,13 @@ bool BehaviourRegistry::makeConfig(const QString &id, const QString &type, const
         *error = idError;
         return false;
     }
-    if (!find(type)) {
+    const BehaviourType *known = find(type);
+    if (!known) {
         *error = QStringLiteral("unknown instance type '%1' (known: %2)").arg(type, names().join(u", "));
+        return false;
+    }
+    if (!known->create) {
+        *error = QStringLiteral("instance type '%1' does not load: %2").arg(type, known->error);
         return false;
     }
     QVariantMap resolved;

@@ -15,10 +15,16 @@ namespace wsserve {
 
 // A registered instance type: name, one-line description, its own options and a factory.
 struct BehaviourType {
+    enum class Source { Builtin, Script };
     QString name;
     QString description;
     QList<OptionSpec> options; // type-specific; the common ones are added by the registry
+    // Null for a script type whose file has never loaded (then `error` says why).
     std::function<std::unique_ptr<IBehaviour>(const InstanceConfig &)> create;
+    Source source = Source::Builtin;
+    QString path;  // the file of a script type
+    QString error; // "file:line: problem" when the file on disk does not load (create, if set, is the last
+                   // version that did: running instances stay on it)
 };
 
 // Instance types by name. The GUI's type list, the CLI and the admin API read it. The built-in types are
@@ -27,8 +33,10 @@ struct BehaviourType {
 class BehaviourRegistry
 {
 public:
-    // Returns false when the name is taken or invalid.
+    // Returns false when the name is taken or invalid, or the type has neither a factory nor an error.
     bool add(BehaviourType type);
+    // Replaces (or adds) the type of that name.
+    void replace(BehaviourType type);
     const BehaviourType *find(const QString &name) const;
     QList<BehaviourType> types() const { return m_types; }
     QStringList names() const;

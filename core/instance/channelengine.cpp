@@ -255,7 +255,15 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
                          reasonPayload(QStringLiteral("too many channels joined")));
         return;
     }
-    if (!m_behaviour->matchesTopic(topic)) {
+    bool matches = false;
+    if (QString what; !guarded([&] { matches = m_behaviour->matchesTopic(topic); }, &what)) {
+        m_host.warn(QStringLiteral("matchesTopic(%1) threw: %2").arg(topic, what));
+        m_host.sendReply(client, message.joinRef, message.ref, topic, QStringLiteral("error"),
+                         reasonPayload(QStringLiteral("join crashed")));
+        m_host.callbackCrashed(QStringLiteral("matchesTopic %1: %2").arg(topic, what));
+        return;
+    }
+    if (!matches) {
         m_host.sendReply(client, QJsonValue::Null, message.ref, topic, QStringLiteral("error"),
                          reasonPayload(QStringLiteral("unmatched topic")));
         return;

@@ -70,8 +70,10 @@ void Instance::start()
     m_shared->touch(wallMs());
     const BehaviourType *type = m_registry->find(m_config.type);
     QString error;
-    if (!type) {
-        emit started(false, QStringLiteral("unknown instance type '%1'").arg(m_config.type));
+    if (!type || !type->create) {
+        emit started(false, type
+                                ? QStringLiteral("instance type '%1' does not load: %2").arg(m_config.type, type->error)
+                                : QStringLiteral("unknown instance type '%1'").arg(m_config.type));
         return;
     }
     std::unique_ptr<IBehaviour> behaviour;

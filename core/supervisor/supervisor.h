@@ -45,6 +45,8 @@ public:
     static constexpr int kMaxBackoffMs = 5000;
 
     CommandResult addInstance(const InstanceConfig &config);
+    // Instances launched from now on use this registry (running ones keep the one they started with).
+    void setRegistry(std::shared_ptr<const BehaviourRegistry> registry) { m_registry = std::move(registry); }
     CommandResult startInstance(const QString &id);
     CommandResult stopInstance(const QString &id);
     CommandResult restartInstance(const QString &id, const QString &reason);

@@ -2,15 +2,17 @@
 // SPDX-FileCopyrightText: wsserve contributors
 //
 // tictactoe instance: topic routing (unmatched topic), seats, move validation, winning broadcast.
+// tictactoe-script.test.js runs the same tests against examples/types/tictactoe.js (type tictactoe_js).
 'use strict';
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const { serverPerFile, joinOk, joinAndWait, pushAndWait, recordChannel, roundTrip, isMsg } = require('./helpers');
 
-const h = serverPerFile(['ttt:tictactoe']);
+const TYPE = process.env.WSSERVE_TTT_TYPE || 'tictactoe';
+const h = serverPerFile([`ttt:${TYPE}`], { extraArgs: JSON.parse(process.env.WSSERVE_TTT_ARGS || '[]') });
 
-test('tictactoe: a topic outside game:* is refused with "unmatched topic" (join_ref null)', { timeout: 10000 }, async () => {
+test(`${TYPE}: a topic outside game:* is refused with "unmatched topic" (join_ref null)`, { timeout: 10000 }, async () => {
     const { socket, log } = await h.connect('ttt');
     const channel = socket.channel('nope:1');
     const result = await joinAndWait(channel);
@@ -28,7 +30,7 @@ test('tictactoe: a topic outside game:* is refused with "unmatched topic" (join_
     bare.leave(1000);
 });
 
-test('tictactoe: seats, validated moves and a winning sequence for X', { timeout: 15000 }, async () => {
+test(`${TYPE}: seats, validated moves and a winning sequence for X`, { timeout: 15000 }, async () => {
     const x = await h.connect('ttt');
     const o = await h.connect('ttt');
     const spectator = await h.connect('ttt');

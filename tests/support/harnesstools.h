@@ -6,6 +6,7 @@
 
 #include "behaviours/builtins.h"
 #include "instance/behaviourharness.h"
+#include "script/scripttype.h"
 
 #include <QStringList>
 
@@ -21,6 +22,19 @@ inline BehaviourType builtinType(const QString &name)
     }
     qFatal("no built-in type %s", qPrintable(name));
 }
+
+#ifdef WSSERVE_SOURCE_DIR
+// A script type from the source tree (e.g. "examples/types/counter.js"); a file that does not load stops.
+inline BehaviourType sourceScriptType(const QString &relativePath)
+{
+    const script::ScriptFile file =
+        script::loadScriptFile(QStringLiteral(WSSERVE_SOURCE_DIR) + QLatin1Char('/') + relativePath);
+    if (!file.ok()) {
+        qFatal("%s", qPrintable(file.error));
+    }
+    return script::scriptBehaviourType(std::make_shared<const script::ScriptFile>(file));
+}
+#endif
 
 // "reply ok", "push hello", "broadcast news", "control phx_close": what a client got, readable in a failure.
 inline QStringList summary(const QList<BehaviourHarness::Frame> &frames)

@@ -150,10 +150,10 @@ QJsonObject clientJson(const ClientInfo &client)
     return QJsonObject{
         {u"id"_s, QString::number(client.id)},
         {u"name"_s, client.name.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(client.name)},
-        {u"transport"_s, client.transport},
         {u"remote_address"_s, client.remoteAddress},
         {u"connected_at"_s, QDateTime::fromMSecsSinceEpoch(client.connectedAtMs).toUTC().toString(Qt::ISODateWithMs)},
         {u"wire_format"_s, wireFormatName(client.format)},
+        {u"transport"_s, client.longPoll ? u"longpoll"_s : u"websocket"_s},
         {u"topics"_s, QJsonArray::fromStringList(client.topics)},
         {u"messages_in"_s, static_cast<qint64>(client.messagesIn)},
         {u"messages_out"_s, static_cast<qint64>(client.messagesOut)},

@@ -11,6 +11,9 @@
 #include "supervisor/supervisor.h"
 
 #include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
 #include <QJsonArray>
 #include <QSignalBlocker>
 #include <QThread>
@@ -82,6 +85,40 @@ void ServerController::setTypeDirectories(const QStringList &directories)
 QStringList ServerController::typeDirectories() const
 {
     return d->scripts->directories();
+}
+
+CommandResult ServerController::installTypeFile(const QString &path)
+{
+    using Error = CommandResult::Error;
+    const QStringList folders = d->scripts->directories();
+    if (folders.isEmpty()) {
+        return CommandResult::fail(Error::InvalidArgument, tr("no types folder is set"));
+    }
+    const QFileInfo source(path);
+    if (!source.isFile() || source.suffix() != u"js") {
+        return CommandResult::fail(Error::InvalidArgument, tr("'%1' is not a .js file").arg(path));
+    }
+    if (!QDir().mkpath(folders.first())) {
+        return CommandResult::fail(Error::InvalidArgument, tr("cannot make the types folder %1").arg(folders.first()));
+    }
+    const QString target = QDir(folders.first()).filePath(source.fileName());
+    if (QFileInfo(target).canonicalFilePath() != source.canonicalFilePath()) {
+        QFile::remove(target);
+        if (!QFile::copy(path, target)) {
+            return CommandResult::fail(Error::InvalidArgument, tr("cannot copy %1 to %2").arg(path, target));
+        }
+    }
+    d->scripts->rescan();
+    for (const BehaviourType &type : m_registry->types()) {
+        if (type.path == QFileInfo(target).absoluteFilePath()) {
+            if (!type.error.isEmpty()) {
+                return CommandResult::fail(Error::InvalidArgument, type.error);
+            }
+            return CommandResult{CommandResult::Error::None, type.name};
+        }
+    }
+    return CommandResult::fail(Error::InvalidArgument,
+                               tr("%1 was copied but not found in %2").arg(target, folders.first()));
 }
 
 void ServerController::rebuildRegistry(const QStringList &reloaded)

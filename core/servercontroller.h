@@ -94,6 +94,10 @@ public:
     // and rejoin); a file that no longer loads leaves them on the last version that did.
     void setTypeDirectories(const QStringList &directories);
     QStringList typeDirectories() const;
+    // Copies a type file into the first types folder (made if missing) and loads it at once. On success
+    // the message names the type; InvalidArgument says why the file does not load ("file:line: problem";
+    // the copy stays, to be fixed in place) or why it could not be copied.
+    CommandResult installTypeFile(const QString &path);
 
     // Raises the process's soft open-files limit to its hard limit; returns what it got, for the log.
     static QString raiseOpenFilesLimit();

@@ -18,6 +18,7 @@
 #include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTcpSocket>
+#include <QTemporaryDir>
 #include <QTest>
 
 using namespace wsserve;
@@ -189,6 +190,48 @@ private slots:
         m_server.reset();
     }
 
+    void scriptTypesInTheTypeList()
+    {
+        QTemporaryDir types;
+        QFile good(types.filePath(u"counter.js"_s));
+        QVERIFY(good.open(QIODevice::WriteOnly));
+        good.write("export default { options: { step: { type: \"int\", default: 1, min: 1, max: 9 } },\n"
+                   "  join() { return true; }, handleIn(channel) { channel.replyOk(); } };\n");
+        good.close();
+        QFile bad(types.filePath(u"broken.js"_s));
+        QVERIFY(bad.open(QIODevice::WriteOnly));
+        bad.write("export default {\n  join() {},\n};\n");
+        bad.close();
+        m_server->controller().setTypeDirectories({types.path()});
+        const HttpResult list = request("GET", u"/api/types"_s);
+        QCOMPARE(list.status, 200);
+        QJsonObject counter, broken;
+        for (const QJsonValue &type : list.json.toArray()) {
+            if (type["name"_L1] == u"counter"_s) {
+                counter = type.toObject();
+            } else if (type["name"_L1] == u"broken"_s) {
+                broken = type.toObject();
+            } else {
+                QCOMPARE(type["source"_L1].toString(), u"builtin"_s);
+            }
+        }
+        QCOMPARE(counter["source"_L1].toString(), u"script"_s);
+        QCOMPARE(counter["path"_L1].toString(), types.filePath(u"counter.js"_s));
+        QVERIFY(counter["loaded"_L1].toBool());
+        QVERIFY(!counter.contains(u"error"_s));
+        const QJsonArray options = counter["options"_L1].toArray();
+        QVERIFY(std::any_of(options.begin(), options.end(),
+                            [](const QJsonValue &o) { return o["name"_L1] == u"step"_s && o["maximum"_L1] == 9; }));
+        QVERIFY(!broken["loaded"_L1].toBool());
+        QVERIFY2(broken["error"_L1].toString().contains(u"broken.js:1: missing callback 'handleIn'"_s),
+                 qPrintable(broken["error"_L1].toString()));
+        // Creating an instance of it over the API names the problem.
+        const HttpResult refused = request("POST", u"/api/instances"_s, R"({"id":"b","type":"broken"})");
+        QVERIFY2(refused.status >= 400 && refused.json["error"_L1].toString().contains(u"does not load"_s),
+                 refused.body.constData());
+        m_server->controller().setTypeDirectories({});
+    }
+
     void listsTypesAndInstances()
     {
         const HttpResult types = request("GET", u"/api/types"_s);
@@ -199,7 +242,7 @@ private slots:
             names.append(type["name"_L1].toString());
             QVERIFY(!type["description"_L1].toString().isEmpty());
         }
-        QCOMPARE(names, (QStringList{u"echo"_s, u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s}));
+        QCOMPARE(names, (QStringList{u"echo"_s, u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s, u"realtime"_s}));
         const QJsonArray chatOptions = types.json[1]["options"_L1].toArray();
         QVERIFY(std::any_of(chatOptions.begin(), chatOptions.end(), [](const QJsonValue &o) {
             return o["name"_L1] == u"presence"_s && o["type"_L1] == u"bool"_s && o["default"_L1] == true;

@@ -66,7 +66,7 @@ void tst_Behaviours::allBuiltinsAreListed()
         BehaviourHarness harness(type);
         QVERIFY2(harness.isValid(), qPrintable(type.name + u": "_s + harness.error()));
     }
-    QCOMPARE(names, (QStringList{u"echo"_s, u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s}));
+    QCOMPARE(names, (QStringList{u"echo"_s, u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s, u"realtime"_s}));
     QCOMPARE(builtinRegistry().names(), names);
 }
 

@@ -197,7 +197,7 @@ export default {
         case "shout": channel.broadcast("shout", payload); return channel.replyOk();
         case "whisper": channel.broadcastFrom("whisper", payload); return channel.replyOk();
         case "dm": return channel.replyOk({ sent: channel.instance.pushTo(payload.to, channel.topic, "dm", { from: channel.assigns.name }) });
-        case "who": return channel.replyOk({ presence: channel.instance.presenceList(channel.topic), id: channel.instance.id });
+        case "who": console.warn("who asked by", channel.assigns.name); return channel.replyOk({ presence: channel.instance.presenceList(channel.topic), id: channel.instance.id });
         case "stop": channel.replyOk(); return channel.stop();
         case "kick": channel.replyOk(); return channel.instance.kick(payload.who, "go away");
         default: return channel.replyError("no " + event);
@@ -235,6 +235,7 @@ export default {
     QVERIFY(!room.push(ann, u"room:1"_s, u"dm"_s, QJsonObject{{u"to"_s, 999}}).json()[u"sent"_s].toBool());
 
     const auto who = room.push(bob, u"room:1"_s, u"who"_s);
+    QCOMPARE(room.notes(), QStringList({u"console.warn: who asked by bob"_s}));
     QCOMPARE(who.json()[u"id"_s].toString(), u"lobby"_s);
     QVERIFY(who.json()[u"presence"_s].toObject().contains(u"ann"_s));
     QVERIFY(who.json()[u"presence"_s].toObject().contains(u"bob"_s));

@@ -2,6 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 // GUI models and widgets against a real running core with real clients (QT_QPA_PLATFORM=offscreen).
 
+#include "behaviours/builtins.h"
 #include "clientlistmodel.h"
 #include "connectpanel.h"
 #include "createinstancedialog.h"
@@ -124,7 +125,7 @@ private slots:
         dialog.idEdit()->setText(u"quiz"_s);
         QVERIFY(ok->isEnabled());
         // Every type is offered with its description; chat shows its presence option, defaults filled in.
-        QCOMPARE(dialog.typeBox()->count(), 5);
+        QCOMPARE(dialog.typeBox()->count(), int(builtinRegistry().names().size()));
         dialog.typeBox()->setCurrentIndex(dialog.typeBox()->findData(u"chat"_s));
         QVERIFY(qobject_cast<QCheckBox *>(dialog.optionEditor(u"presence"_s))->isChecked());
         QCOMPARE(qobject_cast<QSpinBox *>(dialog.optionEditor(u"max_frame_bytes"_s))->value(), 1048576);
@@ -143,6 +144,50 @@ private slots:
         again.accept(); // forced: the facade refuses, the dialog shows why
         QVERIFY(again.result() != int(QDialog::Accepted));
         QVERIFY(again.errorLabel()->text().contains(u"already taken"_s));
+    }
+
+    void scriptTypesInTheDialog()
+    {
+        // A types folder with a working type and one that does not load.
+        QTemporaryDir types;
+        QVERIFY(QFile::copy(QStringLiteral(WSSERVE_SOURCE_DIR "/examples/types/counter.js"),
+                            types.filePath(u"counter.js"_s)));
+        QFile broken(types.filePath(u"broken.js"_s));
+        QVERIFY(broken.open(QIODevice::WriteOnly));
+        broken.write("export default {\n  join() {},\n};\n");
+        broken.close();
+        m_controller->setTypeDirectories({types.path()});
+
+        CreateInstanceDialog dialog(*m_controller, m_window.get());
+        QPushButton *ok = dialog.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
+        dialog.idEdit()->setText(u"clicks"_s);
+        const int counter = dialog.typeBox()->findData(u"counter"_s);
+        QVERIFY(counter >= 0);
+        QVERIFY(dialog.typeBox()->itemText(counter).contains(u"JavaScript"_s));
+        dialog.typeBox()->setCurrentIndex(dialog.typeBox()->findData(u"broken"_s));
+        QVERIFY(!ok->isEnabled());
+        const QList<QLabel *> labels = dialog.findChildren<QLabel *>();
+        QVERIFY(std::any_of(labels.begin(), labels.end(), [&](QLabel *label) {
+            return label->text().contains(u"does not load"_s) &&
+                   label->text().contains(u"missing callback 'handleIn'"_s);
+        }));
+        dialog.typeBox()->setCurrentIndex(counter);
+        QVERIFY(ok->isEnabled());
+        QCOMPARE(qobject_cast<QSpinBox *>(dialog.optionEditor(u"step"_s))->value(), 1);
+        qobject_cast<QSpinBox *>(dialog.optionEditor(u"step"_s))->setValue(7);
+        dialog.accept();
+        QTRY_COMPARE(m_controller->instance(u"clicks"_s).state, InstanceState::Running);
+        QCOMPARE(m_controller->instance(u"clicks"_s).config.options.value(u"step"_s).toInt(), 7);
+
+        // "Load type from file…" copies a file into the folder and loads it.
+        const CommandResult installed =
+            m_controller->installTypeFile(QStringLiteral(WSSERVE_SOURCE_DIR "/examples/types/quiz.js"));
+        QVERIFY2(installed.isOk(), qPrintable(installed.message));
+        QCOMPARE(installed.message, u"quiz"_s);
+        QVERIFY(QFile::exists(types.filePath(u"quiz.js"_s)));
+        CreateInstanceDialog again(*m_controller, m_window.get());
+        QVERIFY(again.typeBox()->findData(u"quiz"_s) >= 0);
+        m_controller->setTypeDirectories({});
     }
 
     void clientsMessagesPauseFilterExportKick()

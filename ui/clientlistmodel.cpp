@@ -106,7 +106,7 @@ QVariant ClientListModel::data(const QModelIndex &index, int role) const
     case SinceColumn:
         return QDateTime::fromMSecsSinceEpoch(client.connectedAtMs).toString(QStringLiteral("HH:mm:ss"));
     case FormatColumn:
-        return wireFormatName(client.format);
+        return wireFormatName(client.format); // the Transport column says long-poll
     case TopicsColumn:
         return client.topics.join(QStringLiteral(", "));
     case MessagesInColumn:

@@ -33,8 +33,13 @@ CreateInstanceDialog::CreateInstanceDialog(ServerController &controller, QWidget
     form->addRow(QString(), m_idHint);
     m_type = new QComboBox(this);
     for (const BehaviourType &type : m_controller.registry().types()) {
-        m_type->addItem(type.name, type.name);
-        m_type->setItemData(m_type->count() - 1, type.description, Qt::ToolTipRole);
+        // Script types say so; one whose file never loaded is listed with its error, not creatable.
+        QString label = type.name;
+        if (type.source == BehaviourType::Source::Script) {
+            label += type.create ? tr("  (JavaScript)") : tr("  (does not load)");
+        }
+        m_type->addItem(label, type.name);
+        m_type->setItemData(m_type->count() - 1, type.error.isEmpty() ? type.description : type.error, Qt::ToolTipRole);
     }
     m_type->setCurrentIndex(std::max(0, m_type->findData(u"chat"_s))); // what most game nights need
     form->addRow(tr("Type:"), m_type);
@@ -78,7 +83,8 @@ void CreateInstanceDialog::validateId()
     }
     m_idHint->setText(problem.isEmpty() ? tr("Clients will connect to ws://HOST:PORT/socket/%1").arg(id) : problem);
     m_idHint->setStyleSheet(problem.isEmpty() || id.isEmpty() ? u"color: palette(mid);"_s : u"color: #c62828;"_s);
-    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(problem.isEmpty());
+    const BehaviourType *type = m_controller.registry().find(m_type->currentData().toString());
+    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(problem.isEmpty() && type && type->create);
 }
 
 void CreateInstanceDialog::rebuildOptions()
@@ -89,8 +95,17 @@ void CreateInstanceDialog::rebuildOptions()
     m_editors.clear();
     const QString type = m_type->currentData().toString();
     if (const BehaviourType *behaviour = m_controller.registry().find(type)) {
-        m_typeDescription->setText(behaviour->description);
+        QString text = behaviour->description;
+        if (!behaviour->create) {
+            text = tr("This type's file does not load:\n%1").arg(behaviour->error);
+        } else if (!behaviour->error.isEmpty()) {
+            text += u'\n' + tr("The file on disk does not load (%1); new instances use the last version that did.")
+                                .arg(behaviour->error);
+        }
+        m_typeDescription->setText(text);
+        m_typeDescription->setStyleSheet(behaviour->error.isEmpty() ? QString() : u"color: #c62828;"_s);
     }
+    validateId(); // the button also depends on the type loading
     for (const OptionSpec &spec : m_controller.registry().optionSpecs(type)) {
         QWidget *editor = nullptr;
         switch (spec.kind) {

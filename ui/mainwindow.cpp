@@ -12,6 +12,9 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QCloseEvent>
+#include <QDesktopServices>
+#include <QDir>
+#include <QFileDialog>
 #include <QHeaderView>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -26,6 +29,7 @@
 #include <QTableView>
 #include <QTimer>
 #include <QToolBar>
+#include <QUrl>
 
 using namespace Qt::StringLiterals;
 
@@ -185,6 +189,9 @@ void MainWindow::buildActions()
 
     QMenu *file = menuBar()->addMenu(tr("&File"));
     file->addAction(m_new);
+    file->addSeparator();
+    file->addAction(tr("Open &types folder"), this, &MainWindow::openTypesFolder);
+    file->addAction(tr("&Load type from file…"), this, &MainWindow::loadTypeFromFile);
     file->addSeparator();
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
@@ -383,6 +390,34 @@ void MainWindow::closeEvent(QCloseEvent *event)
     connect(
         &m_controller, &ServerController::shutdownComplete, this, [this] { close(); }, Qt::SingleShotConnection);
     m_controller.shutdown();
+}
+
+void MainWindow::openTypesFolder()
+{
+    const QStringList folders = m_controller.typeDirectories();
+    if (folders.isEmpty()) {
+        return;
+    }
+    QDir().mkpath(folders.first());
+    if (!QDesktopServices::openUrl(QUrl::fromLocalFile(folders.first()))) {
+        QMessageBox::information(this, tr("Types folder"),
+                                 tr("JavaScript types are read from:\n%1").arg(folders.join(u'\n')));
+    }
+}
+
+void MainWindow::loadTypeFromFile()
+{
+    const QString path =
+        QFileDialog::getOpenFileName(this, tr("Load a JavaScript type"), QString(), tr("JavaScript types (*.js)"));
+    if (path.isEmpty()) {
+        return;
+    }
+    const CommandResult result = m_controller.installTypeFile(path);
+    if (result.isOk()) {
+        statusBar()->showMessage(tr("Type '%1' loaded; it is in the create dialog").arg(result.message), 8000);
+    } else {
+        QMessageBox::warning(this, tr("Load type"), tr("The type does not load:\n%1").arg(result.message));
+    }
 }
 
 } // namespace wsserve

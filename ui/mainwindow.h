@@ -64,6 +64,9 @@ protected:
 
 private:
     void buildActions();
+    // File menu: the first types folder in the desktop's file manager; copy a .js type into it.
+    void openTypesFolder();
+    void loadTypeFromFile();
     void updateActions();
     void updateStatus();
     void runCommand(const QString &what, const std::function<CommandResult(const QString &)> &command);

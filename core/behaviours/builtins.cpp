@@ -5,6 +5,7 @@
 #include "chaosbehaviour.h"
 #include "chatbehaviour.h"
 #include "echobehaviour.h"
+#include "realtimebehaviour.h"
 #include "tictactoebehaviour.h"
 
 using namespace Qt::StringLiterals;
@@ -58,6 +59,13 @@ QList<BehaviourType> builtinBehaviourTypes()
          .create =
              [](const InstanceConfig &) {
                  return std::make_unique<ChaosBehaviour>();
+             }},
+        {.name = u"realtime"_s,
+         .description = u"Supabase Realtime broadcast and presence on realtime:<name>, for @supabase/realtime-js"_s,
+         .options = {},
+         .create =
+             [](const InstanceConfig &) {
+                 return std::make_unique<RealtimeBehaviour>();
              }},
     };
 }

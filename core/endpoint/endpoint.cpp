@@ -13,6 +13,7 @@
 #include "routetable.h"
 
 #include <QRegularExpression>
+#include <QRegularExpressionMatch>
 #include <QTcpServer>
 #include <QTcpSocket>
 #include <QTimer>
@@ -82,6 +83,57 @@ QString upgradeHeadProblem(const HttpRequestHead &head)
     }
     return {};
 }
+// /socket/<id>, /socket/<id>/websocket, /socket/<id>/longpoll (capture 2), /socket/<id>/api/<path> (capture 3).
+const QRegularExpression &routePattern()
+{
+    static const QRegularExpression pattern(QRegularExpression::anchoredPattern(
+        QStringLiteral("/socket/([^/]+)(?:/websocket|(/longpoll)|/api(/[^?]+?))?/?")));
+    return pattern;
+}
+
+// A long-poll or API request, which may carry a body (an upgrade never does).
+bool isPlainHttpRoute(const HttpRequestHead &head)
+{
+    const QRegularExpressionMatch match = routePattern().match(QString::fromUtf8(head.path));
+    return match.hasMatch() && (match.hasCaptured(2) || match.hasCaptured(3));
+}
+
+// The body length of a POST (Content-Length); -1 with *status and *problem when it cannot be read.
+qsizetype bodyLength(const HttpRequestHead &head, int *status, QString *problem)
+{
+    if (!head.header("transfer-encoding").isNull()) {
+        *status = 411;
+        *problem = QStringLiteral("send the body with Content-Length (Transfer-Encoding is not accepted)");
+        return -1;
+    }
+    const QByteArray value = head.header("content-length");
+    if (value.isNull()) {
+        return 0;
+    }
+    bool ok = false;
+    const qlonglong length = value.toLongLong(&ok);
+    if (!ok || length < 0 || value.startsWith('+')) {
+        *status = 400;
+        *problem = QStringLiteral("malformed Content-Length");
+        return -1;
+    }
+    if (length > kMaxHttpBodyBytes) {
+        *status = 413;
+        *problem = QStringLiteral("request body of %1 bytes; the limit is %2").arg(length).arg(kMaxHttpBodyBytes);
+        return -1;
+    }
+    return static_cast<qsizetype>(length);
+}
+
+// The media type of a Content-Type header, lower case, without parameters.
+QByteArray mediaType(const QByteArray &contentType)
+{
+    const qsizetype semicolon = contentType.indexOf(';');
+    return (semicolon < 0 ? contentType : contentType.left(semicolon)).trimmed().toLower();
+}
+
+// Long-poll and API answers carry Phoenix's CORS header: the origin check is what protects them.
+const QByteArray kCorsHeaders = "Access-Control-Allow-Origin: *\r\n";
 } // namespace
 
 Endpoint::Endpoint(std::shared_ptr<RouteTable> routes, std::shared_ptr<net::ListenerHealth> health, QObject *parent)
@@ -173,6 +225,19 @@ void Endpoint::onReadyRead(QTcpSocket *socket)
         reject(socket, 400, parsed.error);
         return;
     case HttpParseResult::Status::Complete:
+        if (parsed.head.method == "POST" && isPlainHttpRoute(parsed.head)) {
+            // Long-poll batches and API calls carry a body: routed once all of it is here.
+            QString problem;
+            int status = 400;
+            const qsizetype length = bodyLength(parsed.head, &status, &problem);
+            if (length < 0) {
+                reject(socket, status, problem);
+                return;
+            }
+            if (socket->bytesAvailable() < parsed.headSize + length) {
+                return; // the sweep answers 408 if the rest never comes
+            }
+        }
         // Routed from a queued call, never from inside the socket's own readyRead emission: the hand-off
         // reads the socket empty and aborts it, which QIODevice must not be doing while it emits.
         pending->routing = true;
@@ -201,9 +266,7 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype 
         reject(socket, 400, QStringLiteral("encoded '/' or '\\' in the path; instance ids never contain them"));
         return;
     }
-    static const QRegularExpression pathPattern(
-        QRegularExpression::anchoredPattern(QStringLiteral("/socket/([^/]+)(/websocket)?/?")));
-    const QRegularExpressionMatch match = pathPattern.match(QString::fromUtf8(head.path));
+    const QRegularExpressionMatch match = routePattern().match(QString::fromUtf8(head.path));
     if (!match.hasMatch()) {
         reject(socket, 404,
                QStringLiteral("no route for %1; connect to /socket/<instance-id>/websocket")
@@ -213,6 +276,10 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype 
     if (!m_routes->contains(match.captured(1))) {
         reject(socket, 404, QStringLiteral("no instance '%1'").arg(printableText(match.captured(1))), {},
                match.captured(1));
+        return;
+    }
+    if (match.hasCaptured(2) || match.hasCaptured(3)) {
+        routeHttp(socket, head, headSize, match);
         return;
     }
     if (head.method != "GET") {
@@ -265,13 +332,72 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype 
             request.phoenixSubprotocol = true;
         }
     }
+    handOver(socket, request, headSize, 0);
+}
+
+void Endpoint::routeHttp(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize,
+                         const QRegularExpressionMatch &match)
+{
+    const bool longPoll = match.hasCaptured(2);
+    const QByteArray allowed = longPoll ? "GET, POST, OPTIONS" : "POST, OPTIONS";
+    if (head.method == "OPTIONS") {
+        // A browser's CORS pre-flight, answered as Phoenix's long-poll transport does.
+        const QByteArray headers = head.header("access-control-request-headers");
+        reject(socket, 200, QString(),
+               kCorsHeaders + "Access-Control-Allow-Headers: " + headers +
+                   "\r\nAccess-Control-Allow-Methods: " + allowed + "\r\nAccess-Control-Max-Age: 3600\r\n");
+        return;
+    }
+    if (head.method != "POST" && !(longPoll && head.method == "GET")) {
+        reject(socket, 405,
+               QStringLiteral("method %1 not allowed here; use %2")
+                   .arg(printableText(QString::fromLatin1(head.method)), QString::fromLatin1(allowed)),
+               "Allow: " + allowed + "\r\n" + kCorsHeaders);
+        return;
+    }
+    UpgradeRequest request;
+    request.kind = longPoll ? RequestKind::LongPoll : RequestKind::Api;
+    request.instanceId = match.captured(1);
+    request.apiPath = match.captured(3);
+    request.method = head.method;
+    request.params = parseQueryParams(head.query);
+    request.remoteAddress = socket->peerAddress().toString();
+    request.remotePort = socket->peerPort();
+    request.origin = QString::fromUtf8(head.header("origin"));
+    request.host = QString::fromUtf8(head.header("host"));
+    request.contentType = mediaType(head.header("content-type"));
+    if (const QByteArray authorization = head.header("authorization"); authorization.toLower().startsWith("bearer ")) {
+        request.bearerToken = QString::fromUtf8(authorization.mid(7).trimmed());
+    }
+    request.authToken = QString::fromUtf8(head.header("x-phoenix-authtoken"));
+    const QByteArray sessionHeader = head.header("x-phoenix-longpoll-token");
+    request.longPollSession = sessionHeader.isNull() ? request.params.value(QStringLiteral("token")).toString()
+                                                     : QString::fromUtf8(sessionHeader);
+    bool vsnOk = false;
+    request.format = negotiateVsn(request.params, &vsnOk);
+    if (longPoll && !vsnOk) {
+        reject(socket, 403,
+               QStringLiteral("unsupported vsn '%1'; use 2.0.0 or 1.0.0")
+                   .arg(printableText(request.params.value(QStringLiteral("vsn")).toString())),
+               kCorsHeaders);
+        return;
+    }
+    int status = 400;
+    QString problem;
+    handOver(socket, request, headSize, head.method == "POST" ? bodyLength(head, &status, &problem) : 0);
+}
+
+void Endpoint::handOver(QTcpSocket *socket, UpgradeRequest &request, qsizetype headSize, qsizetype bodyBytes)
+{
     // The descriptor leaves its QTcpSocket here: the instance thread does its own I/O on it.
     m_pending.remove(socket);
     socket->disconnect(this);
     auto connection = std::make_shared<net::TakenConnection>();
     QByteArray received;
     connection->fd = net::takeDescriptor(socket, &received);
-    if (received.size() > headSize) { // frames sent right behind the head; a right-sized copy, since
+    if (request.kind != RequestKind::WebSocket) {
+        request.body = received.mid(headSize, bodyBytes); // onReadyRead waited for all of it
+    } else if (received.size() > headSize) { // frames sent right behind the head; a right-sized copy, since
         // readAll()'s buffer has the capacity of the socket's whole read buffer
         connection->buffered = QByteArray(received.constData() + headSize, received.size() - headSize);
     }

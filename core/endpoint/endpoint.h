@@ -11,6 +11,7 @@
 
 #include <memory>
 
+class QRegularExpressionMatch;
 class QTcpServer;
 class QTcpSocket;
 class QTimer;
@@ -19,6 +20,7 @@ namespace wsserve {
 
 class RouteTable;
 struct HttpRequestHead;
+struct UpgradeRequest;
 namespace net {
 class AcceptGuard;
 class ListenerHealth;
@@ -52,6 +54,11 @@ private:
     void onAccepted(qintptr fd);
     void onReadyRead(QTcpSocket *socket);
     void route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize);
+    // /socket/<id>/longpoll and /socket/<id>/api/...: plain HTTP requests for the instance.
+    void routeHttp(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize,
+                   const QRegularExpressionMatch &match);
+    // Takes the descriptor (and the body) out of the socket and queues the request to its instance.
+    void handOver(QTcpSocket *socket, UpgradeRequest &request, qsizetype headSize, qsizetype bodyBytes);
     void reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders = {},
                 const QString &instanceId = {});
     void logRefusal(const QString &instanceId, const QString &address, int status, const QString &reason);

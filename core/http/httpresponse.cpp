@@ -13,8 +13,14 @@ namespace wsserve {
 QByteArray httpReasonPhrase(int status)
 {
     switch (status) {
+    case 200:
+        return "OK";
+    case 202:
+        return "Accepted";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:
@@ -23,6 +29,12 @@ QByteArray httpReasonPhrase(int status)
         return "Method Not Allowed";
     case 408:
         return "Request Timeout";
+    case 410:
+        return "Gone";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
     case 421:
         return "Misdirected Request";
     case 426:
@@ -59,6 +71,14 @@ QString printableText(QStringView text, qsizetype maxChars)
         ++kept;
     }
     return out;
+}
+
+QByteArray httpResponse(int status, const QByteArray &contentType, const QByteArray &body,
+                        const QByteArray &extraHeaders)
+{
+    return "HTTP/1.1 " + QByteArray::number(status) + ' ' + httpReasonPhrase(status) +
+           "\r\nContent-Type: " + contentType + "\r\nContent-Length: " + QByteArray::number(body.size()) +
+           "\r\nCache-Control: no-store\r\nConnection: close\r\n" + extraHeaders + "\r\n" + body;
 }
 
 namespace {

@@ -17,6 +17,9 @@ void respondHttpAndClose(QTcpSocket *socket, int status, const QString &body, co
 void respondHttpAndClose(qintptr fd, int status, const QString &body, const QByteArray &extraHeaders = {});
 
 QByteArray httpReasonPhrase(int status);
+// A complete HTTP/1.1 response with Connection: close (long-poll and API answers).
+QByteArray httpResponse(int status, const QByteArray &contentType, const QByteArray &body,
+                        const QByteArray &extraHeaders = {});
 
 // A client-supplied string made safe to put in a log line or a response body: control characters
 // (CR, LF, NUL, ...) and Unicode line separators become \xNN / \uNNNN escapes, and it is cut to

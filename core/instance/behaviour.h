@@ -9,6 +9,8 @@
 // Lifecycle, in order:
 //   instanceStarted(instance)             once, before any client: start instance timers here
 //   connect(info)                         per connection, before the WebSocket upgrade: refuse -> HTTP 403
+//   matchesTopic(topic)                   per phx_join, first: false -> "unmatched topic"; a throw is a
+//                                         crash and the join is answered "join crashed"
 //   join(channel, params)                 per phx_join: accept (reply ok) or refuse (reply error)
 //   topicStarted(instance, topic)         the first channel of a topic was accepted (before its reply)
 //   afterJoin(channel)                    right after the join reply: presence, pushes
@@ -83,6 +85,22 @@ enum class LeaveReason { Invalid = 0, Left, DuplicateJoin, Stopped, Crashed, Dis
 struct Member {
     quint64 clientId = 0;
     QVariantMap assigns; // a copy of the channel's assigns
+};
+
+// An HTTP request to an instance's own API, /socket/<instance-id>/api/<path> (Supabase's REST broadcast),
+// after the instance checked the origin and, with auth=jwt, the bearer token. Answered by handleHttp.
+struct HttpCall {
+    QString method;         // "POST"
+    QString path;           // after /api, percent-decoded: "/broadcast", "/broadcast/room/events/move"
+    QJsonObject params;     // decoded query parameters
+    QByteArray contentType; // media type in lower case, without parameters ("application/json")
+    QByteArray body;
+    ConnectInfo info; // client id 0; the remote address, and the token's claims with auth=jwt
+};
+struct HttpAnswer {
+    int status = 404;
+    QByteArray body;
+    QByteArray contentType = "text/plain; charset=utf-8";
 };
 
 using TimerId = quint64; // 0: no timer
@@ -166,12 +184,20 @@ public:
     virtual std::optional<QString> connect(const ConnectInfo &) { return std::nullopt; }
     // Topics this type serves; others get "unmatched topic".
     virtual bool matchesTopic(const QString &) const { return true; }
+    // True for types that serve Supabase realtime-js clients: binary kind 3 frames (user broadcasts) are
+    // then decoded to event "broadcast" with Payload::userBroadcast set; otherwise they close with 1003.
+    virtual bool acceptsUserBroadcasts() const { return false; }
     virtual JoinResult join(ChannelContext &channel, const QJsonValue &params) = 0;
     virtual void topicStarted(InstanceContext &, const QString & /*topic*/) {}
     virtual void afterJoin(ChannelContext &) {}
     virtual void handleIn(ChannelContext &channel, const QString &event, const Payload &payload) = 0;
     virtual void leave(ChannelContext &, LeaveReason) {}
     virtual void topicEmpty(InstanceContext &, const QString & /*topic*/) {}
+    // An HTTP request to the instance's API (see HttpCall); may broadcast through `instance`.
+    virtual HttpAnswer handleHttp(InstanceContext &, const HttpCall &)
+    {
+        return {404, "this instance type has no HTTP API", "text/plain; charset=utf-8"};
+    }
 };
 
 } // namespace wsserve

@@ -141,6 +141,21 @@ BehaviourHarness::Reply BehaviourHarness::pushBinary(quint64 clientId, const QSt
     return client ? send(*client, topic, event, Payload::fromBinary(bytes)) : Reply{};
 }
 
+BehaviourHarness::Reply BehaviourHarness::pushPayload(quint64 clientId, const QString &topic, const QString &event,
+                                                      const Payload &payload)
+{
+    Client *client = find(clientId);
+    return client ? send(*client, topic, event, payload) : Reply{};
+}
+
+HttpAnswer BehaviourHarness::http(const HttpCall &call)
+{
+    bool crashed = false;
+    const HttpAnswer answer = m_engine->handleHttp(call, &crashed);
+    reapClosed();
+    return answer;
+}
+
 BehaviourHarness::Reply BehaviourHarness::leave(quint64 clientId, const QString &topic)
 {
     Client *client = find(clientId);

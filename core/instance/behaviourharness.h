@@ -68,6 +68,10 @@ public:
     Reply join(quint64 clientId, const QString &topic, const QJsonObject &params = {});
     Reply push(quint64 clientId, const QString &topic, const QString &event, const QJsonValue &payload = QJsonObject{});
     Reply pushBinary(quint64 clientId, const QString &topic, const QString &event, const QByteArray &bytes);
+    // Any decoded payload, e.g. a Supabase user broadcast (Payload::fromUserBroadcast, event "broadcast").
+    Reply pushPayload(quint64 clientId, const QString &topic, const QString &event, const Payload &payload);
+    // A call to the type's HTTP API (IBehaviour::handleHttp), as the instance makes it.
+    HttpAnswer http(const HttpCall &call);
     Reply leave(quint64 clientId, const QString &topic);
     // The connection goes away (every channel leaves with LeaveReason::Disconnected).
     void disconnect(quint64 clientId);
@@ -89,6 +93,8 @@ public:
     QJsonObject presence(const QString &topic) const { return m_engine->presenceList(topic); }
     // SDK misuse and handler exceptions, as the instance would log them.
     QStringList warnings() const { return m_warnings; }
+    // Lines for the supervisor log (a script's console output).
+    QStringList notes() const { return m_notes; }
     int crashes() const { return m_crashes; }
     QStringList faults() const { return m_faults; } // the chaos type's failInstance() reasons
     InstanceContext &instance() { return *m_engine; }
@@ -121,6 +127,7 @@ private:
     void timersChanged() override {}
     qint64 nowMs() const override { return m_nowMs; }
     void warn(const QString &message) override { m_warnings.append(message); }
+    void note(const QString &line) override { m_notes.append(line); }
     void stallThread(int milliseconds) override { m_faults.append(QStringLiteral("stall %1 ms").arg(milliseconds)); }
     void failInstance(const QString &reason) override { m_faults.append(reason); }
 
@@ -134,6 +141,7 @@ private:
     QString m_error;
     QString m_refusal;
     QStringList m_warnings;
+    QStringList m_notes;
     QStringList m_faults;
     int m_crashes = 0;
 };

@@ -170,6 +170,19 @@ std::optional<QString> ChannelEngine::connect(const ConnectInfo &info, bool *cra
     return refusal;
 }
 
+HttpAnswer ChannelEngine::handleHttp(const HttpCall &call, bool *crashed)
+{
+    HttpAnswer answer;
+    QString what;
+    *crashed = !guarded([&] { answer = m_behaviour->handleHttp(*this, call); }, &what);
+    if (*crashed) {
+        m_host.warn(QStringLiteral("the HTTP handler threw: %1").arg(what));
+        m_host.callbackCrashed(QStringLiteral("handleHttp: ") + what);
+        return {500, "the instance's HTTP handler crashed", "text/plain; charset=utf-8"};
+    }
+    return answer;
+}
+
 void ChannelEngine::addClient(EngineClient *client)
 {
     m_clients.insert(client->id, client);

@@ -4,6 +4,7 @@
 
 #include "behaviour.h"
 #include "faultinjection.h"
+#include "instancenotes.h"
 #include "presencetracker.h"
 #include "timertable.h"
 
@@ -74,6 +75,8 @@ public:
     virtual qint64 nowMs() const = 0;
     // A misuse of the SDK or a problem worth a log line (the host adds the instance tag).
     virtual void warn(const QString &message) = 0;
+    // A line for the supervisor log (InstanceNotes).
+    virtual void note(const QString &line) = 0;
     // Fault injection for the chaos type (FaultInjection).
     virtual void stallThread(int milliseconds) = 0;
     virtual void failInstance(const QString &reason) = 0;
@@ -84,7 +87,7 @@ public:
 // timers, and every behaviour callback with the SDK's rules (behaviour.h). The instance feeds it decoded
 // messages; the BehaviourHarness feeds it the same way, so a type's unit tests run this very code.
 // Thread: the instance thread.
-class ChannelEngine final : public InstanceContext, public FaultInjection
+class ChannelEngine final : public InstanceContext, public FaultInjection, public InstanceNotes
 {
 public:
     struct Limits {
@@ -110,6 +113,8 @@ public:
     void addClient(EngineClient *client);
     // Leaves every channel of the client (reason Disconnected, or Shutdown while stopping) and forgets it.
     void removeClient(EngineClient *client);
+    // A call to the type's HTTP API (IBehaviour::handleHttp); *crashed (and a 500) when it threw.
+    HttpAnswer handleHttp(const HttpCall &call, bool *crashed);
     // One decoded message of a client that is not closing.
     void handleMessage(EngineClient &client, const Message &message);
     // From now on no callback runs and no timer fires (the instance is shutting down).
@@ -139,6 +144,8 @@ public:
     // FaultInjection, forwarded to the host.
     void stallThread(int milliseconds) override { m_host.stallThread(milliseconds); }
     void failInstance(const QString &reason) override { m_host.failInstance(reason); }
+    // InstanceNotes, forwarded to the host.
+    void note(const QString &line) override { m_host.note(line); }
 
     IBehaviour &behaviour() { return *m_behaviour; }
 

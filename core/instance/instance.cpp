@@ -61,7 +61,9 @@ Instance::~Instance()
     // Clients are only left here when the thread was abandoned by the watchdog and its loop ended without
     // a stop(); deleting them closes their descriptors.
     for (const Client *client : m_clients.all()) {
-        m_shared->removeDescriptor(client->conn.fd());
+        if (!client->longPoll) {
+            m_shared->removeDescriptor(client->conn.fd());
+        }
     }
 }
 
@@ -85,6 +87,7 @@ void Instance::start()
         m_config, std::move(behaviour),
         ChannelEngine::Limits{m_config.intOption(options::kMaxChannels), m_config.intOption(options::kMaxTopicBytes)},
         static_cast<EngineHost &>(*this));
+    m_userBroadcasts = m_engine->behaviour().acceptsUserBroadcasts();
     m_scratch = QByteArray(kScratchBytes, Qt::Uninitialized);
     m_poller = new net::Poller(
         [this](qintptr fd, quint32 events) {
@@ -126,6 +129,12 @@ void Instance::start()
 
 void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request)
 {
+    if (request.kind == RequestKind::Api) {
+        return serveApi(connection, request);
+    }
+    if (request.kind == RequestKind::LongPoll) {
+        return serveLongPoll(connection, request);
+    }
     const qintptr fd = connection->fd;
     if (m_stopping || !m_engine) {
         const QString why = QStringLiteral("instance '%1' is stopping").arg(m_config.id);
@@ -215,6 +224,10 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
 
 void Instance::onSocketEvent(qintptr fd, quint32 events)
 {
+    if (m_httpWrites.contains(fd)) {
+        continueHttpWrite(fd);
+        return;
+    }
     Client *client = m_clients.byDescriptor(fd);
     if (!client) {
         return; // removed earlier in this batch
@@ -295,8 +308,8 @@ bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
 void Instance::onMessage(Client &client, const QByteArray &data, bool binary)
 {
     countIn(client, data.size());
-    DecodeResult decoded =
-        binary ? codec::decodeBinary(client.info.format, data) : codec::decodeText(client.info.format, data);
+    DecodeResult decoded = binary ? codec::decodeBinary(client.info.format, data, m_userBroadcasts)
+                                  : codec::decodeText(client.info.format, data);
     if (m_shared->messageFlowEnabled()) {
         tap(false, client.id, 1, Frame{data, binary}, decoded.message.topic,
             decoded.ok ? decoded.message.event : QStringLiteral("(malformed)"));
@@ -329,8 +342,13 @@ void Instance::removeClient(quint64 clientId)
                   client->closeCode == 0 ? QStringLiteral("connection lost") : client->closeReason);
     m_clients.take(clientId);
     m_clientsDirty = true;
-    m_poller->remove(client->conn.fd());
-    m_shared->removeDescriptor(client->conn.fd());
+    if (client->longPoll) {
+        answerPoll(*client, 410); // its next poll learns it is gone (and the client reconnects)
+        m_longPollSessions.remove(client->longPoll->sessionId);
+    } else {
+        m_poller->remove(client->conn.fd());
+        m_shared->removeDescriptor(client->conn.fd());
+    }
     qCDebug(lcInstance).noquote() << logTag(m_config.id) << "client" << clientId << "disconnected";
     delete client;
     if (m_stopping && m_clients.isEmpty()) {
@@ -347,6 +365,15 @@ void Instance::closeClientImpl(Client &client, quint16 code, const QString &reas
     client.closingSinceMs = nowMs();
     client.closeCode = code;
     client.closeReason = reason;
+    if (client.longPoll) {
+        // No close frame to send: the session ends (a waiting poll gets 410 now, later requests too).
+        qCDebug(lcInstance).noquote() << logTag(m_config.id) << "long-poll client" << client.id << "ends:" << code
+                                      << reason;
+        answerPoll(client, 410);
+        m_gone.append(client.id);
+        scheduleFlush(); // reaps it
+        return;
+    }
     queueFrame(client, ws::prepareClose(code, reason));
 }
 
@@ -417,6 +444,25 @@ qint64 Instance::nowMs() const
 void Instance::warn(const QString &message)
 {
     qCWarning(lcInstance).noquote() << logTag(m_config.id) << m_config.type + u':' << message;
+}
+
+void Instance::note(const QString &line)
+{
+    const qint64 second = m_clock.elapsed() / 1000;
+    if (second != m_noteSecond) {
+        if (m_notesDropped > 0) {
+            emit noted(
+                QStringLiteral("(%1 more console lines in the previous second; see the log)").arg(m_notesDropped));
+        }
+        m_noteSecond = second;
+        m_notesThisSecond = 0;
+        m_notesDropped = 0;
+    }
+    if (m_notesThisSecond++ < kMaxNotesPerSecond) {
+        emit noted(line.left(kMaxNoteChars));
+    } else {
+        ++m_notesDropped;
+    }
 }
 
 void Instance::stop(quint16 closeCode, const QString &reason)
@@ -522,7 +568,9 @@ void Instance::sweep()
     QList<Client *> idle;
     QList<quint64> unanswered;
     for (Client *client : m_clients.all()) {
-        if (!client->closing && now - client->lastActivityMs > idleMs) {
+        // A long-poll client waiting in a poll is not idle (the poll is answered within 10 s anyway).
+        const bool polling = client->longPoll && client->longPoll->pendingPoll;
+        if (!client->closing && !polling && now - client->lastActivityMs > idleMs) {
             idle.append(client);
         } else if (client->closing && now - client->closingSinceMs > kCloseHandshakeMs) {
             unanswered.append(client->id); // the peer never answered the close frame (or never read it)
@@ -531,6 +579,7 @@ void Instance::sweep()
     for (const quint64 id : std::as_const(unanswered)) {
         removeClient(id);
     }
+    sweepLongPoll(now);
     if (m_engine && m_engine->authRequired()) {
         // A token that expired (past the leeway) while connected, with no fresh one through access_token.
         const qint64 deadline = QDateTime::currentSecsSinceEpoch() - m_config.intOption(options::kJwtLeewayS);

@@ -72,6 +72,8 @@ Q_SIGNALS:
     void stopped();
     // A fault that needs the supervisor: too many channel crashes, or the chaos type's fail.
     void faulted(const QString &reason);
+    // A line for the supervisor log (a script's console output), at most kMaxNotesPerSecond a second.
+    void noted(const QString &line);
     void statsChanged(const wsserve::InstanceStats &stats);
     // The connected clients, at most every 500 ms and only after something changed.
     void clientsChanged(const wsserve::ClientList &clients);
@@ -97,8 +99,24 @@ private:
     void timersChanged() override;
     qint64 nowMs() const override;
     void warn(const QString &message) override;
+    void note(const QString &line) override;
     void stallThread(int milliseconds) override;
     void failInstance(const QString &reason) override;
+
+    // instancehttp.cpp: the type's HTTP API and the long-poll transport.
+    void serveApi(const std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request);
+    void serveLongPoll(const std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request);
+    void openLongPollSession(const std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request);
+    void longPollPost(Client &client, const std::shared_ptr<net::TakenConnection> &connection,
+                      const UpgradeRequest &request);
+    // Answers the session's waiting GET: 200 with the outbox, 204 (nothing within the window) or 410 (ended).
+    void answerPoll(Client &client, int status);
+    void queueLongPoll(Client &client, const QByteArray &message);
+    void sweepLongPoll(qint64 now);
+    // Writes a whole HTTP answer (the rest when the socket is writable), then shuts the connection down.
+    void writeHttp(const std::shared_ptr<net::TakenConnection> &connection, int status, const QByteArray &contentType,
+                   const QByteArray &body);
+    void continueHttpWrite(qintptr fd);
 
     void onSocketEvent(qintptr fd, quint32 events);
     // One parsed frame of a client; false to stop parsing its input (it is closing).
@@ -162,6 +180,16 @@ private:
     QTimer *m_stopTimer = nullptr;
 
     ClientSet m_clients;
+    // Long-poll: session id -> client id; HTTP answers still being written, by descriptor.
+    static constexpr qint64 kPollWindowMs = 10000; // Phoenix's window_ms: a poll waits this long for messages
+    struct HttpWrite {
+        std::shared_ptr<net::TakenConnection> connection; // closes the descriptor when dropped
+        QByteArray data;
+        qsizetype offset = 0;
+        qint64 sinceMs = 0;
+    };
+    QHash<QString, quint64> m_longPollSessions;
+    QHash<qintptr, HttpWrite> m_httpWrites;
     QList<quint64> m_dirty; // clients with frames queued since the last flush
     QList<quint64> m_gone;  // clients whose peer went away while writing
     bool m_inBatch = false;
@@ -171,8 +199,14 @@ private:
     MessageBatch m_flow;
     ConnectionEventBatch m_connectionLog;
     InstanceStats m_publishedStats;
+    bool m_userBroadcasts = false; // the type takes Supabase kind 3 frames (IBehaviour::acceptsUserBroadcasts)
     bool m_stopping = false;
     bool m_faultReported = false;
+    static constexpr int kMaxNotesPerSecond = 20;
+    static constexpr int kMaxNoteChars = 2000;
+    qint64 m_noteSecond = -1;
+    int m_notesThisSecond = 0;
+    int m_notesDropped = 0;
     bool m_stopFinished = false;
     bool m_clientsDirty = false;
     int m_statsTicks = 0;

@@ -15,6 +15,8 @@ std::optional<ClientList> ClientSnapshotBuilder::advance(const ClientSet &client
         info.remoteAddress = client->info.remoteAddress;
         info.connectedAtMs = client->connectedAtMs;
         info.format = client->info.format;
+        info.longPoll = client->longPoll != nullptr;
+        info.transport = info.longPoll ? QStringLiteral("longpoll") : QStringLiteral("websocket");
         info.topics = client->channels.topics();
         info.topics.sort();
         info.messagesIn = client->messagesIn;

@@ -10,8 +10,20 @@
 #include <QHash>
 
 #include <map>
+#include <memory>
 
 namespace wsserve {
+
+// A long-poll session (/socket/<id>/longpoll): no socket of its own; what the engine sends waits in the
+// outbox for the next poll (a GET held until messages come or the poll window ends).
+struct LongPollState {
+    QString sessionId;
+    QString token;            // signed; what the client sends back
+    QList<QByteArray> outbox; // encoded text messages
+    qint64 outboxBytes = 0;
+    std::shared_ptr<net::TakenConnection> pendingPoll; // the GET waiting for messages, if any
+    qint64 pollSinceMs = 0;
+};
 
 // A connected client of an instance: what the engine knows of it, its socket, and its counters.
 struct InstanceClient : EngineClient {
@@ -36,6 +48,7 @@ struct InstanceClient : EngineClient {
     qint64 closingSinceMs = 0;
     quint16 closeCode = 0; // the first close code sent or received (the connection log); 0: none (1006)
     QString closeReason;
+    std::unique_ptr<LongPollState> longPoll; // set for long-poll sessions (conn has no descriptor then)
 };
 
 // The one owner of an instance's clients, found by id (hot paths), by descriptor (socket events) and
@@ -52,15 +65,19 @@ public:
     void add(InstanceClient *client)
     {
         m_byId.insert(client->id, client);
-        m_byFd.insert(client->conn.fd(), client);
+        if (!client->longPoll) {
+            m_byFd.insert(client->conn.fd(), client);
+        }
         m_ordered.emplace(client->id, client);
     }
     // Forgets the client and hands it back to be deleted.
     InstanceClient *take(quint64 id)
     {
         InstanceClient *client = m_byId.take(id);
-        if (client) {
+        if (client && !client->longPoll) {
             m_byFd.remove(client->conn.fd());
+        }
+        if (client) {
             m_ordered.erase(id);
         }
         return client;

@@ -82,6 +82,12 @@ void Instance::reap()
 
 void Instance::flushClient(Client &client)
 {
+    if (client.longPoll) {
+        if (!client.longPoll->outbox.isEmpty()) {
+            answerPoll(client, 200); // when a poll waits; otherwise the next one takes the outbox
+        }
+        return;
+    }
     switch (client.conn.flush()) {
     case net::WsConnection::FlushStatus::Failed:
         // Not removed here: a behaviour callback (stallThread, failInstance) may be flushing while its
@@ -114,10 +120,19 @@ void Instance::send(Client &client, const Frame &frame, const QString &topic, co
     if (frame.isNull() || client.closing) {
         return;
     }
+    if (client.longPoll && frame.binary) {
+        encodingFailed(client, QStringLiteral("binary '%1'").arg(event),
+                       QStringLiteral("the long-poll transport carries text only"));
+        return;
+    }
     if (m_shared->messageFlowEnabled()) {
         tap(true, client.id, 1, frame, topic, event);
     }
-    queueFrame(client, prepare(frame));
+    if (client.longPoll) {
+        queueLongPoll(client, frame.data);
+    } else {
+        queueFrame(client, prepare(frame));
+    }
     countOut(client, frame.data.size());
     checkSendBuffer(client);
 }
@@ -185,10 +200,14 @@ void Instance::sendBroadcast(const QList<EngineClient *> &members, const QString
             }
         }
         const Frame &frame = frames[slot];
-        if (frame.isNull()) {
-            continue; // binary payload and a V1 client: not expressible
+        if (frame.isNull() || (client->longPoll && frame.binary)) {
+            continue; // binary payload and a V1 or long-poll client: not expressible
         }
-        queueFrame(*client, prepared[slot]);
+        if (client->longPoll) {
+            queueLongPoll(*client, frame.data);
+        } else {
+            queueFrame(*client, prepared[slot]);
+        }
         countOut(*client, frame.data.size());
         checkSendBuffer(*client);
         ++recipients;
@@ -215,7 +234,7 @@ void Instance::tap(bool outgoing, quint64 clientId, int recipients, const Frame 
 
 void Instance::checkSendBuffer(Client &client)
 {
-    const qint64 queued = client.conn.queuedBytes();
+    const qint64 queued = client.longPoll ? client.longPoll->outboxBytes : client.conn.queuedBytes();
     const qint64 limit = m_limits.maxSendBufferBytes;
     if (queued <= limit || client.closing) {
         return;
@@ -233,7 +252,7 @@ void Instance::stopReading(Client &client)
 {
     // Whatever it sends from now on costs this thread nothing: its frames are not read, the kernel
     // buffers fill and its writes block. It is dropped when its close handshake times out (or it hangs up).
-    if (!client.readStopped) {
+    if (!client.readStopped && !client.longPoll) {
         client.readStopped = true;
         m_poller->setInterest(client.conn.fd(), false, client.wantWrite);
     }

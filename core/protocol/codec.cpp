@@ -7,6 +7,7 @@
 #include <QJsonParseError>
 
 #include <cmath>
+#include <optional>
 
 namespace wsserve {
 
@@ -25,6 +26,9 @@ QString wireFormatName(WireFormat format)
 
 qsizetype Payload::sizeHint() const
 {
+    if (userBroadcast) {
+        return userBroadcast->payload.size();
+    }
     if (isBinary) {
         return bytes.size();
     }
@@ -142,7 +146,105 @@ bool refuseBinaryForV1(WireFormat format, QString *error)
     return false;
 }
 
+// Any JSON value, scalars included (QJsonDocument only parses arrays and objects at the top).
+std::optional<QJsonValue> parseJsonValue(const QByteArray &text)
+{
+    QJsonParseError error{};
+    const QJsonDocument document = QJsonDocument::fromJson('[' + text + ']', &error);
+    if (error.error != QJsonParseError::NoError || !document.isArray() || document.array().size() != 1) {
+        return std::nullopt;
+    }
+    return document.array().at(0);
+}
+
+// Kind 3 (supabase-realtime.md): u8 3 | joinRefLen refLen topicLen eventLen metaLen encoding | fields | payload.
+DecodeResult decodeUserBroadcastPush(const QByteArray &data)
+{
+    constexpr qsizetype kHeader = 7;
+    if (data.size() < kHeader) {
+        return failure(kInvalidData, QStringLiteral("user broadcast (kind 3) shorter than its 7-byte header"));
+    }
+    const auto size = [&](int index) {
+        return static_cast<qsizetype>(static_cast<quint8>(data.at(index)));
+    };
+    const qsizetype fieldsEnd = kHeader + size(1) + size(2) + size(3) + size(4) + size(5);
+    if (fieldsEnd > data.size()) {
+        return failure(kInvalidData, QStringLiteral("user broadcast (kind 3) header lengths exceed the frame size"));
+    }
+    const auto encoding = static_cast<quint8>(data.at(6));
+    if (encoding > 1) {
+        return failure(
+            kInvalidData,
+            QStringLiteral("user broadcast (kind 3) payload encoding %1; expected 0 (raw) or 1 (JSON)").arg(encoding));
+    }
+    qsizetype offset = kHeader;
+    const auto take = [&](qsizetype length) {
+        QByteArray field = data.mid(offset, length);
+        offset += length;
+        return field;
+    };
+    DecodeResult result;
+    result.message.joinRef = refFromBytes(take(size(1)));
+    result.message.ref = refFromBytes(take(size(2)));
+    result.message.topic = QString::fromUtf8(take(size(3)));
+    result.message.event = QStringLiteral("broadcast");
+    UserBroadcast broadcast;
+    broadcast.event = QString::fromUtf8(take(size(4)));
+    broadcast.meta = take(size(5));
+    broadcast.payload = data.mid(offset);
+    broadcast.json = encoding == 1;
+    QJsonObject jsonForm{{QStringLiteral("type"), QStringLiteral("broadcast")},
+                         {QStringLiteral("event"), broadcast.event},
+                         {QStringLiteral("payload"), QJsonValue::Null}};
+    if (!broadcast.meta.isEmpty()) {
+        const std::optional<QJsonValue> meta = parseJsonValue(broadcast.meta);
+        if (!meta || !meta->isObject()) {
+            return failure(kInvalidData, QStringLiteral("user broadcast (kind 3) metadata is not a JSON object"));
+        }
+        jsonForm.insert(QStringLiteral("meta"), *meta);
+    }
+    if (broadcast.json) {
+        const std::optional<QJsonValue> payload = parseJsonValue(broadcast.payload);
+        if (!payload) {
+            return failure(kInvalidData, QStringLiteral("user broadcast (kind 3) JSON payload is not valid JSON"));
+        }
+        jsonForm.insert(QStringLiteral("payload"), *payload);
+    }
+    result.message.payload = Payload::fromUserBroadcast(std::move(broadcast), jsonForm);
+    result.ok = true;
+    return result;
+}
+
+// A user broadcast to one recipient: kind 4 for V2; the JSON form for V1, which cannot take raw bytes.
+Frame userBroadcastFrame(WireFormat format, const QString &topic, const Payload &payload, QString *error)
+{
+    if (format == WireFormat::V2Json) {
+        return encodeUserBroadcast(topic, *payload.userBroadcast, error);
+    }
+    if (!payload.userBroadcast->json) {
+        if (error) {
+            *error = QStringLiteral("a raw (ArrayBuffer) broadcast cannot be sent to V1 (vsn 1.0) clients");
+        }
+        return {};
+    }
+    return textFrame(format, QJsonValue::Null, QJsonValue::Null, topic, QStringLiteral("broadcast"), payload.json);
+}
+
 } // namespace
+
+Frame encodeUserBroadcast(const QString &topic, const UserBroadcast &broadcast, QString *error)
+{
+    Frame frame =
+        binaryFrame(4, {{topic.toUtf8(), "topic"}, {broadcast.event.toUtf8(), "event"}, {broadcast.meta, "meta"}},
+                    QByteArray(), error);
+    if (frame.isNull()) {
+        return frame;
+    }
+    // The encoding byte follows the three lengths (kind 4: u8 4 | topicLen eventLen metaLen encoding | ...).
+    frame.data.insert(4, static_cast<char>(broadcast.json ? 1 : 0));
+    frame.data.append(broadcast.payload);
+    return frame;
+}
 
 DecodeResult decodeText(WireFormat format, const QByteArray &data)
 {
@@ -201,7 +303,7 @@ DecodeResult decodeText(WireFormat format, const QByteArray &data)
     return result;
 }
 
-DecodeResult decodeBinary(WireFormat format, const QByteArray &data)
+DecodeResult decodeBinary(WireFormat format, const QByteArray &data, bool userBroadcasts)
 {
     if (format != WireFormat::V2Json) {
         return failure(kUnsupportedData, QStringLiteral("binary frames need vsn 2.0.0"));
@@ -210,6 +312,9 @@ DecodeResult decodeBinary(WireFormat format, const QByteArray &data)
         return failure(kInvalidData, QStringLiteral("empty binary frame"));
     }
     const auto kind = static_cast<quint8>(data.at(0));
+    if (kind == 3 && userBroadcasts) {
+        return decodeUserBroadcastPush(data);
+    }
     if (kind != 0) {
         return failure(kUnsupportedData,
                        QStringLiteral("binary frame kind %1 is not accepted from clients (only 0, push)").arg(kind));
@@ -245,6 +350,9 @@ DecodeResult decodeBinary(WireFormat format, const QByteArray &data)
 Frame encodePush(WireFormat format, const QJsonValue &joinRef, const QString &topic, const QString &event,
                  const Payload &payload, QString *error)
 {
+    if (payload.userBroadcast) {
+        return userBroadcastFrame(format, topic, payload, error);
+    }
     if (!payload.isBinary) {
         return textFrame(format, joinRef, QJsonValue::Null, topic, event, payload.json);
     }
@@ -278,6 +386,9 @@ Frame encodeReply(WireFormat format, const QJsonValue &joinRef, const QJsonValue
 Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &event, const Payload &payload,
                       QString *error)
 {
+    if (payload.userBroadcast) {
+        return userBroadcastFrame(format, topic, payload, error);
+    }
     if (!payload.isBinary) {
         return textFrame(format, QJsonValue::Null, QJsonValue::Null, topic, event, payload.json);
     }
@@ -295,6 +406,20 @@ Frame encodeChannelControl(WireFormat format, const QJsonValue &joinRef, const Q
 
 Frame encodeClientMessage(WireFormat format, const Message &message, QString *error)
 {
+    if (const auto &broadcast = message.payload.userBroadcast; broadcast && format == WireFormat::V2Json) {
+        Frame frame = binaryFrame(3,
+                                  {{refBytes(message.joinRef), "join_ref"},
+                                   {refBytes(message.ref), "ref"},
+                                   {message.topic.toUtf8(), "topic"},
+                                   {broadcast->event.toUtf8(), "event"},
+                                   {broadcast->meta, "meta"}},
+                                  QByteArray(), error);
+        if (!frame.isNull()) {
+            frame.data.insert(6, static_cast<char>(broadcast->json ? 1 : 0));
+            frame.data.append(broadcast->payload);
+        }
+        return frame;
+    }
     if (!message.payload.isBinary) {
         if (format == WireFormat::V1Json) {
             QJsonObject object{{QStringLiteral("topic"), message.topic},

@@ -32,7 +32,10 @@ namespace codec {
 inline constexpr int kMaxBinaryHeaderField = 255;
 
 DecodeResult decodeText(WireFormat format, const QByteArray &data);
-DecodeResult decodeBinary(WireFormat format, const QByteArray &data);
+// Kind 0 (push) always; kind 3 (a Supabase user broadcast push, supabase-realtime.md) only when
+// `userBroadcasts` (the instance's type serves Supabase clients): it decodes to event "broadcast" with a
+// UserBroadcast payload. Every other kind closes with 1003, as Phoenix does.
+DecodeResult decodeBinary(WireFormat format, const QByteArray &data, bool userBroadcasts = false);
 
 // S->C encoders. A null Frame means the message cannot be expressed in that format (a binary
 // payload for a V1 client, or a binary header field over 255 bytes); `error` then says why.
@@ -46,7 +49,12 @@ Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &ev
 Frame encodeChannelControl(WireFormat format, const QJsonValue &joinRef, const QString &topic, const QString &event,
                            const QJsonObject &payload);
 
-// C->S encoders, used by tests and the load generator to speak as a client would.
+// A Supabase user broadcast as the kind 4 frame realtime-js decodes (no refs); null with *error when a
+// field is over 255 bytes.
+Frame encodeUserBroadcast(const QString &topic, const UserBroadcast &broadcast, QString *error = nullptr);
+
+// C->S encoders, used by tests and the load generator to speak as a client would (a user broadcast
+// payload is written as realtime-js writes it: kind 3).
 Frame encodeClientMessage(WireFormat format, const Message &message, QString *error = nullptr);
 
 } // namespace codec

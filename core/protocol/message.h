@@ -7,6 +7,8 @@
 #include <QJsonValue>
 #include <QString>
 
+#include <memory>
+
 namespace wsserve {
 
 // Which Phoenix serializer a connection speaks; chosen by the `vsn` query parameter.
@@ -14,14 +16,32 @@ enum class WireFormat { Invalid = 0, V1Json, V2Json };
 
 QString wireFormatName(WireFormat format);
 
+// A Supabase Realtime "user broadcast" (binary kind 3 from clients, kind 4 to them; supabase-realtime.md):
+// the user's event, its metadata (JSON text or empty) and its payload bytes exactly as the sender wrote
+// them: UTF-8 JSON when `json`, raw bytes (an ArrayBuffer) otherwise. Relayed byte for byte.
+struct UserBroadcast {
+    QString event;
+    QByteArray meta;
+    QByteArray payload;
+    bool json = true;
+};
+
 // A message payload: a JSON value (text frames) or raw bytes (V2 binary frames).
 struct Payload {
     QJsonValue json = QJsonObject{};
     QByteArray bytes;
     bool isBinary = false;
+    // Set for a Supabase user broadcast; `json` then holds its JSON form
+    // {"type": "broadcast", "event", "payload"} (payload null when raw), and the encoders send kind 4 to V2
+    // clients, the JSON form to V1 clients (never a raw one).
+    std::shared_ptr<const UserBroadcast> userBroadcast;
 
-    static Payload fromJson(const QJsonValue &value) { return Payload{value, {}, false}; }
-    static Payload fromBinary(const QByteArray &data) { return Payload{QJsonValue(), data, true}; }
+    static Payload fromJson(const QJsonValue &value) { return Payload{value, {}, false, {}}; }
+    static Payload fromBinary(const QByteArray &data) { return Payload{QJsonValue(), data, true, {}}; }
+    static Payload fromUserBroadcast(UserBroadcast broadcast, const QJsonValue &jsonForm)
+    {
+        return Payload{jsonForm, {}, false, std::make_shared<const UserBroadcast>(std::move(broadcast))};
+    }
     // Size on the wire of the payload part, for telemetry.
     qsizetype sizeHint() const;
 };

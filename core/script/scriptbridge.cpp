@@ -3,6 +3,7 @@
 #include "scriptbridge.h"
 
 #include "instance/behaviour.h"
+#include "instance/instancenotes.h"
 #include "logging.h"
 
 #include <QJSEngine>
@@ -51,6 +52,10 @@ QJSValue ScriptBridge::toScript(const Payload &payload) const
 
 void ScriptBridge::log(int level, const QString &text) const
 {
+    static const char *const kNames[] = {"console.log", "console.warn", "console.error"};
+    if (auto *notes = dynamic_cast<InstanceNotes *>(m_instance)) {
+        notes->note(QStringLiteral("%1: %2").arg(QLatin1String(kNames[qBound(0, level, 2)]), text));
+    }
     switch (level) {
     case 2:
         qCCritical(lcInstance).noquote() << m_logTag << "console.error:" << text;

@@ -425,6 +425,12 @@ void Supervisor::launch(Record &record)
     connect(instance, &Instance::stopped, this, [this, id, instance] { onStopped(id, instance); });
     connect(instance, &Instance::faulted, this,
             [this, id, instance](const QString &reason) { onFaulted(id, instance, reason); });
+    connect(instance, &Instance::noted, this, [this, id, instance](const QString &line) {
+        Record *current = m_records.value(id);
+        if (current && current->instance == instance) {
+            addNote(*current, line);
+        }
+    });
     connect(instance, &Instance::statsChanged, this, [this, id, instance](const InstanceStats &stats) {
         Record *current = m_records.value(id);
         if (current && current->instance == instance) {
@@ -647,6 +653,16 @@ void Supervisor::checkWatchdogs()
                 QStringLiteral("instance thread unresponsive for %1 ms (watchdog %2 ms)").arg(silentMs).arg(limitMs));
         handleFailure(*record, record->pendingReason);
     }
+}
+
+void Supervisor::addNote(Record &record, const QString &line)
+{
+    SupervisorEvent event{QDateTime::currentDateTime(), record.config.id, record.state, line};
+    m_log.append(event);
+    if (m_log.size() > kMaxLogEntries) {
+        m_log.removeFirst();
+    }
+    emit supervisorEvent(event);
 }
 
 void Supervisor::setState(Record &record, InstanceState state, const QString &reason)

@@ -107,6 +107,8 @@ private:
     void retireThread(Record &record);
     void checkWatchdogs();
     void setState(Record &record, InstanceState state, const QString &reason);
+    // A line in the log without a state change (a script's console output); state stays as it is.
+    void addNote(Record &record, const QString &line);
     void maybeAllStopped();
 
     std::shared_ptr<const BehaviourRegistry> m_registry;

@@ -21,6 +21,7 @@ struct ClientInfo {
     QString remoteAddress;
     qint64 connectedAtMs = 0; // ms since the epoch
     WireFormat format = WireFormat::Invalid;
+    bool longPoll = false; // the long-poll transport (/longpoll), not a WebSocket
     QStringList topics;
     quint64 messagesIn = 0;
     quint64 messagesOut = 0;

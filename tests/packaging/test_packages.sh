@@ -97,6 +97,9 @@ for file in \
     "usr/share/man/man1/wsserve.1.gz" \
     "usr/share/doc/wsserve/copyright" \
     "usr/share/doc/wsserve/changelog.gz" \
+    "usr/share/wsserve/examples/types/quiz.js" \
+    "usr/share/wsserve/examples/types/counter.js" \
+    "usr/share/wsserve/examples/types/tictactoe.js" \
     "lib/systemd/system/wsserve.service" \
     "etc/wsserve/config.json"; do
     [ -f "$root/$file" ] || fail "no /$file in the .deb"

@@ -67,6 +67,11 @@ Instance::~Instance()
     }
 }
 
+quint64 Instance::nextClientId()
+{
+    return g_nextClientId.fetch_add(1, std::memory_order_relaxed);
+}
+
 void Instance::start()
 {
     m_shared->touch(wallMs());
@@ -160,7 +165,7 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
         return;
     }
     ConnectInfo info;
-    info.clientId = g_nextClientId.fetch_add(1, std::memory_order_relaxed);
+    info.clientId = nextClientId();
     info.params = request.params;
     info.authToken = request.authToken;
     info.remoteAddress = request.remoteAddress;

@@ -66,6 +66,8 @@ public:
     void applyLiveOptions(const QVariantMap &options);
 
     QString instanceId() const { return m_config.id; }
+    // Client ids are unique for the process lifetime, across instances, transports and restarts.
+    static quint64 nextClientId();
 
 Q_SIGNALS:
     void started(bool ok, const QString &error);

@@ -100,6 +100,7 @@ QJsonObject clientJson(const ClientInfo &client)
 {
     return QJsonObject{
         {u"id"_s, QString::number(client.id)},
+        {u"name"_s, client.name.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(client.name)},
         {u"remote_address"_s, client.remoteAddress},
         {u"connected_at"_s, QDateTime::fromMSecsSinceEpoch(client.connectedAtMs).toUTC().toString(Qt::ISODateWithMs)},
         {u"wire_format"_s, wireFormatName(client.format)},
@@ -328,7 +329,10 @@ AdminServer::Reply AdminServer::instancesRoute(const QHttpServerRequest &request
             }
             return Reply::json(QJsonObject{{u"id"_s, id}, {u"removed"_s, true}});
         }
-        return notAllowed("GET, DELETE");
+        if (method == Method::Patch) {
+            return updateInstance(id, request);
+        }
+        return notAllowed("GET, PATCH, DELETE");
     }
     const QString action = segments.at(1);
     if (segments.size() == 2 && (action == u"start" || action == u"stop" || action == u"restart")) {
@@ -424,6 +428,40 @@ AdminServer::Reply AdminServer::createInstance(const QHttpServerRequest &request
         return Reply::refused(result);
     }
     return Reply::json(instanceJson(id), Status::Created);
+}
+
+AdminServer::Reply AdminServer::updateInstance(const QString &id, const QHttpServerRequest &request)
+{
+    if (!m_controller.instanceIds().contains(id)) {
+        return Reply::error(Status::NotFound, u"no instance '%1'"_s.arg(id));
+    }
+    QJsonObject body;
+    QString error;
+    if (!parseBody(request, &body, &error)) {
+        return Reply::error(Status::BadRequest, error);
+    }
+    for (auto it = body.begin(); it != body.end(); ++it) {
+        if (it.key() != u"options") {
+            return Reply::error(Status::BadRequest, u"unknown field '%1'; only 'options' can change"_s.arg(it.key()),
+                                it.key());
+        }
+    }
+    if (!body.value(u"options").isObject()) {
+        return Reply::error(Status::BadRequest, u"'options' must be an object"_s, u"options"_s);
+    }
+    const OptionsUpdate update =
+        m_controller.updateInstanceOptions(id, body.value(u"options").toObject().toVariantMap());
+    if (!update.isOk()) {
+        if (update.result.error == CommandResult::Error::InvalidOption) {
+            return Reply::error(Status::BadRequest, update.result.message,
+                                update.field.isEmpty() ? u"options"_s : u"options.%1"_s.arg(update.field));
+        }
+        return Reply::refused(update.result);
+    }
+    QJsonObject reply = instanceJson(id);
+    reply.insert(u"applied_live"_s, QJsonArray::fromStringList(update.appliedLive));
+    reply.insert(u"needs_restart"_s, QJsonArray::fromStringList(update.needsRestart));
+    return Reply::json(reply);
 }
 
 AdminServer::Reply AdminServer::broadcast(const QString &id, const QHttpServerRequest &request)

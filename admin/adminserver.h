@@ -53,6 +53,8 @@ private:
     Reply dispatch(const QHttpServerRequest &request);
     Reply instancesRoute(const QHttpServerRequest &request, const QStringList &segments);
     Reply createInstance(const QHttpServerRequest &request);
+    // PATCH /api/instances/ID {"options": {...}}: ServerController::updateInstanceOptions().
+    Reply updateInstance(const QString &id, const QHttpServerRequest &request);
     Reply broadcast(const QString &id, const QHttpServerRequest &request);
     // GET: the topics with counts, or with ?topic=T[&since=MS][&limit=N] the stored messages; DELETE: clears.
     Reply history(const QString &id, const QHttpServerRequest &request);

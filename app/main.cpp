@@ -337,7 +337,15 @@ int main(int argc, char *argv[])
         QSettings settings;
         MainWindow window(controller, settings);
         SignalWatcher signalWatcher;
-        QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &window, &QWidget::close);
+        QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &window,
+                         &MainWindow::closeWithoutAsking);
+        // As in headless mode, the first stdout line says where the server listens (scripts read it).
+        QObject::connect(&controller, &ServerController::listening, &window,
+                         [](const QHostAddress &listenAddress, quint16 listenPort) {
+                             std::fprintf(stdout, "wsserve: listening on ws://%s:%u\n",
+                                          qPrintable(urlHost(listenAddress)), static_cast<unsigned>(listenPort));
+                             std::fflush(stdout);
+                         });
         // The window shows problems (a saved instance that no longer fits, an admin port in use) and goes on.
         ServerStart serving(controller);
         const QStringList problems = serving.start(config, ServerStart::Mode::BestEffort, window.savedInstances());

@@ -30,6 +30,8 @@ struct ServerController::Private {
     BehaviourRegistry baseRegistry; // what the controller was built with (the built-in types)
     bool shuttingDown = false;
     std::shared_ptr<Store> store = Store::inMemory();
+    QList<ConnectionEvent> connectionLog;
+    quint64 connectionDropped = 0;
 };
 
 ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
@@ -50,6 +52,15 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     connect(d->supervisor, &Supervisor::supervisorEvent, this, &ServerController::supervisorEvent);
     connect(d->supervisor, &Supervisor::instanceClientsChanged, this, &ServerController::instanceClientsChanged);
     connect(d->supervisor, &Supervisor::instanceMessageFlow, this, &ServerController::instanceMessageFlow);
+    const auto onConnectionEvents = [this](const ConnectionEventBatch &batch) {
+        d->connectionLog.append(batch.events);
+        if (const qsizetype overflow = d->connectionLog.size() - kMaxConnectionLog; overflow > 0) {
+            d->connectionLog.remove(0, overflow);
+        }
+        d->connectionDropped += batch.dropped;
+        emit connectionEvents(batch.events, batch.dropped);
+    };
+    connect(d->supervisor, &Supervisor::connectionEvents, this, onConnectionEvents);
 
     d->endpointThread.setObjectName(QStringLiteral("endpoint"));
     d->endpoint = new Endpoint(d->routes, d->listenerHealth);
@@ -62,6 +73,7 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
         emit listening(address, port);
     });
     connect(d->endpoint, &Endpoint::listenFailed, this, &ServerController::listenFailed);
+    connect(d->endpoint, &Endpoint::connectionEvents, this, onConnectionEvents);
     d->endpointThread.start();
 }
 
@@ -182,6 +194,65 @@ CommandResult ServerController::createInstance(const QString &id, const QString 
         return added;
     }
     return start ? d->supervisor->startInstance(id) : CommandResult::ok();
+}
+
+CommandResult ServerController::pushToClient(const QString &id, quint64 clientId, const QString &topic,
+                                             const QString &event, const QJsonObject &payload)
+{
+    return d->supervisor->pushTo(id, clientId, topic, event, payload);
+}
+
+bool ServerController::isLiveOption(const QString &name)
+{
+    static const QStringList live{options::kMaxClients,           options::kMaxFrameBytes,      options::kIdleTimeoutMs,
+                                  options::kMaxMessagesPerSecond, options::kMaxSendBufferBytes, options::kCheckOrigin,
+                                  options::kMaxRestarts,          options::kRestartWindowMs,    options::kWatchdogMs};
+    return live.contains(name);
+}
+
+OptionsUpdate ServerController::updateInstanceOptions(const QString &id, const QVariantMap &changes)
+{
+    using Error = CommandResult::Error;
+    OptionsUpdate update;
+    if (!d->supervisor->contains(id)) {
+        update.result = CommandResult::fail(Error::NotFound, QStringLiteral("no instance '%1'").arg(id));
+        return update;
+    }
+    const InstanceConfig current = d->supervisor->config(id);
+    QVariantMap merged = current.options;
+    for (auto it = changes.cbegin(); it != changes.cend(); ++it) {
+        // The redacted secret the window and the API show means "unchanged".
+        if (isSecretOption(it.key()) && it.value().toString() == u"***") {
+            continue;
+        }
+        merged.insert(it.key(), it.value());
+    }
+    InstanceConfig config;
+    QString error;
+    if (!m_registry->makeConfig(id, current.type, merged, &config, &error)) {
+        for (auto it = changes.cbegin(); it != changes.cend(); ++it) {
+            if (error.contains(u'\'' + it.key() + u'\'') || error.startsWith(it.key())) {
+                update.field = it.key();
+                break;
+            }
+        }
+        update.result = CommandResult::fail(Error::InvalidOption, error);
+        return update;
+    }
+    QVariantMap live;
+    for (auto it = config.options.cbegin(); it != config.options.cend(); ++it) {
+        if (current.options.value(it.key()) == it.value()) {
+            continue;
+        }
+        if (isLiveOption(it.key())) {
+            live.insert(it.key(), it.value());
+            update.appliedLive.append(it.key());
+        } else {
+            update.needsRestart.append(it.key());
+        }
+    }
+    update.result = d->supervisor->updateOptions(id, config.options, live);
+    return update;
 }
 
 CommandResult ServerController::startInstance(const QString &id)
@@ -372,6 +443,16 @@ CommandResult ServerController::clearHistory(const QString &id, const QString &t
         *removed = count;
     }
     return CommandResult::ok();
+}
+
+QList<ConnectionEvent> ServerController::connectionLog() const
+{
+    return d->connectionLog;
+}
+
+quint64 ServerController::connectionEventsDropped() const
+{
+    return d->connectionDropped;
 }
 
 void ServerController::shutdown()

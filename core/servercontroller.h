@@ -7,6 +7,7 @@
 #include "store/store.h"
 #include "supervisor/instancestate.h"
 #include "telemetry/clientinfo.h"
+#include "telemetry/connectionevent.h"
 #include "telemetry/instancestats.h"
 #include "telemetry/messageevent.h"
 
@@ -49,6 +50,17 @@ struct PlayerToken {
     QString field;        // InvalidArgument: "sub", "name", "topics" or "ttl"
     QByteArray token;     // compact HS256 JWS
     qint64 expiresAt = 0; // `exp`, seconds since the epoch
+
+    bool isOk() const { return result.isOk(); }
+};
+
+// The answer to updateInstanceOptions(): which options changed, which of them took effect at once and
+// which wait for a restart, or why not (InvalidOption with `field`, NotFound).
+struct OptionsUpdate {
+    CommandResult result;
+    QString field;            // InvalidOption: the option at fault
+    QStringList appliedLive;  // changed and in effect now (or at the next start of a stopped instance)
+    QStringList needsRestart; // changed; a running instance uses them after its next restart
 
     bool isOk() const { return result.isOk(); }
 };
@@ -114,6 +126,18 @@ public:
     CommandResult kickClient(const QString &id, quint64 clientId, const QString &reason);
     CommandResult broadcast(const QString &id, const QString &topic, const QString &event,
                             const QJsonObject &payload); // NotFound, NotRunning
+    // A server push to one client's channel on `topic` (dropped when it has not joined it).
+    // NotFound (instance, or a client not in the published list), NotRunning.
+    CommandResult pushToClient(const QString &id, quint64 clientId, const QString &topic, const QString &event,
+                               const QJsonObject &payload);
+    // Changes options of an existing instance, in any state: `changes` has the shape createInstance() takes
+    // (only the options to change), validated by the same rules. Options for which isLiveOption() is true
+    // apply to a running instance at once; the others when it next starts (the caller offers a restart).
+    OptionsUpdate updateInstanceOptions(const QString &id, const QVariantMap &changes);
+    // Limits a running instance picks up without a restart: max_clients, max_frame_bytes (new connections),
+    // idle_timeout_ms, max_messages_per_second, max_send_buffer_bytes, check_origin, and the supervisor's
+    // max_restarts, restart_window_ms and watchdog_ms.
+    static bool isLiveOption(const QString &name);
     // Signs a player token (HS256) with the instance's jwt_secret: claims sub, name and topics when given,
     // iat, exp = now + ttl, and aud/iss when the instance checks them. NotFound, NotJwtSecret (the instance
     // is not auth=jwt with jwt_secret, whatever its state), InvalidArgument (field says which).
@@ -127,6 +151,11 @@ public:
     QStringList instanceIds() const;
     InstanceInfo instance(const QString &id) const;
     QList<SupervisorEvent> supervisorLog() const;
+    // The connection log of every instance (and refusals naming none), oldest first, at most
+    // kMaxConnectionLog entries; connectionEventsDropped() counts what floods left out.
+    static constexpr int kMaxConnectionLog = 2000;
+    QList<ConnectionEvent> connectionLog() const;
+    quint64 connectionEventsDropped() const;
     // The instance's connected clients as last published (at most 500 ms old).
     ClientList clients(const QString &id) const;
     // While enabled, the instance publishes instanceMessageFlow() batches (every 100 ms, sampled above
@@ -159,6 +188,8 @@ Q_SIGNALS:
     void instanceClientsChanged(const QString &id, const wsserve::ClientList &clients);
     void instanceMessageFlow(const QString &id, const wsserve::MessageBatch &batch);
     void supervisorEvent(const wsserve::SupervisorEvent &event);
+    // New connection log entries (batched; `dropped` were left out of this batch by a flood).
+    void connectionEvents(const QList<wsserve::ConnectionEvent> &events, quint64 dropped);
     // The type list changed (a script type was added, reloaded, removed, or broke).
     void typesChanged();
     void shutdownComplete();

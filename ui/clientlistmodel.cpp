@@ -50,6 +50,21 @@ quint64 ClientListModel::clientIdAt(int row) const
     return row >= 0 && row < m_clients.size() ? m_clients.at(row).id : 0;
 }
 
+const ClientInfo *ClientListModel::clientAt(int row) const
+{
+    return row >= 0 && row < m_clients.size() ? &m_clients.at(row) : nullptr;
+}
+
+QString ClientListModel::displayName(const QString &name, quint64 id)
+{
+    return name.isEmpty() ? tr("client %1").arg(id) : name;
+}
+
+QString ClientListModel::displayName(const ClientInfo &client)
+{
+    return displayName(client.name, client.id);
+}
+
 int ClientListModel::rowCount(const QModelIndex &parent) const
 {
     return parent.isValid() ? 0 : static_cast<int>(m_clients.size());
@@ -69,20 +84,29 @@ QVariant ClientListModel::data(const QModelIndex &index, int role) const
     if (role == Qt::TextAlignmentRole && index.column() >= MessagesInColumn) {
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
     }
+    if (role == Qt::ToolTipRole) {
+        return tr("Client id %1 from %2, connected %3; %4 messages in, %5 out")
+            .arg(client.id)
+            .arg(client.remoteAddress,
+                 QDateTime::fromMSecsSinceEpoch(client.connectedAtMs).toString(QStringLiteral("yyyy-MM-dd HH:mm:ss")))
+            .arg(client.messagesIn)
+            .arg(client.messagesOut);
+    }
     if (role != Qt::DisplayRole) {
         return {};
     }
     const QLocale locale;
     switch (index.column()) {
-    case IdColumn:
-        return QString::number(client.id);
+    case NameColumn:
+        return displayName(client);
+    case TransportColumn:
+        return client.transport;
     case AddressColumn:
         return client.remoteAddress;
     case SinceColumn:
         return QDateTime::fromMSecsSinceEpoch(client.connectedAtMs).toString(QStringLiteral("HH:mm:ss"));
     case FormatColumn:
-        return client.longPoll ? wireFormatName(client.format) + QStringLiteral(" long-poll")
-                               : wireFormatName(client.format);
+        return wireFormatName(client.format); // the Transport column says long-poll
     case TopicsColumn:
         return client.topics.join(QStringLiteral(", "));
     case MessagesInColumn:
@@ -104,8 +128,10 @@ QVariant ClientListModel::headerData(int section, Qt::Orientation orientation, i
         return {};
     }
     switch (section) {
-    case IdColumn:
-        return tr("Client");
+    case NameColumn:
+        return tr("Name");
+    case TransportColumn:
+        return tr("Transport");
     case AddressColumn:
         return tr("Address");
     case SinceColumn:
@@ -115,9 +141,9 @@ QVariant ClientListModel::headerData(int section, Qt::Orientation orientation, i
     case TopicsColumn:
         return tr("Topics");
     case MessagesInColumn:
-        return tr("Msgs in");
+        return tr("In");
     case MessagesOutColumn:
-        return tr("Msgs out");
+        return tr("Out");
     case BytesInColumn:
         return tr("Bytes in");
     case BytesOutColumn:

@@ -17,11 +17,12 @@ class ClientListModel final : public QAbstractTableModel
 
 public:
     enum Column {
-        IdColumn = 0,
-        AddressColumn,
-        SinceColumn,
-        FormatColumn,
+        NameColumn = 0, // the name (presence key, `name` param, JWT name/sub), else "client <id>"
         TopicsColumn,
+        TransportColumn,
+        FormatColumn,
+        SinceColumn,
+        AddressColumn,
         MessagesInColumn,
         MessagesOutColumn,
         BytesInColumn,
@@ -34,6 +35,10 @@ public:
     void setInstance(const QString &id);
     QString instanceId() const { return m_instanceId; }
     quint64 clientIdAt(int row) const;
+    const ClientInfo *clientAt(int row) const;
+    // What the window calls a client: its name, else "client <id>".
+    static QString displayName(const ClientInfo &client);
+    static QString displayName(const QString &name, quint64 id);
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;

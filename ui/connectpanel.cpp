@@ -8,6 +8,7 @@
 
 #include <QApplication>
 #include <QClipboard>
+#include <QComboBox>
 #include <QFontDatabase>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -30,7 +31,15 @@ ConnectPanel::ConnectPanel(ServerController &controller, QWidget *parent)
     layout->addWidget(m_header);
     m_urlRows = new QVBoxLayout;
     layout->addLayout(m_urlRows);
-    layout->addWidget(new QLabel(tr("JavaScript (npm install phoenix):"), this));
+    auto *kindRow = new QHBoxLayout;
+    m_kind = new QComboBox(this);
+    m_kind->addItem(tr("Browser page (npm install phoenix)"), static_cast<int>(SnippetKind::Browser));
+    m_kind->addItem(tr("Node.js (npm install phoenix ws)"), static_cast<int>(SnippetKind::Node));
+    connect(m_kind, &QComboBox::currentIndexChanged, this, [this] { m_snippet->setPlainText(snippet()); });
+    kindRow->addWidget(new QLabel(tr("JavaScript for"), this));
+    kindRow->addWidget(m_kind);
+    kindRow->addWidget(new QLabel(tr("— checked with phoenix %1").arg(QLatin1String(kPhoenixVersion)), this), 1);
+    layout->addLayout(kindRow);
     m_snippet = new QPlainTextEdit(this);
     m_snippet->setReadOnly(true);
     m_snippet->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
@@ -115,19 +124,76 @@ PlayerTokenDialog *ConnectPanel::openPlayerTokenDialog()
 
 QString ConnectPanel::snippet() const
 {
+    return snippet(static_cast<SnippetKind>(m_kind->currentData().toInt()));
+}
+
+QString ConnectPanel::snippet(SnippetKind kind) const
+{
     const QString url =
         m_urls.isEmpty() ? u"ws://localhost:%1/socket/%2"_s.arg(m_port).arg(m_instanceId) : m_urls.first();
-    return uR"(import { Socket } from "phoenix";
+    const QString type = m_instanceId.isEmpty() ? QString() : m_controller.instance(m_instanceId).config.type;
+    return snippetFor(type, url, kind);
+}
 
-const socket = new Socket("%1", { params: {} });
-socket.connect();
+QString ConnectPanel::snippetFor(const QString &type, const QString &url, SnippetKind kind)
+{
+    // What the type answers: a topic it accepts, what to listen for, and a first push.
+    struct Usage {
+        QString comment;
+        QString topic;
+        QString joinParams;
+        QString listen;
+        QString afterJoin;
+    };
+    Usage usage;
+    if (type == u"echo") {
+        usage = {u"// echo: any topic; every push is answered ok with its payload."_s, u"echo:test"_s, u"{}"_s,
+                 QString(), uR"(channel.push("ping", { hello: "world" })
+      .receive("ok", (reply) => console.log("echoed", reply));)"_s};
+    } else if (type == u"relay") {
+        usage = {u"// relay: any topic; events go to every OTHER member (run two of these)."_s, u"room:lobby"_s,
+                 uR"({ name: "alice" })"_s, uR"(channel.on("move", (msg) => console.log("move", msg));)"_s,
+                 uR"(channel.push("move", { x: 1, y: 2 });)"_s};
+    } else if (type == u"tictactoe") {
+        usage = {u"// tictactoe: topics game:<name>; the first two to join play X and O, the rest spectate."_s,
+                 u"game:1"_s, uR"({ name: "alice" })"_s,
+                 uR"(channel.on("state", (game) => console.log("board", game.board.join(""), "turn", game.turn));)"_s,
+                 uR"(console.log("playing as", reply.role);
+    // your move, when it is your turn: channel.push("move", { cell: 4 }))"_s};
+    } else if (type == u"chaos") {
+        usage = {u"// chaos (testing aid): any topic; whoami, crash, stall { ms } and fail."_s, u"chaos:test"_s,
+                 u"{}"_s, QString(),
+                 uR"(channel.push("whoami", {}).receive("ok", (me) => console.log("I am", me));)"_s};
+    } else {
+        usage = {u"// %1: events go to every member of the topic (sender included)."_s.arg(type.isEmpty() ? u"chat"_s
+                                                                                                          : type),
+                 u"room:lobby"_s, uR"({ name: "alice" })"_s,
+                 uR"(channel.on("shout", (msg) => console.log("shout", msg));)"_s,
+                 uR"(channel.push("shout", { body: "hello" });)"_s};
+    }
+    const QString header = kind == SnippetKind::Node
+                               ? uR"(// Node.js: npm install phoenix ws   (checked with phoenix %1)
+const { Socket } = require("phoenix");
+const WebSocket = require("ws");
 
-const channel = socket.channel("room:main", { name: "alice" });
-channel.on("shout", (msg) => console.log("shout", msg));
-channel.join()
-  .receive("ok", (reply) => channel.push("shout", { body: "hello" }))
-  .receive("error", (reason) => console.log("join failed", reason));
-)"_s.arg(url);
+const socket = new Socket("%2", { transport: WebSocket, params: {} });)"_s
+                               : uR"(// Browser page: npm install phoenix, then bundle (checked with phoenix %1)
+import { Socket } from "phoenix";
+
+const socket = new Socket("%2", { params: {} });)"_s;
+    QString text = header.arg(QLatin1String(kPhoenixVersion), url) + u"\nsocket.connect();\n\n"_s + usage.comment +
+                   u"\nconst channel = socket.channel(\"%1\", %2);\n"_s.arg(usage.topic, usage.joinParams);
+    if (!usage.listen.isEmpty()) {
+        text += usage.listen + u'\n';
+    }
+    text += uR"(channel.join()
+  .receive("ok", (reply) => {
+    console.log("joined %1");
+    %2
+  })
+  .receive("error", (reason) => console.log("join refused", reason));
+)"_s.arg(usage.topic, usage.afterJoin);
+    return text;
 }
 
 void ConnectPanel::rebuild()

@@ -5,6 +5,7 @@
 #include <QHostAddress>
 #include <QWidget>
 
+class QComboBox;
 class QLabel;
 class QPlainTextEdit;
 class QPushButton;
@@ -28,7 +29,16 @@ public:
     void setEndpoint(const QHostAddress &address, quint16 port);
     void setInstance(const QString &id);
     QStringList urls() const { return m_urls; }
-    QString snippet() const;
+    // Who runs the snippet: a page (phoenix from npm, bundled) or Node.js (phoenix plus ws as the transport).
+    enum class SnippetKind { Browser = 0, Node };
+    // The phoenix release the snippets were checked with (tests/conformance pins it).
+    static constexpr const char *kPhoenixVersion = "1.8.16";
+    QString snippet() const; // the variant chosen in the panel
+    QString snippet(SnippetKind kind) const;
+    // A snippet for an instance of `type` at `url`: a topic the type accepts and the events it answers. It
+    // prints "joined <topic>" once the join is accepted.
+    static QString snippetFor(const QString &type, const QString &url, SnippetKind kind);
+    QComboBox *snippetKindBox() const { return m_kind; }
     // Shown only for an instance that can mint player tokens.
     QPushButton *playerTokenButton() const { return m_playerToken; }
     // Opens the dialog (non-modal, deleted on close) and returns it; nullptr when the instance cannot mint.
@@ -48,6 +58,7 @@ private:
     QString m_instanceId;
     QStringList m_urls;
     QLabel *m_header = nullptr;
+    QComboBox *m_kind = nullptr;
     QVBoxLayout *m_urlRows = nullptr;
     QPlainTextEdit *m_snippet = nullptr;
     QPushButton *m_playerToken = nullptr;

@@ -41,6 +41,7 @@ CreateInstanceDialog::CreateInstanceDialog(ServerController &controller, QWidget
         m_type->addItem(label, type.name);
         m_type->setItemData(m_type->count() - 1, type.error.isEmpty() ? type.description : type.error, Qt::ToolTipRole);
     }
+    m_type->setCurrentIndex(std::max(0, m_type->findData(u"chat"_s))); // what most game nights need
     form->addRow(tr("Type:"), m_type);
     m_typeDescription = new QLabel(this);
     m_typeDescription->setWordWrap(true);

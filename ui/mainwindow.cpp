@@ -2,12 +2,15 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "mainwindow.h"
 
+#include "connectpanel.h"
 #include "createinstancedialog.h"
 #include "instancedetails.h"
 #include "instancelistmodel.h"
+#include "instancepropertiesdialog.h"
 
 #include <QAction>
 #include <QApplication>
+#include <QCheckBox>
 #include <QCloseEvent>
 #include <QDesktopServices>
 #include <QDir>
@@ -52,6 +55,17 @@ MainWindow::MainWindow(ServerController &controller, QSettings &settings, QWidge
     m_view->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     m_view->horizontalHeader()->setStretchLastSection(true);
     m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    // First run: an empty list says what to do.
+    m_firstRun = new QLabel(tr("Create an instance to start hosting:\nFile ▸ New instance… (Ctrl+N)"), m_view);
+    m_firstRun->setAlignment(Qt::AlignCenter);
+    m_firstRun->setStyleSheet(u"color: #6b6b6b; padding: 24px;"_s);
+    m_firstRun->setGeometry(0, 40, 420, 120);
+    const auto updateFirstRun = [this] {
+        m_firstRun->setVisible(m_instances->rowCount() == 0);
+    };
+    connect(m_instances, &QAbstractItemModel::rowsInserted, this, updateFirstRun);
+    connect(m_instances, &QAbstractItemModel::rowsRemoved, this, updateFirstRun);
+    connect(m_instances, &QAbstractItemModel::modelReset, this, updateFirstRun);
     m_details = new InstanceDetails(controller, *m_instances, m_splitter);
     m_splitter->addWidget(m_view);
     m_splitter->addWidget(m_details);
@@ -74,7 +88,7 @@ MainWindow::MainWindow(ServerController &controller, QSettings &settings, QWidge
     });
     connect(m_view, &QWidget::customContextMenuRequested, this, [this](const QPoint &pos) {
         QMenu menu(this);
-        menu.addActions({m_new, m_start, m_stop, m_restart, m_remove});
+        menu.addActions({m_new, m_start, m_stop, m_restart, m_properties, m_remove});
         menu.exec(m_view->viewport()->mapToGlobal(pos));
     });
     connect(&m_controller, &ServerController::instanceStateChanged, this, [this] {
@@ -92,6 +106,7 @@ MainWindow::MainWindow(ServerController &controller, QSettings &settings, QWidge
         scheduleSave();
     });
     connect(&m_controller, &ServerController::listening, this, &MainWindow::updateStatus);
+    connect(&m_controller, &ServerController::instanceStatsChanged, this, &MainWindow::updateStatus);
     connect(&m_controller, &ServerController::listenFailed, this, [this](const QString &error) {
         m_status->setText(error);
         QMessageBox::critical(this, tr("wsserve cannot listen"),
@@ -126,18 +141,35 @@ void MainWindow::buildActions()
     m_restart = new QAction(style()->standardIcon(QStyle::SP_BrowserReload), tr("&Restart"), this);
     m_remove = new QAction(style()->standardIcon(QStyle::SP_TrashIcon), tr("Re&move…"), this);
     m_remove->setShortcut(QKeySequence::Delete);
+    m_properties = new QAction(style()->standardIcon(QStyle::SP_FileDialogDetailedView), tr("&Properties…"), this);
+    m_properties->setToolTip(tr("View and change the instance's options; limits apply at once"));
     connect(m_new, &QAction::triggered, this, [this] {
         CreateInstanceDialog dialog(m_controller, this);
         if (dialog.exec() == QDialog::Accepted) {
             selectInstance(dialog.createdId());
+            m_details->setCurrentWidget(m_details->connectPanel()); // what to hand the players next
         }
+    });
+    connect(m_properties, &QAction::triggered, this, [this] {
+        const QString id = selectedInstance();
+        if (id.isEmpty()) {
+            return;
+        }
+        InstancePropertiesDialog dialog(m_controller, id, this);
+        dialog.exec();
+        scheduleSave();
     });
     connect(m_start, &QAction::triggered, this,
             [this] { runCommand(tr("Start"), [this](const QString &id) { return m_controller.startInstance(id); }); });
-    connect(m_stop, &QAction::triggered, this,
-            [this] { runCommand(tr("Stop"), [this](const QString &id) { return m_controller.stopInstance(id); }); });
+    connect(m_stop, &QAction::triggered, this, [this] {
+        if (confirmDisconnect(tr("Stop"), m_controller.instance(selectedInstance()).stats.clients)) {
+            runCommand(tr("Stop"), [this](const QString &id) { return m_controller.stopInstance(id); });
+        }
+    });
     connect(m_restart, &QAction::triggered, this, [this] {
-        runCommand(tr("Restart"), [this](const QString &id) { return m_controller.restartInstance(id); });
+        if (confirmDisconnect(tr("Restart"), m_controller.instance(selectedInstance()).stats.clients)) {
+            runCommand(tr("Restart"), [this](const QString &id) { return m_controller.restartInstance(id); });
+        }
     });
     connect(m_remove, &QAction::triggered, this, [this] {
         const QString id = selectedInstance();
@@ -153,7 +185,7 @@ void MainWindow::buildActions()
     QToolBar *toolbar = addToolBar(tr("Instances"));
     toolbar->setObjectName(u"instancesToolbar"_s);
     toolbar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
-    toolbar->addActions({m_new, m_start, m_stop, m_restart, m_remove});
+    toolbar->addActions({m_new, m_start, m_stop, m_restart, m_properties, m_remove});
 
     QMenu *file = menuBar()->addMenu(tr("&File"));
     file->addAction(m_new);
@@ -164,7 +196,7 @@ void MainWindow::buildActions()
     QAction *quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     QMenu *instance = menuBar()->addMenu(tr("&Instance"));
-    instance->addActions({m_start, m_stop, m_restart, m_remove});
+    instance->addActions({m_start, m_stop, m_restart, m_properties, m_remove});
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About wsserve"), this, [this] {
         QMessageBox::about(this, tr("About wsserve"),
@@ -173,6 +205,38 @@ void MainWindow::buildActions()
                               "<p>Qt %2</p>")
                                .arg(QCoreApplication::applicationVersion(), QString::fromLatin1(qVersion())));
     });
+}
+
+void MainWindow::closeWithoutAsking()
+{
+    m_noQuestions = true;
+    close();
+}
+
+bool MainWindow::confirmDisconnect(const QString &what, int clients)
+{
+    const QString key = u"confirm/disconnectClients"_s;
+    if (clients <= 0 || !m_settings.value(key, true).toBool()) {
+        return true;
+    }
+    QMessageBox box(QMessageBox::Question, tr("%1 with players connected?").arg(what),
+                    (clients == 1 ? tr("1 client is connected.") : tr("%1 clients are connected.").arg(clients)) +
+                        u' ' +
+                        tr("%1 disconnects them (close code 1012 or 1001; Phoenix clients reconnect by themselves "
+                           "once the server is back).")
+                            .arg(what),
+                    QMessageBox::Yes | QMessageBox::Cancel, this);
+    box.setObjectName(u"confirmDisconnect"_s);
+    box.button(QMessageBox::Yes)->setText(what);
+    auto *dontAsk = new QCheckBox(tr("Don't ask again"), &box);
+    box.setCheckBox(dontAsk);
+    if (box.exec() != QMessageBox::Yes) {
+        return false;
+    }
+    if (dontAsk->isChecked()) {
+        m_settings.setValue(key, false);
+    }
+    return true;
 }
 
 QString MainWindow::selectedInstance() const
@@ -212,6 +276,7 @@ void MainWindow::updateActions()
     m_restart->setEnabled(state == InstanceState::Running || state == InstanceState::Stopped ||
                           state == InstanceState::Failed);
     m_remove->setEnabled(!id.isEmpty() && state != InstanceState::Stopping);
+    m_properties->setEnabled(!id.isEmpty());
 }
 
 void MainWindow::updateStatus()
@@ -226,16 +291,16 @@ void MainWindow::updateStatus()
         running += info.state == InstanceState::Running ? 1 : 0;
         clients += info.stats.clients;
     }
-    QString text = tr("Listening on ws://%1:%2  ·  %3 of %4 instances running")
+    QString text = tr("Listening on ws://%1:%2  ·  %3 of %4 instances running  ·  %5 clients")
                        .arg(urlHost(m_controller.listenAddress()))
                        .arg(m_controller.listenPort())
                        .arg(running)
-                       .arg(m_controller.instanceIds().size());
+                       .arg(m_controller.instanceIds().size())
+                       .arg(clients);
     if (!m_adminUrl.isEmpty()) {
         text += tr("  ·  admin API on %1").arg(m_adminUrl);
     }
     m_status->setText(text);
-    Q_UNUSED(clients)
 }
 
 QList<InstanceSpec> MainWindow::savedInstances() const
@@ -306,6 +371,14 @@ void MainWindow::closeEvent(QCloseEvent *event)
 {
     if (m_closing) {
         event->accept();
+        return;
+    }
+    int clients = 0;
+    for (const QString &id : m_controller.instanceIds()) {
+        clients += m_controller.instance(id).stats.clients;
+    }
+    if (!m_noQuestions && !confirmDisconnect(tr("Quit"), clients)) {
+        event->ignore();
         return;
     }
     // Save first: stopping the instances for the exit must not be remembered as "stopped".

@@ -51,6 +51,13 @@ public:
     QAction *stopAction() const { return m_stop; }
     QAction *restartAction() const { return m_restart; }
     QAction *removeAction() const { return m_remove; }
+    QAction *propertiesAction() const { return m_properties; }
+    QLabel *firstRunHint() const { return m_firstRun; }
+    // Asks before disconnecting players (Stop, Restart, Quit) unless the user ticked "Don't ask again"
+    // (setting confirm/disconnectClients). True: go ahead.
+    bool confirmDisconnect(const QString &what, int clients);
+    // SIGINT/SIGTERM: closes without asking anything.
+    void closeWithoutAsking();
 
 protected:
     void closeEvent(QCloseEvent *event) override;
@@ -79,7 +86,10 @@ private:
     QAction *m_stop = nullptr;
     QAction *m_restart = nullptr;
     QAction *m_remove = nullptr;
+    QAction *m_properties = nullptr;
+    QLabel *m_firstRun = nullptr;
     bool m_closing = false;
+    bool m_noQuestions = false;
     bool m_restoring = true; // until finishStart(): creating the saved instances is not a change to save
 };
 

@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "messageflowmodel.h"
 
+#include "clientlistmodel.h"
+
 #include <QColor>
 #include <QDateTime>
 #include <QJsonArray>
@@ -14,6 +16,7 @@ namespace wsserve {
 
 namespace {
 constexpr qsizetype kPreviewChars = 160;
+constexpr qsizetype kMaxNames = 50000;
 
 // The payload part of a text frame: element 4 of a V2 array, or "payload" of a V1 object.
 QJsonValue payloadOf(const QByteArray &frame, bool *ok)
@@ -53,6 +56,30 @@ MessageFlowModel::MessageFlowModel(ServerController &controller, QObject *parent
                     addBatch(batch);
                 }
             });
+    connect(&m_controller, &ServerController::instanceClientsChanged, this,
+            [this](const QString &id, const ClientList &clients) {
+                if (id != m_instanceId) {
+                    return;
+                }
+                if (m_names.size() > kMaxNames) {
+                    m_names.clear();
+                }
+                bool changed = false;
+                for (const ClientInfo &client : clients) {
+                    if (!client.name.isEmpty() && m_names.value(client.id) != client.name) {
+                        m_names.insert(client.id, client.name);
+                        changed = true;
+                    }
+                }
+                if (changed && !m_rows.isEmpty()) {
+                    emit dataChanged(index(0, ClientColumn), index(static_cast<int>(m_rows.size()) - 1, ClientColumn));
+                }
+            });
+}
+
+QString MessageFlowModel::clientName(quint64 clientId) const
+{
+    return ClientListModel::displayName(m_names.value(clientId), clientId);
 }
 
 MessageFlowModel::~MessageFlowModel()
@@ -71,6 +98,7 @@ void MessageFlowModel::setInstance(const QString &id)
         m_controller.setMessageFlowEnabled(m_instanceId, false);
     }
     m_instanceId = id;
+    m_names.clear();
     clear();
     if (!m_instanceId.isEmpty()) {
         m_controller.setMessageFlowEnabled(m_instanceId, true);
@@ -79,6 +107,16 @@ void MessageFlowModel::setInstance(const QString &id)
 
 void MessageFlowModel::setPaused(bool paused)
 {
+    if (m_paused && !paused && m_skippedWhilePaused > 0) {
+        // The gap is shown, never silent.
+        Row marker;
+        marker.marker = true;
+        marker.event.timeMs = QDateTime::currentMSecsSinceEpoch();
+        marker.preview = m_skippedWhilePaused == 1
+                             ? tr("— 1 message not shown while paused —")
+                             : tr("— %1 messages not shown while paused —").arg(m_skippedWhilePaused);
+        appendRows({marker});
+    }
     m_paused = paused;
     if (!paused) {
         m_skippedWhilePaused = 0;
@@ -106,10 +144,16 @@ void MessageFlowModel::addBatch(const MessageBatch &batch)
     if (batch.events.isEmpty()) {
         return;
     }
-    QList<MessageEvent> incoming = batch.events;
-    if (incoming.size() > kMaxRows) {
-        incoming = incoming.mid(incoming.size() - kMaxRows);
+    QList<Row> rows;
+    rows.reserve(std::min<qsizetype>(batch.events.size(), kMaxRows));
+    for (qsizetype i = std::max<qsizetype>(0, batch.events.size() - kMaxRows); i < batch.events.size(); ++i) {
+        rows.append(Row{batch.events.at(i), previewOf(batch.events.at(i)), false});
     }
+    appendRows(std::move(rows));
+}
+
+void MessageFlowModel::appendRows(QList<Row> incoming)
+{
     // Trim the oldest rows first, then insert: the ring never exceeds kMaxRows.
     const qsizetype overflow = m_rows.size() + incoming.size() - kMaxRows;
     if (overflow > 0) {
@@ -119,9 +163,7 @@ void MessageFlowModel::addBatch(const MessageBatch &batch)
     }
     const int first = static_cast<int>(m_rows.size());
     beginInsertRows({}, first, first + static_cast<int>(incoming.size()) - 1);
-    for (const MessageEvent &event : std::as_const(incoming)) {
-        m_rows.append(Row{event, previewOf(event)});
-    }
+    m_rows.append(std::move(incoming));
     endInsertRows();
 }
 
@@ -203,6 +245,21 @@ QVariant MessageFlowModel::data(const QModelIndex &index, int role) const
     }
     const Row &row = m_rows.at(index.row());
     const MessageEvent &event = row.event;
+    if (row.marker) {
+        if (role == Qt::ForegroundRole) {
+            return QColor(0xb2, 0x6a, 0x00);
+        }
+        if (role != Qt::DisplayRole) {
+            return {};
+        }
+        if (index.column() == TimeColumn) {
+            return QDateTime::fromMSecsSinceEpoch(event.timeMs).toString(u"HH:mm:ss.zzz"_s);
+        }
+        return index.column() == PayloadColumn ? row.preview : QString();
+    }
+    if (role == Qt::ToolTipRole && index.column() == ClientColumn && event.clientId != 0) {
+        return tr("client id %1").arg(event.clientId);
+    }
     if (role == Qt::ForegroundRole && index.column() == DirectionColumn) {
         return event.outgoing ? QColor(0x2a, 0x6f, 0xc9) : QColor(0x2e, 0x9e, 0x4f);
     }
@@ -215,7 +272,7 @@ QVariant MessageFlowModel::data(const QModelIndex &index, int role) const
     case DirectionColumn:
         return event.outgoing ? u"out →"_s : u"← in"_s;
     case ClientColumn:
-        return event.clientId == 0 ? tr("all (%1)").arg(event.recipients) : QString::number(event.clientId);
+        return event.clientId == 0 ? tr("all (%1)").arg(event.recipients) : clientName(event.clientId);
     case TopicColumn:
         return event.topic;
     case EventColumn:
@@ -263,8 +320,9 @@ void MessageFilterProxy::setFilter(Field field, const QString &text)
 
 bool MessageFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sourceParent) const
 {
-    if (m_text.isEmpty()) {
-        return true;
+    const auto *flow = qobject_cast<const MessageFlowModel *>(sourceModel());
+    if (m_text.isEmpty() || (flow && flow->isMarker(sourceRow))) {
+        return true; // a pause gap stays visible whatever the filter
     }
     const auto cell = [&](int column) {
         return sourceModel()->index(sourceRow, column, sourceParent).data().toString();
@@ -273,21 +331,26 @@ bool MessageFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex &sour
         return cell(column).contains(m_text, Qt::CaseInsensitive);
     };
     using C = MessageFlowModel::Column;
+    // A client by name (part of it) or by its id.
+    const auto matchesClient = [&] {
+        const auto *model = qobject_cast<const MessageFlowModel *>(sourceModel());
+        const quint64 id = model ? model->eventAt(sourceRow).clientId : 0;
+        return matches(C::ClientColumn) || (id != 0 && QString::number(id) == m_text);
+    };
     switch (m_field) {
     case Field::Topic:
         return matches(C::TopicColumn);
     case Field::Event:
         return matches(C::EventColumn);
     case Field::Client:
-        return cell(C::ClientColumn) == m_text;
+        return matchesClient();
     case Field::Payload:
         return matches(C::PayloadColumn);
     case Field::All:
     case Field::Invalid:
         break;
     }
-    return matches(C::TopicColumn) || matches(C::EventColumn) || matches(C::PayloadColumn) ||
-           cell(C::ClientColumn) == m_text;
+    return matches(C::TopicColumn) || matches(C::EventColumn) || matches(C::PayloadColumn) || matchesClient();
 }
 
 } // namespace wsserve

@@ -5,6 +5,7 @@
 #include "servercontroller.h"
 
 #include <QAbstractTableModel>
+#include <QHash>
 #include <QSortFilterProxyModel>
 
 namespace wsserve {
@@ -45,6 +46,10 @@ public:
     void addBatch(const MessageBatch &batch);
 
     const MessageEvent &eventAt(int row) const { return m_rows.at(row).event; }
+    // A "N messages not shown while paused" row (added on resume); not a frame, never exported.
+    bool isMarker(int row) const { return row >= 0 && row < m_rows.size() && m_rows.at(row).marker; }
+    // The client's name as the instance last published it ("client <id>" when it gave none).
+    QString clientName(quint64 clientId) const;
     // The frame's payload: pretty-printed JSON for text frames, a hex dump for binary ones.
     static QString payloadDetail(const MessageEvent &event);
     // One JSON Lines record for export.
@@ -63,7 +68,9 @@ private:
     struct Row {
         MessageEvent event;
         QString preview;
+        bool marker = false;
     };
+    void appendRows(QList<Row> rows);
     static QString previewOf(const MessageEvent &event);
 
     ServerController &m_controller;
@@ -72,6 +79,7 @@ private:
     bool m_paused = false;
     bool m_sampling = false;
     quint64 m_skippedWhilePaused = 0;
+    QHash<quint64, QString> m_names; // client id -> name, kept after the client leaves (bounded)
 };
 
 // Filters the message flow by free text in one field (or all of them).

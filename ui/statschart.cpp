@@ -2,6 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "statschart.h"
 
+#include <QLocale>
 #include <QPainter>
 #include <QPainterPath>
 
@@ -15,7 +16,7 @@ StatsChart::StatsChart(Series series, QString title, QColor colour, QWidget *par
     , m_title(std::move(title))
     , m_colour(std::move(colour))
 {
-    setMinimumHeight(90);
+    setMinimumHeight(110);
 }
 
 void StatsChart::setSamples(const QList<StatsSample> &samples)
@@ -61,19 +62,37 @@ void StatsChart::paintEvent(QPaintEvent *)
             break;
         }
     }
-    const QRectF plot = frame.adjusted(8, 22, -8, -8);
+    // Axes: values on the left (0, half, top), time below (minutes ago .. now).
+    const QRectF plot = frame.adjusted(48, 22, -10, -20);
     painter.setPen(QPen(palette().mid().color(), 1, Qt::DotLine));
     painter.drawLine(QPointF(plot.left(), plot.top()), QPointF(plot.right(), plot.top()));
     painter.drawLine(QPointF(plot.left(), plot.center().y()), QPointF(plot.right(), plot.center().y()));
+    painter.setPen(palette().mid().color());
+    painter.drawLine(plot.bottomLeft(), plot.bottomRight());
+    painter.drawLine(plot.bottomLeft(), plot.topLeft());
+    painter.setPen(palette().placeholderText().color());
+    const QLocale locale;
+    const auto valueLabel = [&](double value, double y) {
+        painter.drawText(QRectF(frame.left() + 2, y - 8, plot.left() - frame.left() - 6, 16),
+                         Qt::AlignRight | Qt::AlignVCenter, locale.toString(value, 'g', 4));
+    };
+    valueLabel(top, plot.top());
+    valueLabel(top / 2, plot.center().y());
+    valueLabel(0, plot.bottom());
+    const int minutes = InstanceListModel::kHistorySeconds / 60;
+    const QRectF timeRow(plot.left(), plot.bottom() + 2, plot.width(), 16);
+    painter.drawText(timeRow, Qt::AlignLeft | Qt::AlignTop, tr("−%1 min").arg(minutes));
+    painter.drawText(timeRow, Qt::AlignHCenter | Qt::AlignTop, tr("−%1 min").arg(minutes / 2.0));
+    painter.drawText(timeRow, Qt::AlignRight | Qt::AlignTop, tr("now"));
 
     const double current = m_samples.isEmpty() ? 0 : valueOf(m_samples.last());
     painter.setPen(palette().text().color());
     painter.drawText(frame.adjusted(8, 4, -8, 0), Qt::AlignLeft | Qt::AlignTop,
                      tr("%1: %2").arg(m_title, QString::number(current, 'f', 0)));
     painter.setPen(palette().placeholderText().color());
-    painter.drawText(frame.adjusted(8, 4, -8, 0), Qt::AlignRight | Qt::AlignTop,
-                     tr("max %1 · last %2 min").arg(top).arg(InstanceListModel::kHistorySeconds / 60));
+    painter.drawText(frame.adjusted(8, 4, -8, 0), Qt::AlignRight | Qt::AlignTop, tr("sampled every second"));
     if (m_samples.size() < 2) {
+        painter.drawText(plot, Qt::AlignCenter, tr("Collecting samples…"));
         return;
     }
     const double step = plot.width() / (InstanceListModel::kHistorySeconds - 1);

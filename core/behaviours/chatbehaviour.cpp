@@ -29,6 +29,9 @@ JoinResult ChatBehaviour::join(ChannelContext &channel, const QJsonValue &params
         }
         name = claimed.left(64);
     }
+    if (name.isEmpty()) { // the socket's own `name` parameter, as the window shows it
+        name = channel.connectInfo().params.value(kNameKey).toString().trimmed().left(64);
+    }
     if (name.isEmpty()) {
         name = QStringLiteral("client-%1").arg(channel.clientId());
     }

@@ -2,6 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "endpoint.h"
 
+#include "clock.h"
 #include "http/httpresponse.h"
 #include "httprequesthead.h"
 #include "logging.h"
@@ -21,6 +22,7 @@ namespace wsserve {
 
 namespace {
 constexpr int kSweepIntervalMs = 500;
+constexpr int kLogIntervalMs = 250;
 const QByteArray kAuthTokenPrefix = "base64url.bearer.phx.";
 
 // The JS client sends btoa(token) without padding, under a base64url label; accept both alphabets.
@@ -151,6 +153,10 @@ void Endpoint::listen(const QHostAddress &address, quint16 port)
         m_server->setListenBacklogSize(1024);
         m_acceptor = new net::AcceptGuard(m_server, QStringLiteral("the game port"), m_health,
                                           [this](qintptr fd) { onAccepted(fd); });
+        m_logTimer = new QTimer(this);
+        m_logTimer->setInterval(kLogIntervalMs);
+        m_logTimer->setSingleShot(true);
+        connect(m_logTimer, &QTimer::timeout, this, &Endpoint::publishLog);
         m_sweepTimer = new QTimer(this);
         m_sweepTimer->setInterval(kSweepIntervalMs);
         connect(m_sweepTimer, &QTimer::timeout, this, &Endpoint::sweep);
@@ -268,7 +274,8 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype 
         return;
     }
     if (!m_routes->contains(match.captured(1))) {
-        reject(socket, 404, QStringLiteral("no instance '%1'").arg(printableText(match.captured(1))));
+        reject(socket, 404, QStringLiteral("no instance '%1'").arg(printableText(match.captured(1))), {},
+               match.captured(1));
         return;
     }
     if (match.hasCaptured(2) || match.hasCaptured(3)) {
@@ -278,7 +285,7 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype 
     if (head.method != "GET") {
         reject(socket, 405,
                QStringLiteral("method %1 not allowed; use GET").arg(printableText(QString::fromLatin1(head.method))),
-               "Allow: GET\r\n");
+               "Allow: GET\r\n", match.captured(1));
         return;
     }
     UpgradeRequest request;
@@ -290,28 +297,29 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype 
     request.format = negotiateVsn(request.params, &vsnOk);
     if (!head.isWebSocketUpgrade()) {
         reject(socket, 426, QStringLiteral("this endpoint only serves WebSocket upgrades"),
-               "Upgrade: websocket\r\nConnection: Upgrade\r\n");
+               "Upgrade: websocket\r\nConnection: Upgrade\r\n", match.captured(1));
         return;
     }
     // RFC 6455 4.1 / RFC 9112: an upgrade is HTTP/1.1 with exactly one Host and no body framing.
     if (const QString why = upgradeHeadProblem(head); !why.isEmpty()) {
-        reject(socket, 400, why);
+        reject(socket, 400, why, {}, match.captured(1));
         return;
     }
     if (!vsnOk) {
         reject(socket, 403,
                QStringLiteral("unsupported vsn '%1'; use 2.0.0 or 1.0.0")
-                   .arg(printableText(request.params.value(QStringLiteral("vsn")).toString())));
+                   .arg(printableText(request.params.value(QStringLiteral("vsn")).toString())),
+               {}, match.captured(1));
         return;
     }
     if (head.header("sec-websocket-version") != "13") {
         reject(socket, 426, QStringLiteral("unsupported Sec-WebSocket-Version; this server speaks version 13"),
-               "Sec-WebSocket-Version: 13\r\n");
+               "Sec-WebSocket-Version: 13\r\n", match.captured(1));
         return;
     }
     const QByteArray key = head.header("sec-websocket-key");
     if (!ws::isValidClientKey(key)) {
-        reject(socket, 400, QStringLiteral("missing or malformed Sec-WebSocket-Key"));
+        reject(socket, 400, QStringLiteral("missing or malformed Sec-WebSocket-Key"), {}, match.captured(1));
         return;
     }
     request.acceptKey = ws::acceptKey(key);
@@ -404,9 +412,13 @@ void Endpoint::handOver(QTcpSocket *socket, UpgradeRequest &request, qsizetype h
     case RouteTable::Lookup::HandedOver:
         return;
     case RouteTable::Lookup::Unknown:
+        logRefusal(request.instanceId, request.remoteAddress, 404,
+                   QStringLiteral("no instance '%1'").arg(request.instanceId));
         respondHttpAndClose(connection->fd, 404, QStringLiteral("no instance '%1'").arg(request.instanceId));
         return;
     case RouteTable::Lookup::NotRunning:
+        logRefusal(request.instanceId, request.remoteAddress, 503,
+                   QStringLiteral("instance '%1' is not running").arg(request.instanceId));
         respondHttpAndClose(connection->fd, 503,
                             QStringLiteral("instance '%1' is not running").arg(request.instanceId));
         return;
@@ -416,12 +428,37 @@ void Endpoint::handOver(QTcpSocket *socket, UpgradeRequest &request, qsizetype h
     respondHttpAndClose(connection->fd, 500, QStringLiteral("routing failed"));
 }
 
-void Endpoint::reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders)
+void Endpoint::reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders,
+                      const QString &instanceId)
 {
     m_pending.remove(socket);
     socket->disconnect(this);
-    qCDebug(lcEndpoint).noquote() << "HTTP" << status << "to" << socket->peerAddress().toString() << "-" << body;
+    const QString address = socket->peerAddress().toString();
+    qCDebug(lcEndpoint).noquote() << "HTTP" << status << "to" << address << "-" << body;
+    logRefusal(instanceId, address, status, body);
     respondHttpAndClose(socket, status, body, extraHeaders);
+}
+
+void Endpoint::logRefusal(const QString &instanceId, const QString &address, int status, const QString &reason)
+{
+    ConnectionEvent event;
+    event.timeMs = nowMs();
+    event.kind = ConnectionEvent::Kind::Refused;
+    event.instanceId = instanceId;
+    event.address = address;
+    event.code = status;
+    event.reason = reason;
+    m_log.record(std::move(event)); // bounded: past kMaxEvents a flood only counts
+    if (!m_logTimer->isActive()) {
+        m_logTimer->start();
+    }
+}
+
+void Endpoint::publishLog()
+{
+    if (!m_log.isEmpty()) {
+        emit connectionEvents(std::exchange(m_log, ConnectionEventBatch{}));
+    }
 }
 
 void Endpoint::sweep()

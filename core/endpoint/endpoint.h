@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #pragma once
 
+#include "telemetry/connectionevent.h"
+
 #include <QElapsedTimer>
 #include <QHash>
 #include <QHostAddress>
@@ -45,6 +47,8 @@ public:
 Q_SIGNALS:
     void listening(const QHostAddress &address, quint16 port);
     void listenFailed(const QString &error);
+    // Refused attempts (the HTTP status and the reason sent), at most every 250 ms, bounded per batch.
+    void connectionEvents(const wsserve::ConnectionEventBatch &batch);
 
 private:
     void onAccepted(qintptr fd);
@@ -55,7 +59,10 @@ private:
                    const QRegularExpressionMatch &match);
     // Takes the descriptor (and the body) out of the socket and queues the request to its instance.
     void handOver(QTcpSocket *socket, UpgradeRequest &request, qsizetype headSize, qsizetype bodyBytes);
-    void reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders = {});
+    void reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders = {},
+                const QString &instanceId = {});
+    void logRefusal(const QString &instanceId, const QString &address, int status, const QString &reason);
+    void publishLog();
     void sweep();
 
     std::shared_ptr<RouteTable> m_routes;
@@ -63,6 +70,8 @@ private:
     QTcpServer *m_server = nullptr; // binds and listens; accepting is m_acceptor's
     net::AcceptGuard *m_acceptor = nullptr;
     QTimer *m_sweepTimer = nullptr;
+    QTimer *m_logTimer = nullptr; // publishes m_log; runs only while something is waiting
+    ConnectionEventBatch m_log;
     struct PendingHead {
         qint64 acceptedMs = 0;
         bool routing = false; // head complete; routing is queued

@@ -7,6 +7,8 @@
 #include <QStringList>
 #include <QUrl>
 
+#include <algorithm>
+
 namespace wsserve {
 
 namespace {
@@ -47,7 +49,8 @@ bool parsePattern(const QString &text, OriginPattern *pattern)
         }
         rest = rest.left(portSeparator);
     }
-    if (rest.startsWith(u'[')) {
+    const bool bracketed = rest.startsWith(u'[');
+    if (bracketed) {
         rest = rest.mid(1, rest.size() - 2);
     }
     pattern->host = rest.toLower();
@@ -55,7 +58,20 @@ bool parsePattern(const QString &text, OriginPattern *pattern)
         return false;
     }
     const QString bare = pattern->host.startsWith(u"*.") ? pattern->host.mid(2) : pattern->host;
-    return !bare.isEmpty() && !bare.contains(u'*');
+    if (bare.isEmpty() || bare.contains(u'*')) {
+        return false;
+    }
+    // Only what a host name or an IP literal is made of: a typo such as "origin!!" is refused, not stored
+    // to block every browser later.
+    const auto hostChar = [bracketed](QChar c) {
+        return (c >= u'a' && c <= u'z') || (c >= u'0' && c <= u'9') || c == u'.' || c == u'-' || c == u'_' ||
+               (bracketed && c == u':');
+    };
+    const auto schemeChar = [](QChar c) {
+        return (c >= u'a' && c <= u'z') || (c >= u'0' && c <= u'9') || c == u'+' || c == u'.' || c == u'-';
+    };
+    return std::all_of(bare.cbegin(), bare.cend(), hostChar) &&
+           std::all_of(pattern->scheme.cbegin(), pattern->scheme.cend(), schemeChar);
 }
 
 bool matches(const OriginPattern &pattern, const QUrl &origin)

@@ -362,6 +362,12 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
         result.response.insert(QStringLiteral("history"),
                                QJsonObject{{QStringLiteral("count"), static_cast<qint64>(replay->size())}});
     }
+    if (!client.namedByPresence && message.payload.json.isObject()) {
+        if (const QString name = message.payload.json.toObject().value(QStringLiteral("name")).toString().trimmed();
+            !name.isEmpty()) {
+            client.name = name.left(64);
+        }
+    }
     const bool firstMember = !m_members.contains(topic); // a duplicate join's held topic is not new
     QList<EngineClient *> &members = m_members[topic];
     channel.subscriberSlot = members.size();
@@ -645,6 +651,8 @@ void ChannelEngine::presenceTrack(EngineClient &client, Channel &channel, const 
     QJsonObject diff;
     channel.presenceRef = m_presence.track(topic, key, client.id, meta, &diff);
     channel.presenceKey = key;
+    client.name = key.left(64);
+    client.namedByPresence = true;
     broadcastImpl(topic, kPresenceDiff, Payload::fromJson(diff), 0);
 }
 

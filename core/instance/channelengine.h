@@ -47,6 +47,10 @@ struct EngineClient {
     quint64 id = 0;
     ConnectInfo info;
     ChannelTable channels;
+    // What front ends call it (ClientInfo::name): set from the token or socket params at connect, from
+    // a join's `name` parameter, and from a presence key (which wins).
+    QString name;
+    bool namedByPresence = false;
 };
 
 // What the engine needs from around it: the instance (sockets, encoding, the supervisor) or the

@@ -17,6 +17,7 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <atomic>
 #include <exception>
 #include <limits>
 
@@ -28,6 +29,11 @@ constexpr int kStatsIntervalMs = 100;
 constexpr int kStopGraceMs = 1500;
 constexpr qint64 kCloseHandshakeMs = 5000;
 constexpr qsizetype kScratchBytes = 64 * 1024;
+
+// Client ids are unique for the process lifetime, across instances and restarts: one id never names two
+// people in the message history or the connection log.
+std::atomic<quint64> g_nextClientId{1};
+constexpr quint16 kAbnormalClose = 1006; // never sent: what the log says when the peer just went away
 
 // Wall-clock time (clock.h) for what people see and the watchdog; Instance::nowMs() is the monotonic
 // clock of timers, rate limits and timeouts.
@@ -59,6 +65,11 @@ Instance::~Instance()
             m_shared->removeDescriptor(client->conn.fd());
         }
     }
+}
+
+quint64 Instance::nextClientId()
+{
+    return g_nextClientId.fetch_add(1, std::memory_order_relaxed);
 }
 
 void Instance::start()
@@ -134,25 +145,30 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
     }
     const qintptr fd = connection->fd;
     if (m_stopping || !m_engine) {
-        respondHttpAndClose(fd, 503, QStringLiteral("instance '%1' is stopping").arg(m_config.id));
+        const QString why = QStringLiteral("instance '%1' is stopping").arg(m_config.id);
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 503, why);
+        respondHttpAndClose(fd, 503, why);
         return;
     }
     const qint64 maxClients = m_limits.maxClients;
     if (m_clients.size() >= maxClients) {
         qCWarning(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress << "- max_clients"
                                         << maxClients << "reached";
-        respondHttpAndClose(fd, 503,
-                            QStringLiteral("instance '%1' is full (max_clients %2)").arg(m_config.id).arg(maxClients));
+        const QString why = QStringLiteral("instance '%1' is full (max_clients %2)").arg(m_config.id).arg(maxClients);
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 503, why);
+        respondHttpAndClose(fd, 503, why);
         return;
     }
     // Before the behaviour sees it: a page from a foreign site (phoenix-protocol.md 7.3).
     if (QString why; !originAllowed(m_config.stringOption(options::kCheckOrigin), request.origin, request.host, &why)) {
         qCInfo(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress << "-" << why;
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 403,
+                      request.origin.isEmpty() ? why : QStringLiteral("%1 (Origin: %2)").arg(why, request.origin));
         respondHttpAndClose(fd, 403, why);
         return;
     }
     ConnectInfo info;
-    info.clientId = m_nextClientId++;
+    info.clientId = nextClientId();
     info.params = request.params;
     info.authToken = request.authToken;
     info.remoteAddress = request.remoteAddress;
@@ -164,6 +180,7 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
         if (QString why; !m_engine->authenticate(info, token, &why)) {
             qCInfo(lcInstance).noquote() << logTag(m_config.id) << "refused" << request.remoteAddress
                                          << "- token:" << why;
+            logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 403, why);
             respondHttpAndClose(fd, 403, why);
             return;
         }
@@ -171,15 +188,20 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
     bool crashed = false;
     const std::optional<QString> refusal = m_engine->connect(info, &crashed);
     if (crashed) {
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 500,
+                      QStringLiteral("connect handler crashed"));
         respondHttpAndClose(fd, 500, QStringLiteral("connect handler crashed"));
         return;
     }
     if (refusal) {
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 403, *refusal);
         respondHttpAndClose(fd, 403, *refusal);
         return;
     }
     if (!m_poller->add(fd)) {
-        respondHttpAndClose(fd, 503, QStringLiteral("instance '%1' cannot watch more sockets").arg(m_config.id));
+        const QString why = QStringLiteral("instance '%1' cannot watch more sockets").arg(m_config.id);
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 503, why);
+        respondHttpAndClose(fd, 503, why);
         return;
     }
     auto *client = new Client(connection->release(), m_limits.maxFrameBytes, connection->buffered);
@@ -187,6 +209,15 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
     client->info = std::move(info);
     client->connectedAtMs = wallMs();
     client->lastActivityMs = nowMs();
+    for (const QString &candidate : {client->info.claims.value(QStringLiteral("name")).toString(), client->info.subject,
+                                     client->info.params.value(QStringLiteral("name")).toString()}) {
+        if (!candidate.trimmed().isEmpty()) {
+            client->name = candidate.trimmed().left(64);
+            break;
+        }
+    }
+    logConnection(ConnectionEvent::Kind::Connected, client, client->info.remoteAddress, 0,
+                  wireFormatName(client->info.format));
     m_shared->addDescriptor(fd);
     m_clients.add(client);
     m_engine->addClient(client);
@@ -268,6 +299,8 @@ bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
             client.closing = true;
             client.closingSinceMs = nowMs();
             const quint16 code = event.code == ws::closecode::kNoStatus ? ws::closecode::kNormal : event.code;
+            client.closeCode = event.code;
+            client.closeReason = QStringLiteral("closed by the client");
             queueFrame(client, ws::prepareClose(code, QString()));
         }
         return false;
@@ -312,6 +345,9 @@ void Instance::removeClient(quint64 clientId)
         return;
     }
     m_engine->removeClient(client);
+    logConnection(ConnectionEvent::Kind::Disconnected, client, client->info.remoteAddress,
+                  client->closeCode == 0 ? kAbnormalClose : client->closeCode,
+                  client->closeCode == 0 ? QStringLiteral("connection lost") : client->closeReason);
     m_clients.take(clientId);
     m_clientsDirty = true;
     if (client->longPoll) {
@@ -335,6 +371,8 @@ void Instance::closeClientImpl(Client &client, quint16 code, const QString &reas
     }
     client.closing = true;
     client.closingSinceMs = nowMs();
+    client.closeCode = code;
+    client.closeReason = reason;
     if (client.longPoll) {
         // No close frame to send: the session ends (a waiting poll gets 410 now, later requests too).
         qCDebug(lcInstance).noquote() << logTag(m_config.id) << "long-poll client" << client.id << "ends:" << code
@@ -345,6 +383,41 @@ void Instance::closeClientImpl(Client &client, quint16 code, const QString &reas
         return;
     }
     queueFrame(client, ws::prepareClose(code, reason));
+}
+
+void Instance::pushFromOutside(quint64 clientId, const QString &topic, const QString &event, const QJsonObject &payload)
+{
+    if (m_engine && !m_stopping) {
+        m_engine->pushTo(clientId, topic, event, Payload::fromJson(payload));
+    }
+}
+
+void Instance::applyLiveOptions(const QVariantMap &changed)
+{
+    for (auto it = changed.cbegin(); it != changed.cend(); ++it) {
+        m_config.options.insert(it.key(), it.value());
+    }
+    m_limits = {m_config.intOption(options::kMaxClients), m_config.intOption(options::kMaxFrameBytes),
+                m_config.intOption(options::kIdleTimeoutMs), m_config.intOption(options::kMaxMessagesPerSecond),
+                m_config.intOption(options::kMaxSendBufferBytes)};
+    qCInfo(lcInstance).noquote() << logTag(m_config.id) << "options changed live:" << changed.keys().join(u", ");
+}
+
+void Instance::logConnection(ConnectionEvent::Kind kind, const Client *client, const QString &address, int code,
+                             const QString &reason)
+{
+    ConnectionEvent event;
+    event.timeMs = wallMs();
+    event.kind = kind;
+    event.instanceId = m_config.id;
+    if (client) {
+        event.clientId = client->id;
+        event.name = client->name;
+    }
+    event.address = address;
+    event.code = code;
+    event.reason = reason;
+    m_connectionLog.record(std::move(event));
 }
 
 void Instance::broadcastFromOutside(const QString &topic, const QString &event, const QJsonObject &payload)
@@ -453,6 +526,8 @@ void Instance::kick(quint64 clientId, quint16 closeCode, const QString &reason)
 {
     if (Client *client = m_clients.find(clientId)) {
         qCInfo(lcInstance).noquote() << logTag(m_config.id) << "kicking client" << clientId << "(" << reason << ")";
+        logConnection(ConnectionEvent::Kind::Kicked, client, client->info.remoteAddress, closeCode,
+                      printableText(reason));
         closeClientImpl(*client, closeCode, printableText(reason));
     }
 }
@@ -584,6 +659,9 @@ void Instance::publishStats()
     if (!m_flow.isEmpty()) {
         emit messageFlow(m_flow);
         m_flow = MessageBatch{};
+    }
+    if (!m_connectionLog.isEmpty()) {
+        emit connectionEvents(std::exchange(m_connectionLog, ConnectionEventBatch{}));
     }
     if (m_engine) {
         m_clientsDirty = m_engine->takeChannelsChanged() || m_clientsDirty;

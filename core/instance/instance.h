@@ -11,6 +11,7 @@
 #include "net/wsframe.h"
 #include "protocol/codec.h"
 #include "telemetry/clientinfo.h"
+#include "telemetry/connectionevent.h"
 #include "telemetry/instancestats.h"
 #include "telemetry/messageevent.h"
 
@@ -58,8 +59,15 @@ public:
     void kick(quint64 clientId, quint16 closeCode, const QString &reason);
     // Instance thread: a server-side broadcast (admin API, tests).
     void broadcastFromOutside(const QString &topic, const QString &event, const QJsonObject &payload);
+    // Instance thread: a server-side push to one client's channel on `topic` (the window's Send bar).
+    void pushFromOutside(quint64 clientId, const QString &topic, const QString &event, const QJsonObject &payload);
+    // Instance thread: new values of the options that apply live (limits, check_origin); the supervisor
+    // validated them. max_frame_bytes applies to connections made from now on.
+    void applyLiveOptions(const QVariantMap &options);
 
     QString instanceId() const { return m_config.id; }
+    // Client ids are unique for the process lifetime, across instances, transports and restarts.
+    static quint64 nextClientId();
 
 Q_SIGNALS:
     void started(bool ok, const QString &error);
@@ -73,6 +81,8 @@ Q_SIGNALS:
     void clientsChanged(const wsserve::ClientList &clients);
     // The live message flow, every 100 ms while InstanceShared::messageFlowEnabled().
     void messageFlow(const wsserve::MessageBatch &batch);
+    // The connection log (connects, disconnects, refusals, kicks), with the statistics, when not empty.
+    void connectionEvents(const wsserve::ConnectionEventBatch &batch);
 
 private:
     using Client = InstanceClient;
@@ -147,6 +157,9 @@ private:
     void countOut(Client &client, qsizetype bytes);
     // Builds the next clientsChanged() list a chunk at a time; emits it when complete.
     void advanceClientSnapshot();
+    // Adds to the connection log batch (bounded: ConnectionEventBatch::kMaxEvents per publication).
+    void logConnection(ConnectionEvent::Kind kind, const Client *client, const QString &address, int code,
+                       const QString &reason);
 
     InstanceConfig m_config;
     std::shared_ptr<const BehaviourRegistry> m_registry;
@@ -184,9 +197,9 @@ private:
     bool m_inBatch = false;
     bool m_flushQueued = false;
     QList<qint64> m_crashTimesMs;
-    quint64 m_nextClientId = 1;
     InstanceStats m_stats;
     MessageBatch m_flow;
+    ConnectionEventBatch m_connectionLog;
     InstanceStats m_publishedStats;
     bool m_userBroadcasts = false; // the type takes Supabase kind 3 frames (IBehaviour::acceptsUserBroadcasts)
     bool m_stopping = false;

@@ -11,10 +11,12 @@ std::optional<ClientList> ClientSnapshotBuilder::advance(const ClientSet &client
         const InstanceClient *client = it->second;
         ClientInfo info;
         info.id = client->id;
+        info.name = client->name;
         info.remoteAddress = client->info.remoteAddress;
         info.connectedAtMs = client->connectedAtMs;
         info.format = client->info.format;
         info.longPoll = client->longPoll != nullptr;
+        info.transport = info.longPoll ? QStringLiteral("longpoll") : QStringLiteral("websocket");
         info.topics = client->channels.topics();
         info.topics.sort();
         info.messagesIn = client->messagesIn;

@@ -46,6 +46,8 @@ struct InstanceClient : EngineClient {
     quint64 bytesOut = 0;
     net::TokenBucket rate; // max_messages_per_second
     qint64 closingSinceMs = 0;
+    quint16 closeCode = 0; // the first close code sent or received (the connection log); 0: none (1006)
+    QString closeReason;
     std::unique_ptr<LongPollState> longPoll; // set for long-poll sessions (conn has no descriptor then)
 };
 

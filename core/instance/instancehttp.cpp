@@ -195,6 +195,10 @@ void Instance::openLongPollSession(const std::shared_ptr<net::TakenConnection> &
                                    const UpgradeRequest &request)
 {
     if (m_clients.size() >= m_limits.maxClients) {
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 503,
+                      QStringLiteral("instance '%1' is full (max_clients %2), long-poll")
+                          .arg(m_config.id)
+                          .arg(m_limits.maxClients));
         writeHttp(connection, 503, "text/plain; charset=utf-8",
                   QStringLiteral("instance '%1' is full (max_clients %2)\n")
                       .arg(m_config.id)
@@ -203,7 +207,7 @@ void Instance::openLongPollSession(const std::shared_ptr<net::TakenConnection> &
         return;
     }
     ConnectInfo info;
-    info.clientId = m_nextClientId++;
+    info.clientId = nextClientId();
     info.params = request.params;
     info.authToken = request.authToken; // X-Phoenix-AuthToken: the JS client's authToken option
     info.remoteAddress = request.remoteAddress;
@@ -211,6 +215,7 @@ void Instance::openLongPollSession(const std::shared_ptr<net::TakenConnection> &
     const auto refuse = [&](const QString &why) {
         qCInfo(lcInstance).noquote() << logTag(m_config.id) << "refused long-poll" << request.remoteAddress << "-"
                                      << why;
+        logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 403, why);
         writeHttp(connection, 403, "application/json; charset=utf-8", statusJson(403));
     };
     if (m_engine->authRequired()) {
@@ -238,6 +243,8 @@ void Instance::openLongPollSession(const std::shared_ptr<net::TakenConnection> &
     m_longPollSessions.insert(state.sessionId, client->id);
     m_clients.add(client);
     m_engine->addClient(client);
+    logConnection(ConnectionEvent::Kind::Connected, client, client->info.remoteAddress, 0,
+                  wireFormatName(client->info.format) + QStringLiteral(", long-poll"));
     m_clientsDirty = true;
     ++m_stats.connectionsTotal;
     qCDebug(lcInstance).noquote() << logTag(m_config.id) << "long-poll client" << client->id << "from"

@@ -76,6 +76,7 @@ Supervisor::Supervisor(std::shared_ptr<const BehaviourRegistry> registry, std::s
     qRegisterMetaType<SupervisorEvent>();
     qRegisterMetaType<ClientList>();
     qRegisterMetaType<MessageBatch>();
+    qRegisterMetaType<ConnectionEventBatch>();
     m_watchdogTimer = new QTimer(this);
     m_watchdogTimer->setInterval(kWatchdogTickMs);
     connect(m_watchdogTimer, &QTimer::timeout, this, &Supervisor::checkWatchdogs);
@@ -304,6 +305,49 @@ CommandResult Supervisor::broadcast(const QString &id, const QString &topic, con
     return CommandResult::ok();
 }
 
+CommandResult Supervisor::pushTo(const QString &id, quint64 clientId, const QString &topic, const QString &event,
+                                 const QJsonObject &payload)
+{
+    CommandResult result;
+    const Record *record = find(id, &result);
+    if (!record) {
+        return result;
+    }
+    const bool known = std::any_of(record->clients.cbegin(), record->clients.cend(),
+                                   [clientId](const ClientInfo &client) { return client.id == clientId; });
+    if (!known) {
+        return CommandResult::fail(CommandResult::Error::NotFound,
+                                   QStringLiteral("no client '%1' on instance '%2'").arg(clientId).arg(id));
+    }
+    Instance *instance = runningInstance(id, &result);
+    if (!instance) {
+        return result;
+    }
+    // cross-thread: queued into the instance thread.
+    QMetaObject::invokeMethod(
+        instance,
+        [instance, clientId, topic, event, payload] { instance->pushFromOutside(clientId, topic, event, payload); },
+        Qt::QueuedConnection);
+    return CommandResult::ok();
+}
+
+CommandResult Supervisor::updateOptions(const QString &id, const QVariantMap &options, const QVariantMap &live)
+{
+    CommandResult result;
+    Record *record = find(id, &result);
+    if (!record) {
+        return result;
+    }
+    record->config.options = options;
+    if (record->instance && !live.isEmpty()) {
+        Instance *instance = record->instance;
+        // cross-thread: queued into the instance thread.
+        QMetaObject::invokeMethod(
+            instance, [instance, live] { instance->applyLiveOptions(live); }, Qt::QueuedConnection);
+    }
+    return CommandResult::ok();
+}
+
 QStringList Supervisor::instanceIds() const
 {
     QStringList ids = m_records.keys();
@@ -402,6 +446,8 @@ void Supervisor::launch(Record &record)
             emit instanceClientsChanged(id, clients);
         }
     });
+    // Refusals and disconnects are worth showing even from an instance being replaced: no current check.
+    connect(instance, &Instance::connectionEvents, this, &Supervisor::connectionEvents);
     connect(instance, &Instance::messageFlow, this, [this, id, instance](const MessageBatch &batch) {
         Record *current = m_records.value(id);
         if (current && current->instance == instance) {

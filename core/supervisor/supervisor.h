@@ -6,6 +6,7 @@
 #include "instance/instanceconfig.h"
 #include "instancestate.h"
 #include "telemetry/clientinfo.h"
+#include "telemetry/connectionevent.h"
 #include "telemetry/instancestats.h"
 #include "telemetry/messageevent.h"
 
@@ -60,6 +61,12 @@ public:
     // NotFound also for a client not in the instance's published client list (at most 500 ms old).
     CommandResult kickClient(const QString &id, quint64 clientId, const QString &reason);
     CommandResult broadcast(const QString &id, const QString &topic, const QString &event, const QJsonObject &payload);
+    // NotFound also for a client not in the published list; NotRunning.
+    CommandResult pushTo(const QString &id, quint64 clientId, const QString &topic, const QString &event,
+                         const QJsonObject &payload);
+    // Replaces an instance's (validated) options; `live` (a subset) reaches a running instance at once,
+    // the rest applies at its next start.
+    CommandResult updateOptions(const QString &id, const QVariantMap &options, const QVariantMap &live);
 
     QStringList instanceIds() const;
     bool contains(const QString &id) const { return m_records.contains(id); }
@@ -80,6 +87,7 @@ Q_SIGNALS:
     void instanceStatsChanged(const QString &id, const wsserve::InstanceStats &stats);
     void instanceClientsChanged(const QString &id, const wsserve::ClientList &clients);
     void instanceMessageFlow(const QString &id, const wsserve::MessageBatch &batch);
+    void connectionEvents(const wsserve::ConnectionEventBatch &batch);
     void supervisorEvent(const wsserve::SupervisorEvent &event);
     void allStopped();
 

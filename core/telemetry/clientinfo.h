@@ -13,7 +13,11 @@ namespace wsserve {
 
 // One connected socket as front ends see it. Thread: a value; published by the instance in batches.
 struct ClientInfo {
-    quint64 id = 0;
+    quint64 id = 0; // unique for the process lifetime (never reused, not even after a restart)
+    // The name people know it by: its presence key, else the `name` join parameter, else the JWT `name`
+    // or `sub` claim, else the `name` socket parameter; empty when it gave none.
+    QString name;
+    QString transport = QStringLiteral("websocket");
     QString remoteAddress;
     qint64 connectedAtMs = 0; // ms since the epoch
     WireFormat format = WireFormat::Invalid;

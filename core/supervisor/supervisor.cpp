@@ -266,20 +266,26 @@ Instance *Supervisor::runningInstance(const QString &id, CommandResult *result) 
     return record->instance;
 }
 
-CommandResult Supervisor::kickClient(const QString &id, quint64 clientId, const QString &reason)
+Instance *Supervisor::instanceWithClient(const QString &id, quint64 clientId, CommandResult *result) const
 {
-    CommandResult result;
-    const Record *record = find(id, &result);
+    const Record *record = find(id, result);
     if (!record) {
-        return result;
+        return nullptr;
     }
     const bool known = std::any_of(record->clients.cbegin(), record->clients.cend(),
                                    [clientId](const ClientInfo &client) { return client.id == clientId; });
     if (!known) {
-        return CommandResult::fail(CommandResult::Error::NotFound,
-                                   QStringLiteral("no client '%1' on instance '%2'").arg(clientId).arg(id));
+        *result = CommandResult::fail(CommandResult::Error::NotFound,
+                                      QStringLiteral("no client '%1' on instance '%2'").arg(clientId).arg(id));
+        return nullptr;
     }
-    Instance *instance = runningInstance(id, &result);
+    return runningInstance(id, result);
+}
+
+CommandResult Supervisor::kickClient(const QString &id, quint64 clientId, const QString &reason)
+{
+    CommandResult result;
+    Instance *instance = instanceWithClient(id, clientId, &result);
     if (!instance) {
         return result;
     }
@@ -309,17 +315,7 @@ CommandResult Supervisor::pushTo(const QString &id, quint64 clientId, const QStr
                                  const QJsonObject &payload)
 {
     CommandResult result;
-    const Record *record = find(id, &result);
-    if (!record) {
-        return result;
-    }
-    const bool known = std::any_of(record->clients.cbegin(), record->clients.cend(),
-                                   [clientId](const ClientInfo &client) { return client.id == clientId; });
-    if (!known) {
-        return CommandResult::fail(CommandResult::Error::NotFound,
-                                   QStringLiteral("no client '%1' on instance '%2'").arg(clientId).arg(id));
-    }
-    Instance *instance = runningInstance(id, &result);
+    Instance *instance = instanceWithClient(id, clientId, &result);
     if (!instance) {
         return result;
     }

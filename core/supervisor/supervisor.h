@@ -98,6 +98,8 @@ private:
     Record *find(const QString &id, CommandResult *result) const;
     // The instance object of a Running instance (to queue a call to), or nullptr with `result` set.
     Instance *runningInstance(const QString &id, CommandResult *result) const;
+    // The running instance whose published client list has clientId; NotFound / NotRunning otherwise.
+    Instance *instanceWithClient(const QString &id, quint64 clientId, CommandResult *result) const;
     void launch(Record &record);
     void teardown(Record &record, quint16 closeCode, const QString &reason, AfterStop after, InstanceState state);
     void onStarted(const QString &id, Instance *instance, bool ok, const QString &error);

@@ -541,16 +541,67 @@ void ChannelEngine::broadcast(const QString &topic, const QString &event, const 
 }
 
 void ChannelEngine::broadcastImpl(const QString &topic, const QString &event, const Payload &payload,
-                                  quint64 excludeClientId)
+                                  quint64 excludeClientId, bool fromCluster)
 {
     if (m_historyKeep > 0 && event != kPresenceDiff) {
         m_store->appendHistory(m_config.id, topic, event, payload, wsserve::nowMs(), m_historyKeep, m_historyTtlMs);
     }
-    const auto members = m_members.constFind(topic);
-    if (members == m_members.cend()) {
+    if (const auto members = m_members.constFind(topic); members != m_members.cend()) {
+        m_host.sendBroadcast(*members, topic, event, payload, excludeClientId);
+    }
+    if (!fromCluster) {
+        m_host.publishToCluster(topic, event, payload); // other nodes may have members even when this has none
+    }
+}
+
+QJsonObject ChannelEngine::presenceList(const QString &topic) const
+{
+    QJsonObject list = m_presence.list(topic);
+    m_remotePresence.mergeInto(topic, &list);
+    return list;
+}
+
+void ChannelEngine::receiveRemoteBroadcast(const QString &node, const QString &topic, const QString &event,
+                                           const Payload &payload)
+{
+    if (m_stopping) {
         return;
     }
-    m_host.sendBroadcast(*members, topic, event, payload, excludeClientId);
+    if (event == kPresenceDiff) {
+        m_remotePresence.applyDiff(node, topic, payload.json.toObject());
+    }
+    broadcastImpl(topic, event, payload, 0, true);
+}
+
+void ChannelEngine::receiveRemoteState(const QString &node, const QJsonObject &topics)
+{
+    fanOutRemoteDiffs(m_remotePresence.replace(node, topics));
+}
+
+void ChannelEngine::dropRemoteNode(const QString &node)
+{
+    fanOutRemoteDiffs(m_remotePresence.dropNode(node));
+}
+
+void ChannelEngine::fanOutRemoteDiffs(const QHash<QString, QJsonObject> &diffs)
+{
+    if (m_stopping) {
+        return;
+    }
+    for (auto diff = diffs.cbegin(); diff != diffs.cend(); ++diff) {
+        if (const auto members = m_members.constFind(diff.key()); members != m_members.cend()) {
+            m_host.sendBroadcast(*members, diff.key(), kPresenceDiff, Payload::fromJson(diff.value()), 0);
+        }
+    }
+}
+
+QJsonObject ChannelEngine::localPresenceState() const
+{
+    QJsonObject state;
+    for (const QString &topic : m_presence.topics()) {
+        state.insert(topic, m_presence.list(topic));
+    }
+    return state;
 }
 
 bool ChannelEngine::pushTo(quint64 clientId, const QString &topic, const QString &event, const Payload &payload)

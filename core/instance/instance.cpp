@@ -58,6 +58,7 @@ Instance::Instance(InstanceConfig config, std::shared_ptr<const BehaviourRegistr
 
 Instance::~Instance()
 {
+    detachCluster();
     // Clients are only left here when the thread was abandoned by the watchdog and its loop ended without
     // a stop(); deleting them closes their descriptors.
     for (const Client *client : m_clients.all()) {
@@ -132,6 +133,7 @@ void Instance::start()
     }
     qCInfo(lcInstance).noquote() << logTag(m_config.id) << "started, type" << m_config.type << "- sockets polled with"
                                  << m_poller->backend();
+    attachCluster();
     emit started(true, QString());
 }
 
@@ -514,6 +516,7 @@ void Instance::finishStop()
         return;
     }
     m_stopFinished = true;
+    detachCluster();
     if (m_stopTimer) {
         m_stopTimer->stop();
     }

@@ -247,6 +247,10 @@ test('cluster: a Redis restart loses no local delivery and cross-node delivery r
     // Local delivery goes on.
     assert.deepEqual(await pushAndWait(ch[0], 'shout', { n: 'during' }), { status: 'ok', response: {} });
     await logs[1].waitFor((e) => e.payload.n === 'during', { label: 'a2 gets a1\'s shout without Redis' });
+    // Longer than the bound: each node stops hearing the other, whose members leave its presence.
+    await waitCluster(nodes.a, (body) => body.nodes.length === 1, 'node a no longer hears b', GONE_BOUND_MS + 3000);
+    await until(() => presences[2].keys().join() === 'r2', `b1 sees only r2: ${presences[2].keys()}`, 5000);
+    assert.deepEqual(await pushAndWait(ch[0], 'shout', { n: 'during' }), { status: 'ok', response: {} });
 
     redis = await startRedis(redis.port);
     await waitCluster(nodes.a, seesAll(['a', 'b']), 'node a reconnected and sees b', 15000);

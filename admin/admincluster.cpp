@@ -22,10 +22,15 @@ QJsonObject AdminServer::clusterJson() const
     }
     QJsonArray nodes;
     for (const ClusterNode &node : status.nodes) {
+        QJsonObject clients;
+        for (auto it = node.clients.cbegin(); it != node.clients.cend(); ++it) {
+            clients.insert(it.key(), it.value());
+        }
         nodes.append(QJsonObject{{u"name"_s, node.name},
                                  {u"self"_s, node.self},
                                  {u"last_seen_ms"_s, node.lastSeenMs},
-                                 {u"instances"_s, QJsonArray::fromStringList(node.instances)}});
+                                 {u"instances"_s, QJsonArray::fromStringList(node.instances)},
+                                 {u"clients"_s, clients}});
     }
     // This node's shared instances, with the clients connected here.
     QJsonArray instances;
@@ -33,14 +38,17 @@ QJsonObject AdminServer::clusterJson() const
         const InstanceInfo info = m_controller.instance(id);
         if (info.config.boolOption(options::kCluster)) {
             QStringList on;
+            int elsewhere = 0;
             for (const ClusterNode &node : status.nodes) {
                 if (node.instances.contains(id)) {
                     on.append(node.name);
+                    elsewhere += node.self ? 0 : node.clients.value(id);
                 }
             }
             instances.append(QJsonObject{{u"id"_s, id},
                                          {u"type"_s, info.config.type},
                                          {u"clients_here"_s, info.stats.clients},
+                                         {u"clients_cluster"_s, info.stats.clients + elsewhere},
                                          {u"nodes"_s, QJsonArray::fromStringList(on)}});
         }
     }

@@ -365,10 +365,17 @@ int main(int argc, char *argv[])
         qInfo().noquote() << limits;
     }
     ServerController controller(registry);
+    controller.setTypeDirectories(config.typesDirs.isEmpty() ? QStringList{defaultTypesDirectory()} : config.typesDirs);
     if (cluster) {
+        // Headless, a bad instance ends the start: checked first, so such a run never shows up as a node.
+        for (const InstanceSpec &spec : std::as_const(config.instances)) {
+            if (InstanceConfig checked;
+                !gui && !controller.registry().makeConfig(spec.id, spec.type, spec.options, &checked, &error)) {
+                return failStart(error);
+            }
+        }
         controller.joinCluster(*cluster);
     }
-    controller.setTypeDirectories(config.typesDirs.isEmpty() ? QStringList{defaultTypesDirectory()} : config.typesDirs);
     Store::OpenError storeError = Store::OpenError::None;
 #ifdef WSSERVE_HAS_GUI
     if (gui) {

@@ -306,9 +306,13 @@ void MainWindow::updateStatus()
         text += tr("  ·  admin API on %1").arg(m_adminUrl);
     }
     if (const ClusterStatus cluster = m_controller.clusterStatus(); cluster.enabled) {
-        QStringList nodes;
+        QStringList nodes; // name (clients on its shared instances)
         for (const ClusterNode &node : cluster.nodes) {
-            nodes.append(node.name);
+            int nodeClients = 0;
+            for (const int count : node.clients) {
+                nodeClients += count;
+            }
+            nodes.append(tr("%1 (%2)").arg(node.name).arg(nodeClients));
         }
         text += cluster.connected ? tr("  ·  cluster: connected, nodes %1").arg(nodes.join(u", "))
                                   : tr("  ·  cluster: disconnected (%1)").arg(cluster.lastError);

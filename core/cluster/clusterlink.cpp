@@ -70,7 +70,8 @@ public:
 
     void publish(const QByteArray &channel, const QByteArray &message)
     {
-        if (!m_connected || !m_pub) {
+        // Dropped, never queued for later, while disconnected or while Redis does not keep up.
+        if (!m_connected || !m_pub || qsizetype(sdslen(m_pub->c.obuf)) > ClusterLink::kMaxPendingBytes) {
             QMutexLocker lock(&m_link.m_mutex);
             ++m_link.m_status.dropped;
             return;
@@ -97,7 +98,7 @@ private:
         QString boot;
         qint64 lastSeen = 0; // m_clock
         qint64 lastSeenWallMs = 0;
-        QStringList instances;
+        QHash<QString, int> clients; // instance id -> clients there
     };
 
     static ClusterWorker *owner(const redisAsyncContext *context)
@@ -339,11 +340,12 @@ private:
             const QJsonObject object = QJsonDocument::fromJson(body).object();
             const QString type = object.value(QStringLiteral("t")).toString();
             if (type == u"hb") {
-                QStringList instances;
-                for (const QJsonValue &id : object.value(QStringLiteral("instances")).toArray()) {
-                    instances.append(id.toString());
+                QHash<QString, int> clients;
+                const QJsonObject instances = object.value(QStringLiteral("instances")).toObject();
+                for (auto it = instances.constBegin(); it != instances.constEnd(); ++it) {
+                    clients.insert(it.key(), it.value().toInt());
                 }
-                heardFrom(node, boot, instances);
+                heardFrom(node, boot, clients);
             } else if (type == u"want") {
                 m_link.dispatch(object.value(QStringLiteral("instance")).toString(),
                                 [](const ClusterLink::Member &member) { member.resync(); });
@@ -361,7 +363,7 @@ private:
                         [node, body](const ClusterLink::Member &member) { member.deliver(node, body); });
     }
 
-    void heardFrom(const QString &name, const QString &boot, const QStringList &instances)
+    void heardFrom(const QString &name, const QString &boot, const QHash<QString, int> &clients)
     {
         auto node = m_nodes.find(name);
         if (node != m_nodes.end() && node->boot != boot) {
@@ -370,7 +372,7 @@ private:
         } else if (node == m_nodes.end()) {
             qCInfo(lcCore).noquote() << "cluster: node" << name << "joined";
         }
-        m_nodes.insert(name, Node{boot, m_clock.elapsed(), wsserve::nowMs(), instances});
+        m_nodes.insert(name, Node{boot, m_clock.elapsed(), wsserve::nowMs(), clients});
         publishNodes();
     }
 
@@ -397,16 +399,34 @@ private:
 
     void publishNodes()
     {
+        const auto sorted = [](const QHash<QString, int> &clients) {
+            QStringList ids = clients.keys();
+            ids.sort();
+            return ids;
+        };
         QList<ClusterNode> nodes;
-        nodes.append(ClusterNode{m_link.m_settings.nodeName, true, wsserve::nowMs(), m_link.attachedIds()});
+        const QHash<QString, int> own = localClients();
+        nodes.append(ClusterNode{m_link.m_settings.nodeName, true, wsserve::nowMs(), sorted(own), own});
         QStringList names = m_nodes.keys();
         names.sort();
         for (const QString &name : std::as_const(names)) {
             const Node &node = m_nodes[name];
-            nodes.append(ClusterNode{name, false, node.lastSeenWallMs, node.instances});
+            nodes.append(ClusterNode{name, false, node.lastSeenWallMs, sorted(node.clients), node.clients});
         }
         QMutexLocker lock(&m_link.m_mutex);
         m_link.m_status.nodes = nodes;
+    }
+
+    // Attached instances with their clients here.
+    QHash<QString, int> localClients() const
+    {
+        QHash<QString, int> clients;
+        const QStringList ids = m_link.attachedIds();
+        QMutexLocker lock(&m_link.m_mutex);
+        for (const QString &id : ids) {
+            clients.insert(id, m_link.m_clients.value(id));
+        }
+        return clients;
     }
 
     void sendHeartbeat()
@@ -415,9 +435,10 @@ private:
         if (!m_connected || !m_pub) {
             return;
         }
-        QJsonArray instances;
-        for (const QString &id : m_link.attachedIds()) {
-            instances.append(id);
+        QJsonObject instances;
+        const QHash<QString, int> own = localClients();
+        for (auto it = own.cbegin(); it != own.cend(); ++it) {
+            instances.insert(it.key(), it.value());
         }
         const QByteArray body = QJsonDocument(QJsonObject{{QStringLiteral("t"), QStringLiteral("hb")},
                                                           {QStringLiteral("instances"), instances}})
@@ -506,6 +527,12 @@ void ClusterLink::publish(const QString &instanceId, const QByteArray &message)
         m_worker,
         [worker = m_worker, channel = instanceChannel(instanceId), message] { worker->publish(channel, message); },
         Qt::QueuedConnection);
+}
+
+void ClusterLink::setClients(const QString &instanceId, int clients)
+{
+    QMutexLocker lock(&m_mutex);
+    m_clients.insert(instanceId, clients);
 }
 
 ClusterStatus ClusterLink::status() const

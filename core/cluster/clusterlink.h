@@ -25,8 +25,9 @@ class ClusterWorker;
 struct ClusterNode {
     QString name;
     bool self = false;
-    qint64 lastSeenMs = 0; // wall clock; this node: now
-    QStringList instances; // its instances with cluster=true
+    qint64 lastSeenMs = 0;       // wall clock; this node: now
+    QStringList instances;       // its instances with cluster=true
+    QHash<QString, int> clients; // instance id -> clients connected to that node
 };
 
 // The cluster as front ends show it (GET /api/cluster, /healthz, /metrics, the status bar).
@@ -81,6 +82,10 @@ public:
     // disconnected: nothing is queued for later, so nothing old is replayed.
     void publish(const QString &instanceId, const QByteArray &message);
     ClusterStatus status() const;
+    // The clients an attached instance has on this node (sent with the heartbeats).
+    void setClients(const QString &instanceId, int clients);
+    // Bytes waiting for Redis beyond which publishes are dropped (and counted) rather than queued.
+    static constexpr qsizetype kMaxPendingBytes = 64 * 1024 * 1024;
 
 private:
     friend class ClusterWorker;
@@ -93,6 +98,7 @@ private:
     QByteArray m_origin;
     mutable QMutex m_mutex;
     QHash<QString, Member> m_members;
+    QHash<QString, int> m_clients;
     ClusterStatus m_status; // written by the worker
     QThread *m_thread = nullptr;
     ClusterWorker *m_worker = nullptr;

@@ -4,6 +4,7 @@
 
 #include "behaviourregistry.h"
 #include "clock.h"
+#include "cluster/clusterlink.h"
 #include "guarded.h"
 #include "http/httpresponse.h"
 #include "http/originpolicy.h"
@@ -675,6 +676,9 @@ void Instance::publishStats()
     m_stats.clients = static_cast<int>(m_clients.size());
     if (m_stats == m_publishedStats) {
         return;
+    }
+    if (m_cluster && m_stats.clients != m_publishedStats.clients) {
+        m_cluster->setClients(m_config.id, m_stats.clients); // the other nodes learn it with the heartbeat
     }
     m_publishedStats = m_stats;
     emit statsChanged(m_stats);

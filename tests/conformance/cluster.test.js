@@ -212,6 +212,12 @@ test('cluster: presence is merged and a killed node\'s members leave within the 
     // carol joined last: her presence_state already listed the members of the other nodes.
     const cluster = await adminGet(nodes.a, '/api/cluster');
     assert.deepEqual(cluster.body.nodes.map((node) => node.name), ['a', 'b', 'c']);
+    // Clients per node travel with the heartbeats: the instance's total counts every node's.
+    const counted = await waitCluster(nodes.a, (body) => body.nodes.every((node) => node.clients.room >= 2) &&
+        body.instances[0].clients_cluster === body.nodes.reduce((sum, node) => sum + node.clients.room, 0),
+    'client counts of every node');
+    assert.equal(counted.instances[0].id, 'room');
+    assert.ok(counted.instances[0].clients_here >= 2);
 
     nodes.c.child.kill('SIGKILL');
     const killedAt = performance.now();

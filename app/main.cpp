@@ -156,8 +156,10 @@ std::optional<wsserve::ClusterSettings> clusterSettings(const wsserve::ServerCon
                 c = u'-';
             }
         }
-        settings.nodeName =
-            QStringLiteral("%1:%2").arg(host.isEmpty() ? QStringLiteral("node") : host).arg(config.port);
+        // With --port 0 several nodes of one host would share host:0; the process id tells them apart.
+        const QString where = config.port != 0 ? QString::number(config.port)
+                                               : QStringLiteral("pid%1").arg(QCoreApplication::applicationPid());
+        settings.nodeName = QStringLiteral("%1:%2").arg(host.isEmpty() ? QStringLiteral("node") : host, where);
     }
     if (const QString problem = wsserve::validateNodeName(settings.nodeName); !problem.isEmpty()) {
         *error = problem;

@@ -365,6 +365,14 @@ private:
 
     void heardFrom(const QString &name, const QString &boot, const QHash<QString, int> &clients)
     {
+        if (name == m_link.m_settings.nodeName) { // another process under our name: its messages pass as ours
+            if (!m_warnedNameClash) {
+                qCWarning(lcCore).noquote()
+                    << "cluster: another node also calls itself" << name << "- give every node its own --node-name";
+                m_warnedNameClash = true;
+            }
+            return;
+        }
         auto node = m_nodes.find(name);
         if (node != m_nodes.end() && node->boot != boot) {
             qCInfo(lcCore).noquote() << "cluster: node" << name << "restarted; forgetting its old members";
@@ -459,6 +467,7 @@ private:
     bool m_everConnected = false;
     bool m_failed = false;
     bool m_loggedDown = false;
+    bool m_warnedNameClash = false;
     int m_backoffMs = kFirstBackoffMs;
     QSet<QString> m_subscribed;
     QHash<QString, Node> m_nodes;

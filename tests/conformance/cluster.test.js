@@ -274,3 +274,29 @@ test('cluster: a Redis restart loses no local delivery and cross-node delivery r
     const cluster = await adminGet(nodes.a, '/api/cluster');
     assert.ok(cluster.body.reconnects >= 1, JSON.stringify(cluster.body));
 });
+
+test('cluster: a node killed and back at once under its name leaves no duplicate keys', { skip, timeout: 30000 }, async () => {
+    const alice = await connect(nodes.a);
+    const chAlice = alice.socket.channel('room:back', { name: 'alice' });
+    const pAlice = presenceOf(chAlice);
+    await joinOk(chAlice);
+    const old = await connect(nodes.b);
+    await joinOk(old.socket.channel('room:back', { name: 'bob' }));
+    await until(() => pAlice.keys().join() === 'alice,bob', `alice sees bob: ${pAlice.keys()}`);
+
+    nodes.b.child.kill('SIGKILL');
+    sockets.delete(old);
+    old.socket.disconnect();
+    await startNode('b'); // well within the 3 s bound: the heartbeat's new boot id retires the old entries
+    await waitCluster(nodes.a, seesAll(['a', 'b']), 'node a hears the new b');
+    const bob = await connect(nodes.b);
+    const chBob = bob.socket.channel('room:back', { name: 'bob' });
+    const pBob = presenceOf(chBob);
+    await joinOk(chBob);
+    for (const [who, p] of [['alice', pAlice], ['bob', pBob]]) {
+        await until(() => p.keys().join() === 'alice,bob' &&
+            p.presence.list((key, { metas }) => metas.length).every((n) => n === 1),
+        `${who} sees alice and one bob: ${JSON.stringify(p.presence.list((key, { metas }) => [key, metas.length]))}`);
+    }
+    assert.match(nodes.a.stderr(), /cluster: node b restarted/);
+});

@@ -225,7 +225,8 @@ test('cluster: presence is merged and a killed node\'s members leave within the 
         'carol leaves alice\'s and bob\'s presence', GONE_BOUND_MS + 3000);
     const tookMs = performance.now() - killedAt;
     // At most 3 heartbeats after the last one C sent (up to 1 s before the kill), plus the 250 ms sweep.
-    assert.ok(tookMs <= GONE_BOUND_MS + 1000, `carol left after ${Math.round(tookMs)} ms`);
+    // The slack beyond that is for a loaded machine (the sanitizer suite).
+    assert.ok(tookMs <= GONE_BOUND_MS + 2000, `carol left after ${Math.round(tookMs)} ms`);
     assert.deepEqual(pAlice.keys(), ['alice', 'bob']);
     await waitCluster(nodes.a, (body) => body.nodes.length === 2, 'node c gone from a\'s /api/cluster');
     sockets.delete(carol);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "behaviours/builtins.h"
+#include "cluster/clusterlink.h"
 #include "commandresult.h"
 #include "store/store.h"
 #include "supervisor/instancestate.h"
@@ -173,6 +174,13 @@ public:
     QList<StoredTopic> historyTopics(const QString &id) const;
     // Empty topic: every topic. NotFound for an unknown instance.
     CommandResult clearHistory(const QString &id, const QString &topic, qint64 *removed = nullptr);
+
+    // Scale-out: joins the cluster of nodes meeting at settings' Redis (docs/design-notes.md "Cluster"). Must
+    // come before the first instance is created; the caller checked the settings (checkClusterReachable).
+    // Instances with cluster=true then share broadcasts and presence with the same id on the other nodes.
+    void joinCluster(const ClusterSettings &settings);
+    // enabled == false when the node runs alone. Any thread.
+    ClusterStatus clusterStatus() const;
 
     // Closes every client with 1012, stops every instance and the listener, commits what the store holds;
     // emits shutdownComplete().

@@ -9,7 +9,8 @@ set -euo pipefail
 wsserve_packages=(build-essential cmake ninja-build pkg-config
     qt6-base-dev libqt6sql6-sqlite qt6-websockets-dev qt6-httpserver-dev qt6-declarative-dev
     qt6-declarative-private-dev libgl-dev libssl-dev clang-format
-    dpkg-dev appstream desktop-file-utils lintian)
+    dpkg-dev appstream desktop-file-utils lintian
+    libhiredis-dev redis-server)
 
 wsserve_install_deps() {
     local missing=()

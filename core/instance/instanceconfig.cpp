@@ -69,6 +69,10 @@ QList<OptionSpec> commonOptionSpecs()
          0, 10000},
         {options::kHistoryTtlS, K::Int, 0, QStringLiteral("drop history older than this many seconds (0 = no limit)"),
          0, 10LL * 365 * 24 * 3600},
+        {options::kCluster, K::Bool, false,
+         QStringLiteral("share this instance with the other nodes of --cluster (same id on each): broadcasts and "
+                        "presence reach every node; only cluster-safe types (echo, chat, relay)"),
+         0, 0},
     };
 }
 

@@ -331,10 +331,10 @@ private slots:
         QVERIFY(!dialog.apply(false));
         QVERIFY2(dialog.statusLabel()->text().contains(u"'origin!!'"_s), qPrintable(dialog.statusLabel()->text()));
         qobject_cast<QLineEdit *>(dialog.optionEditor(u"check_origin"_s))->setText(u"host"_s);
-        // A type option waits for a restart, and says so.
-        qobject_cast<QCheckBox *>(dialog.optionEditor(u"presence"_s))->setChecked(false);
+        // An option that is not live waits for a restart, and says so.
+        qobject_cast<QLineEdit *>(dialog.optionEditor(u"max_channels"_s))->setText(u"50"_s);
         QVERIFY(dialog.apply(false));
-        QVERIFY(dialog.statusLabel()->text().contains(u"After a restart: presence"_s));
+        QVERIFY(dialog.statusLabel()->text().contains(u"After a restart: max_channels"_s));
         QCOMPARE(m_controller->instance(u"quiz"_s).restarts, 0);
 
         // The admin API: the same call, the same rules.

@@ -15,7 +15,7 @@ namespace wsserve {
 QList<OptionSpec> commonOptionSpecs()
 {
     using K = OptionSpec::Kind;
-    return {
+    QList<OptionSpec> specs{
         {options::kMaxClients, K::Int, 10000, QStringLiteral("most clients connected at once; more get HTTP 503"), 1,
          1000000},
         {options::kMaxFrameBytes, K::Int, 1024 * 1024,
@@ -70,6 +70,16 @@ QList<OptionSpec> commonOptionSpecs()
         {options::kHistoryTtlS, K::Int, 0, QStringLiteral("drop history older than this many seconds (0 = no limit)"),
          0, 10LL * 365 * 24 * 3600},
     };
+    // What a running instance picks up at once: its limits (max_frame_bytes for new connections), the origin
+    // check (read per connection), and what the supervisor reads from its record (the restart policy, the
+    // watchdog).
+    static const QStringList live{options::kMaxClients,           options::kMaxFrameBytes,      options::kIdleTimeoutMs,
+                                  options::kMaxMessagesPerSecond, options::kMaxSendBufferBytes, options::kCheckOrigin,
+                                  options::kMaxRestarts,          options::kRestartWindowMs,    options::kWatchdogMs};
+    for (OptionSpec &spec : specs) {
+        spec.live = live.contains(spec.name);
+    }
+    return specs;
 }
 
 QString validateInstanceId(const QString &id)

@@ -10,6 +10,7 @@
 
 namespace wsserve {
 
+class AddressBlocks;
 class Store;
 
 // State an instance shares with its supervisor across threads, by design lock-free or mutex-guarded:
@@ -30,6 +31,10 @@ public:
     void setStore(std::shared_ptr<Store> store) { m_store = std::move(store); }
     std::shared_ptr<Store> store() const { return m_store; }
 
+    // The addresses the host blocked on this instance (kept by the supervisor across restarts).
+    void setBlocks(std::shared_ptr<AddressBlocks> blocks) { m_blocks = std::move(blocks); }
+    const std::shared_ptr<AddressBlocks> &blocks() const { return m_blocks; }
+
     void addDescriptor(qintptr fd);
     void removeDescriptor(qintptr fd);
     // For a hung instance thread: tries to send each registered socket a close frame with this code
@@ -42,6 +47,7 @@ private:
     std::atomic<qint64> m_aliveMs{0};
     std::atomic<bool> m_flowEnabled{false};
     std::shared_ptr<Store> m_store;
+    std::shared_ptr<AddressBlocks> m_blocks;
     QMutex m_mutex;
     QSet<qintptr> m_descriptors;
 };

@@ -81,9 +81,7 @@ private slots:
     void init()
     {
         QVERIFY(m_dir.isValid());
-        m_settings = std::make_unique<QSettings>(
-            m_dir.filePath(u"wsserve-%1.ini"_s.arg(QLatin1String(QTest::currentTestFunction()))), QSettings::IniFormat);
-        m_settings->setValue(u"confirm/disconnectClients"_s, false);
+        m_settings = UiTestWindow::freshSettings(m_dir);
         m_skewMs = 0;
         m_ui.open(*m_settings, {.admin = true, .clock = [this] {
                                     return nowMs() + m_skewMs.load();
@@ -120,6 +118,7 @@ private slots:
             QCOMPARE(dialog->kickButton()->text(), u"Kick and block"_s);
             dialog->minutesBox()->setCurrentIndex(dialog->minutesBox()->findData(15));
             dialog->reasonEdit()->setText(u"cheating"_s);
+            UiTestWindow::shot(dialog, u"kick"_s);
             dialog->kickButton()->click();
         });
         details->kickButton()->click();
@@ -135,6 +134,8 @@ private slots:
                                                {C::AddressColumn, u"127.0.0.2"_s},
                                                {C::CodeColumn, u"HTTP 403"_s},
                                                {C::ReasonColumn, u"address blocked by host until "_s}}));
+        details->setCurrentWidget(details->connectionsTab());
+        UiTestWindow::shot(m_ui.window.get(), u"connections-blocked"_s);
         // Every other address still connects.
         PhoenixTestClient friendly;
         QVERIFY(friendly.open(m_ui.url(u"night"_s)));
@@ -267,6 +268,8 @@ private slots:
             QVERIFY(dialog.optionHint(u"max_clients"_s)->text().contains(u"out of range (allowed: %1)"_s.arg(range)));
             QVERIFY(!ok->isEnabled());
             dialog.accept();
+            dialog.show();
+            UiTestWindow::shot(&dialog, u"new-instance"_s);
             QVERIFY2(dialog.errorLabel()->text().startsWith(u"Max clients: "_s) &&
                          dialog.errorLabel()->text().contains(range),
                      qPrintable(dialog.errorLabel()->text()));
@@ -374,6 +377,8 @@ private slots:
         QVERIFY(dialog.apply(false));
         QVERIFY2(dialog.statusLabel()->text().contains(u"Applied now: presence"_s),
                  qPrintable(dialog.statusLabel()->text()));
+        dialog.show();
+        UiTestWindow::shot(&dialog, u"properties"_s);
         PhoenixTestClient ben;
         QVERIFY(joinAndShout(ben, u"ben"_s));
         QVERIFY(!sawPresence(ben));

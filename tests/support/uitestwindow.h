@@ -16,6 +16,7 @@
 #include <QNetworkReply>
 #include <QSettings>
 #include <QSignalSpy>
+#include <QTemporaryDir>
 #include <QTest>
 
 #include <memory>
@@ -30,6 +31,26 @@ public:
         bool restoreSaved = false; // start the instances saved in the settings, as the app does
         WallClock clock;           // the facade's wall clock for address blocks (nowMs() when empty)
     };
+
+    // Settings of the running test function's own (in `dir`), with the "clients are connected" question off.
+    static std::unique_ptr<QSettings> freshSettings(const QTemporaryDir &dir)
+    {
+        auto settings = std::make_unique<QSettings>(
+            dir.filePath(QStringLiteral("wsserve-%1.ini").arg(QLatin1String(QTest::currentTestFunction()))),
+            QSettings::IniFormat);
+        settings->setValue(QStringLiteral("confirm/disconnectClients"), false);
+        return settings;
+    }
+
+    // With WSSERVE_SCREENSHOTS=DIR (docs/window, under xvfb-run with QT_QPA_PLATFORM=xcb), saves what
+    // `widget` shows as DIR/name.png: how the README's screenshots are refreshed.
+    static void shot(QWidget *widget, const QString &name)
+    {
+        const QString dir = qEnvironmentVariable("WSSERVE_SCREENSHOTS");
+        if (!dir.isEmpty()) {
+            QVERIFY(widget->grab().save(dir + u'/' + name + QStringLiteral(".png")));
+        }
+    }
 
     // Opens the window; QVERIFY-style failures are reported through QTest and leave it unopened.
     void open(QSettings &settings, const Options &options)

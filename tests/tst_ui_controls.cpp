@@ -268,7 +268,6 @@ private slots:
             QVERIFY(dialog.optionHint(u"max_clients"_s)->text().contains(u"out of range (allowed: %1)"_s.arg(range)));
             QVERIFY(!ok->isEnabled());
             dialog.accept();
-            dialog.show();
             UiTestWindow::shot(&dialog, u"new-instance"_s);
             QVERIFY2(dialog.errorLabel()->text().startsWith(u"Max clients: "_s) &&
                          dialog.errorLabel()->text().contains(range),
@@ -289,6 +288,7 @@ private slots:
         qobject_cast<QLineEdit *>(second.optionEditor(u"max_clients"_s))->setText(u"-5"_s);
         qobject_cast<QLineEdit *>(properties.optionEditor(u"max_clients"_s))->setText(u"-5"_s);
         QCOMPARE(second.optionHint(u"max_clients"_s)->text(), properties.optionHint(u"max_clients"_s)->text());
+        UiTestWindow::shot(&properties, u"properties"_s);
     }
 
     // Scope 6: Copy and Export say they did something.
@@ -377,8 +377,7 @@ private slots:
         QVERIFY(dialog.apply(false));
         QVERIFY2(dialog.statusLabel()->text().contains(u"Applied now: presence"_s),
                  qPrintable(dialog.statusLabel()->text()));
-        dialog.show();
-        UiTestWindow::shot(&dialog, u"properties"_s);
+
         PhoenixTestClient ben;
         QVERIFY(joinAndShout(ben, u"ben"_s));
         QVERIFY(!sawPresence(ben));

@@ -46,6 +46,8 @@ KickDialog::KickDialog(const QString &who, const QString &address, QWidget *pare
     auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
     m_kick = buttons->button(QDialogButtonBox::Ok);
     m_kick->setText(tr("Kick"));
+    // Wide enough for its longer label from the start, so the dialog does not change shape when ticked.
+    m_kick->setMinimumWidth(m_kick->fontMetrics().horizontalAdvance(tr("Kick and block")) + 40);
     connect(m_block, &QCheckBox::toggled, this, [this](bool block) {
         m_minutes->setEnabled(block);
         m_kick->setText(block ? tr("Kick and block") : tr("Kick"));

@@ -303,6 +303,10 @@ private slots:
         QCOMPARE(QGuiApplication::clipboard()->text(), panel->snippet());
         QCOMPARE(copySnippet->text(), u"Copied ✓"_s);
         QCOMPARE(m_ui.window->statusBar()->currentMessage(), u"Copied connect snippet"_s);
+        // Shown, not hidden behind the status line (a permanent widget would cover it).
+        const QList<QLabel *> statusLabels = m_ui.window->statusBar()->findChildren<QLabel *>();
+        QVERIFY(
+            std::none_of(statusLabels.cbegin(), statusLabels.cend(), [](QLabel *label) { return label->isVisible(); }));
         QTRY_COMPARE_WITH_TIMEOUT(copySnippet->text(), u"Copy snippet"_s, 5000);
         if (auto *copyUrl = panel->findChild<QPushButton *>(u"copyUrl"_s)) { // only with a LAN address
             copyUrl->click();

@@ -379,21 +379,10 @@ AdminServer::Reply AdminServer::instancesRoute(const QHttpServerRequest &request
         return Reply::json(list);
     }
     if (action == u"clients" && segments.size() == 3) {
-        if (method != Method::Delete) {
-            return notAllowed("DELETE");
-        }
-        bool ok = false;
-        const quint64 clientId = segments.at(2).toULongLong(&ok);
-        if (!ok) { // not a client id at all: no such client
-            return Reply::error(Status::NotFound, u"no client '%1' on instance '%2'"_s.arg(segments.at(2), id));
-        }
-        const QString reason = request.query().queryItemValue(u"reason"_s, QUrl::FullyDecoded);
-        if (const CommandResult result =
-                m_controller.kickClient(id, clientId, reason.isEmpty() ? u"kicked by admin"_s : reason.left(100));
-            !result) {
-            return Reply::refused(result);
-        }
-        return Reply::json(QJsonObject{{u"id"_s, segments.at(2)}, {u"kicked"_s, true}});
+        return kick(id, segments.at(2), request);
+    }
+    if (action == u"blocks" && segments.size() <= 3) {
+        return blocks(id, segments.mid(2), request);
     }
     return Reply::error(Status::NotFound, u"no route %1"_s.arg(request.url().path()));
 }
@@ -597,6 +586,9 @@ QJsonObject AdminServer::instanceJson(const QString &id) const
         {u"clients"_s, info.stats.clients},
         {u"messages_in"_s, static_cast<qint64>(info.stats.messagesIn)},
         {u"messages_out"_s, static_cast<qint64>(info.stats.messagesOut)},
+        // The instance's own rate over the last second: the window's In/s and Out/s show this very value.
+        {u"messages_in_per_s"_s, std::round(info.stats.messagesInPerSecond * 10) / 10},
+        {u"messages_out_per_s"_s, std::round(info.stats.messagesOutPerSecond * 10) / 10},
         {u"restarts"_s, info.restarts},
         {u"uptime_s"_s, uptimeMs / 1000.0},
     };

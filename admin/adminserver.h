@@ -58,6 +58,9 @@ private:
     Reply broadcast(const QString &id, const QHttpServerRequest &request);
     // GET: the topics with counts, or with ?topic=T[&since=MS][&limit=N] the stored messages; DELETE: clears.
     Reply history(const QString &id, const QHttpServerRequest &request);
+    // adminblocks.cpp: DELETE .../clients/CID (kick, ?reason=, ?block_minutes=); GET/DELETE .../blocks[/ADDRESS].
+    Reply kick(const QString &id, const QString &client, const QHttpServerRequest &request);
+    Reply blocks(const QString &id, const QStringList &rest, const QHttpServerRequest &request);
     Reply mintToken(const QString &id, const QHttpServerRequest &request);
     Reply health() const;
     // admincluster.cpp

@@ -23,7 +23,7 @@ struct CommandResult {
     };
 
     Error error = Error::None;
-    QString message; // empty when error is None
+    QString message; // empty when error is None, unless the command says what it did (a kick's block)
 
     static CommandResult ok() { return {}; }
     static CommandResult fail(Error error, QString message) { return CommandResult{error, std::move(message)}; }

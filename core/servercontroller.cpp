@@ -203,14 +203,6 @@ CommandResult ServerController::pushToClient(const QString &id, quint64 clientId
     return d->supervisor->pushTo(id, clientId, topic, event, payload);
 }
 
-bool ServerController::isLiveOption(const QString &name)
-{
-    static const QStringList live{options::kMaxClients,           options::kMaxFrameBytes,      options::kIdleTimeoutMs,
-                                  options::kMaxMessagesPerSecond, options::kMaxSendBufferBytes, options::kCheckOrigin,
-                                  options::kMaxRestarts,          options::kRestartWindowMs,    options::kWatchdogMs};
-    return live.contains(name);
-}
-
 OptionsUpdate ServerController::updateInstanceOptions(const QString &id, const QVariantMap &changes)
 {
     using Error = CommandResult::Error;
@@ -240,12 +232,18 @@ OptionsUpdate ServerController::updateInstanceOptions(const QString &id, const Q
         update.result = CommandResult::fail(Error::InvalidOption, error);
         return update;
     }
+    QSet<QString> liveNames;
+    for (const OptionSpec &spec : m_registry->optionSpecs(current.type)) {
+        if (spec.live) {
+            liveNames.insert(spec.name);
+        }
+    }
     QVariantMap live;
     for (auto it = config.options.cbegin(); it != config.options.cend(); ++it) {
         if (current.options.value(it.key()) == it.value()) {
             continue;
         }
-        if (isLiveOption(it.key())) {
+        if (liveNames.contains(it.key())) {
             live.insert(it.key(), it.value());
             update.appliedLive.append(it.key());
         } else {
@@ -276,9 +274,30 @@ CommandResult ServerController::removeInstance(const QString &id)
     return d->supervisor->removeInstance(id);
 }
 
-CommandResult ServerController::kickClient(const QString &id, quint64 clientId, const QString &reason)
+CommandResult ServerController::kickClient(const QString &id, quint64 clientId, const QString &reason, int blockMinutes)
 {
-    return d->supervisor->kickClient(id, clientId, reason);
+    if (blockMinutes < 0 || blockMinutes > kMaxBlockMinutes) {
+        return CommandResult::fail(CommandResult::Error::InvalidOption,
+                                   QStringLiteral("block_minutes must be a whole number from 0 to %1, not %2")
+                                       .arg(kMaxBlockMinutes)
+                                       .arg(blockMinutes));
+    }
+    return d->supervisor->kickClient(id, clientId, reason, blockMinutes);
+}
+
+QList<AddressBlocks::Block> ServerController::blockedAddresses(const QString &id) const
+{
+    return d->supervisor->blockedAddresses(id);
+}
+
+CommandResult ServerController::unblockAddress(const QString &id, const QString &address)
+{
+    return d->supervisor->unblockAddress(id, address);
+}
+
+void ServerController::setWallClock(WallClock clock)
+{
+    d->supervisor->setWallClock(std::move(clock));
 }
 
 CommandResult ServerController::broadcast(const QString &id, const QString &topic, const QString &event,

@@ -3,8 +3,10 @@
 #pragma once
 
 #include "behaviours/builtins.h"
+#include "clock.h"
 #include "cluster/clusterlink.h"
 #include "commandresult.h"
+#include "instance/addressblocks.h"
 #include "store/store.h"
 #include "supervisor/instancestate.h"
 #include "telemetry/clientinfo.h"
@@ -124,7 +126,16 @@ public:
     CommandResult restartInstance(const QString &id); // NotFound, WrongState (Stopping)
     CommandResult removeInstance(const QString &id);  // NotFound
     // NotFound (instance, or a client not in the published list), NotRunning. Closes with 1008.
-    CommandResult kickClient(const QString &id, quint64 clientId, const QString &reason);
+    // blockMinutes (0 – kMaxBlockMinutes; else InvalidOption) > 0 also refuses the client's address on this
+    // instance with HTTP 403 "address blocked by host until HH:MM" for that long (across restarts); the
+    // result's message then says until when.
+    CommandResult kickClient(const QString &id, quint64 clientId, const QString &reason, int blockMinutes = 0);
+    static constexpr int kMaxBlockMinutes = 24 * 60;
+    // The addresses blocked on an instance, soonest expiry first; lifting one (NotFound when not blocked).
+    QList<AddressBlocks::Block> blockedAddresses(const QString &id) const;
+    CommandResult unblockAddress(const QString &id, const QString &address);
+    // The wall clock address blocks expire by, for instances created from now on (tests move it forward).
+    void setWallClock(WallClock clock);
     CommandResult broadcast(const QString &id, const QString &topic, const QString &event,
                             const QJsonObject &payload); // NotFound, NotRunning
     // A server push to one client's channel on `topic` (dropped when it has not joined it).
@@ -132,13 +143,12 @@ public:
     CommandResult pushToClient(const QString &id, quint64 clientId, const QString &topic, const QString &event,
                                const QJsonObject &payload);
     // Changes options of an existing instance, in any state: `changes` has the shape createInstance() takes
-    // (only the options to change), validated by the same rules. Options for which isLiveOption() is true
-    // apply to a running instance at once; the others when it next starts (the caller offers a restart).
+    // (only the options to change), validated by the same rules. Options whose OptionSpec is `live`
+    // (max_clients, max_frame_bytes for new connections, idle_timeout_ms, max_messages_per_second,
+    // max_send_buffer_bytes, check_origin, max_restarts, restart_window_ms, watchdog_ms, and type options
+    // such as chat's presence) apply to a running instance at once; the others when it next starts (the
+    // caller offers a restart).
     OptionsUpdate updateInstanceOptions(const QString &id, const QVariantMap &changes);
-    // Limits a running instance picks up without a restart: max_clients, max_frame_bytes (new connections),
-    // idle_timeout_ms, max_messages_per_second, max_send_buffer_bytes, check_origin, and the supervisor's
-    // max_restarts, restart_window_ms and watchdog_ms.
-    static bool isLiveOption(const QString &name);
     // Signs a player token (HS256) with the instance's jwt_secret: claims sub, name and topics when given,
     // iat, exp = now + ttl, and aud/iss when the instance checks them. NotFound, NotJwtSecret (the instance
     // is not auth=jwt with jwt_secret, whatever its state), InvalidArgument (field says which).

@@ -13,7 +13,7 @@
 #include "mainwindow.h"
 #include "messageflowmodel.h"
 #include "phoenixtestclient.h"
-#include "serverstart.h"
+#include "uitestwindow.h"
 
 #include <QAction>
 #include <QApplication>
@@ -50,49 +50,20 @@ class tst_UiHost : public QObject
 private:
     QTemporaryDir m_dir;
     std::unique_ptr<QSettings> m_settings;
-    std::unique_ptr<ServerController> m_controller;
-    std::unique_ptr<MainWindow> m_window;
-    std::unique_ptr<ServerStart> m_serving;
-    QString m_adminUrl;
+    UiTestWindow m_ui;
 
-    void openWindow()
-    {
-        m_controller = std::make_unique<ServerController>();
-        m_window = std::make_unique<MainWindow>(*m_controller, *m_settings);
-        ServerConfig config;
-        config.bind = QHostAddress::LocalHost;
-        config.port = 0;
-        config.adminPort = 0;
-        QSignalSpy listening(m_controller.get(), &ServerController::listening);
-        m_serving = std::make_unique<ServerStart>(*m_controller);
-        const QStringList problems = m_serving->start(config, ServerStart::Mode::BestEffort, {});
-        QVERIFY2(problems.isEmpty(), qPrintable(problems.join(u", ")));
-        m_adminUrl = m_serving->adminUrl();
-        m_window->finishStart(problems, m_adminUrl);
-        QVERIFY(listening.wait(10000) || m_controller->isListening());
-        m_window->show();
-    }
-
-    QUrl url(const QString &id, const QString &query = {}) const
-    {
-        return QUrl(
-            u"ws://127.0.0.1:%1/socket/%2/websocket?vsn=2.0.0%3"_s.arg(m_controller->listenPort()).arg(id, query));
-    }
-
+    QUrl url(const QString &id, const QString &query = {}) const { return m_ui.url(id, query); }
     QByteArray upgradeHead(const QString &id, const QByteArray &extra = {}) const
     {
-        const QByteArray host = "127.0.0.1:" + QByteArray::number(m_controller->listenPort());
-        return "GET /socket/" + id.toUtf8() + "/websocket?vsn=2.0.0 HTTP/1.1\r\nHost: " + host +
-               "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
-               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-               extra + "\r\n";
+        return m_ui.upgradeHead(id, extra);
     }
-
     void create(const QString &id, const QString &type, const QVariantMap &options = {})
     {
-        QVERIFY(m_controller->createInstance(id, type, options, true));
-        QTRY_COMPARE(m_controller->instance(id).state, InstanceState::Running);
-        m_window->selectInstance(id);
+        m_ui.create(id, type, options);
+    }
+    static bool logHas(const ConnectionLogModel *log, const QList<std::pair<int, QString>> &cells)
+    {
+        return UiTestWindow::logHas(log, cells);
     }
 
     // The rows of a model's column, as shown.
@@ -103,19 +74,6 @@ private:
             cells.append(model->index(row, column).data().toString());
         }
         return cells;
-    }
-
-    // True when some row of the connection log has all these cells (column -> text it contains).
-    static bool logHas(const ConnectionLogModel *log, const QList<std::pair<int, QString>> &cells)
-    {
-        for (int row = 0; row < log->rowCount(); ++row) {
-            if (std::all_of(cells.cbegin(), cells.cend(), [&](const auto &cell) {
-                    return log->index(row, cell.first).data().toString().contains(cell.second);
-                })) {
-                return true;
-            }
-        }
-        return false;
     }
 
     // Answers the next modal message box: ticks "Don't ask again" when asked, then presses `button`.
@@ -133,38 +91,19 @@ private:
 
     QJsonObject patch(const QString &path, const QByteArray &body, int *status)
     {
-        QNetworkAccessManager network;
-        QNetworkRequest request(QUrl(m_adminUrl + path));
-        request.setHeader(QNetworkRequest::ContentTypeHeader, u"application/json"_s);
-        QNetworkReply *reply = network.sendCustomRequest(request, "PATCH", body);
-        QSignalSpy finished(reply, &QNetworkReply::finished);
-        if (!reply->isFinished()) {
-            finished.wait(15000);
-        }
-        *status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
-        const QJsonObject object = QJsonDocument::fromJson(reply->readAll()).object();
-        reply->deleteLater();
-        return object;
+        return m_ui.adminRequest("PATCH", path, status, body).object();
     }
 
 private slots:
     void init()
     {
         QVERIFY(m_dir.isValid());
-        m_settings = std::make_unique<QSettings>(
-            m_dir.filePath(u"wsserve-%1.ini"_s.arg(QLatin1String(QTest::currentTestFunction()))), QSettings::IniFormat);
-        m_settings->setValue(u"confirm/disconnectClients"_s, false);
-        openWindow();
+        m_settings = UiTestWindow::freshSettings(m_dir);
+        m_ui.open(*m_settings, {.admin = true});
     }
     void cleanup()
     {
-        m_window->saveState();
-        m_window.reset();
-        m_serving.reset();
-        QSignalSpy done(m_controller.get(), &ServerController::shutdownComplete);
-        m_controller->shutdown();
-        QVERIFY(done.wait(10000));
-        m_controller.reset();
+        m_ui.close();
         m_settings.reset();
     }
 
@@ -172,7 +111,7 @@ private slots:
     void clientsShowNamesAndIdsNeverRepeat()
     {
         create(u"lobby"_s, u"chat"_s);
-        InstanceDetails *details = m_window->details();
+        InstanceDetails *details = m_ui.window->details();
         PhoenixTestClient alice;
         PhoenixTestClient carol;
         QVERIFY(alice.open(url(u"lobby"_s)));
@@ -202,9 +141,9 @@ private slots:
         for (int row = 0; row < clients->rowCount(); ++row) {
             highest = std::max(highest, clients->clientIdAt(row));
         }
-        QVERIFY(m_controller->restartInstance(u"lobby"_s));
+        QVERIFY(m_ui.controller->restartInstance(u"lobby"_s));
         QVERIFY(alice.waitForDisconnected());
-        QTRY_COMPARE(m_controller->instance(u"lobby"_s).state, InstanceState::Running);
+        QTRY_COMPARE(m_ui.controller->instance(u"lobby"_s).state, InstanceState::Running);
         PhoenixTestClient again;
         QVERIFY(again.open(url(u"lobby"_s)));
         QTRY_COMPARE(clients->rowCount(), 1);
@@ -217,20 +156,20 @@ private slots:
     void connectionLogExplainsRefusals()
     {
         create(u"party"_s, u"chat"_s, {{u"max_clients"_s, 1}});
-        InstanceDetails *details = m_window->details();
+        InstanceDetails *details = m_ui.window->details();
         ConnectionLogModel *log = details->connectionLog();
         using C = ConnectionLogModel::Column;
         PhoenixTestClient dave;
         QVERIFY(dave.open(url(u"party"_s, u"&name=dave"_s)));
         QTRY_VERIFY(logHas(log, {{C::WhatColumn, u"connected"_s}, {C::ClientColumn, u"dave"_s}}));
 
-        const quint16 port = m_controller->listenPort();
+        const quint16 port = m_ui.controller->listenPort();
         QCOMPARE(httpStatus(port, upgradeHead(u"party"_s)), 503); // full
         QTRY_VERIFY(logHas(log, {{C::WhatColumn, u"refused"_s},
                                  {C::CodeColumn, u"HTTP 503"_s},
                                  {C::ReasonColumn, u"full (max_clients 1)"_s}}));
-        QTRY_COMPARE(m_controller->clients(u"party"_s).size(), 1);
-        QVERIFY(m_controller->kickClient(u"party"_s, m_controller->clients(u"party"_s).value(0).id, u"bye"_s));
+        QTRY_COMPARE(m_ui.controller->clients(u"party"_s).size(), 1);
+        QVERIFY(m_ui.controller->kickClient(u"party"_s, m_ui.controller->clients(u"party"_s).value(0).id, u"bye"_s));
         QVERIFY(dave.waitForDisconnected());
         QTRY_VERIFY(logHas(log, {{C::WhatColumn, u"kicked"_s}, {C::CodeColumn, u"close 1008"_s}}));
         QTRY_VERIFY(logHas(log, {{C::WhatColumn, u"disconnected"_s}, {C::ClientColumn, u"dave"_s}}));
@@ -252,7 +191,7 @@ private slots:
         QTRY_VERIFY(logHas(log, {{C::CodeColumn, u"HTTP 404"_s}, {C::ReasonColumn, u"no instance 'partty'"_s}}));
 
         // Restarts are in the log too.
-        QVERIFY(m_controller->restartInstance(u"party"_s));
+        QVERIFY(m_ui.controller->restartInstance(u"party"_s));
         QTRY_VERIFY(logHas(log, {{C::WhatColumn, u"restarting"_s}}));
         QCOMPARE(details->connectionView()->model(), log);
     }
@@ -261,7 +200,7 @@ private slots:
     void sendBarBroadcastsAndPushes()
     {
         create(u"night"_s, u"chat"_s);
-        InstanceDetails *details = m_window->details();
+        InstanceDetails *details = m_ui.window->details();
         PhoenixTestClient alice;
         QVERIFY(alice.open(url(u"night"_s)));
         QVERIFY(alice.waitForReply(u"room:1"_s, alice.join(u"room:1"_s, QJsonObject{{u"name"_s, u"alice"_s}})));
@@ -305,7 +244,7 @@ private slots:
         PhoenixTestClient one;
         PhoenixTestClient two;
         QVERIFY(one.open(url(u"quiz"_s)) && two.open(url(u"quiz"_s)));
-        InstancePropertiesDialog dialog(*m_controller, u"quiz"_s, m_window.get());
+        InstancePropertiesDialog dialog(*m_ui.controller, u"quiz"_s, m_ui.window.get());
         auto *maxClients = qobject_cast<QLineEdit *>(dialog.optionEditor(u"max_clients"_s));
         QVERIFY(maxClients);
         QCOMPARE(maxClients->text(), u"5"_s);
@@ -321,9 +260,9 @@ private slots:
         QVERIFY(dialog.applyButton()->isEnabled());
         QVERIFY(dialog.apply(false));
         QVERIFY(dialog.statusLabel()->text().contains(u"Applied now: max_clients"_s));
-        QCOMPARE(m_controller->instance(u"quiz"_s).config.options.value(u"max_clients"_s).toInt(), 2);
-        QCOMPARE(m_controller->instance(u"quiz"_s).restarts, 0);
-        QTRY_COMPARE(httpStatus(m_controller->listenPort(), upgradeHead(u"quiz"_s)), 503); // the new limit, live
+        QCOMPARE(m_ui.controller->instance(u"quiz"_s).config.options.value(u"max_clients"_s).toInt(), 2);
+        QCOMPARE(m_ui.controller->instance(u"quiz"_s).restarts, 0);
+        QTRY_COMPARE(httpStatus(m_ui.controller->listenPort(), upgradeHead(u"quiz"_s)), 503); // the new limit, live
         QVERIFY(one.isConnected() && two.isConnected());
 
         // check_origin: the bad entry is named.
@@ -331,11 +270,11 @@ private slots:
         QVERIFY(!dialog.apply(false));
         QVERIFY2(dialog.statusLabel()->text().contains(u"'origin!!'"_s), qPrintable(dialog.statusLabel()->text()));
         qobject_cast<QLineEdit *>(dialog.optionEditor(u"check_origin"_s))->setText(u"host"_s);
-        // A type option waits for a restart, and says so.
-        qobject_cast<QCheckBox *>(dialog.optionEditor(u"presence"_s))->setChecked(false);
+        // An option that is not live waits for a restart, and says so.
+        qobject_cast<QLineEdit *>(dialog.optionEditor(u"max_channels"_s))->setText(u"50"_s);
         QVERIFY(dialog.apply(false));
-        QVERIFY(dialog.statusLabel()->text().contains(u"After a restart: presence"_s));
-        QCOMPARE(m_controller->instance(u"quiz"_s).restarts, 0);
+        QVERIFY(dialog.statusLabel()->text().contains(u"After a restart: max_channels"_s));
+        QCOMPARE(m_ui.controller->instance(u"quiz"_s).restarts, 0);
 
         // The admin API: the same call, the same rules.
         int status = 0;
@@ -358,7 +297,7 @@ private slots:
     void pauseShowsTheGapAndThePaneFollows()
     {
         create(u"echoes"_s, u"echo"_s);
-        InstanceDetails *details = m_window->details();
+        InstanceDetails *details = m_ui.window->details();
         PhoenixTestClient client;
         QVERIFY(client.open(url(u"echoes"_s)));
         const QString ref = client.join(u"t"_s);
@@ -387,8 +326,8 @@ private slots:
 
     void emptyStatesAndFirstRun()
     {
-        QVERIFY(m_window->firstRunHint()->isVisible());
-        QVERIFY(m_window->firstRunHint()->text().contains(u"Create an instance to start hosting"_s));
+        QVERIFY(m_ui.window->firstRunHint()->isVisible());
+        QVERIFY(m_ui.window->firstRunHint()->text().contains(u"Create an instance to start hosting"_s));
         // New instance: chat by default; afterwards the Connect tab shows.
         QTimer::singleShot(0, this, [] {
             QTRY_VERIFY(qobject_cast<CreateInstanceDialog *>(QApplication::activeModalWidget()));
@@ -397,21 +336,22 @@ private slots:
             dialog->idEdit()->setText(u"first"_s);
             dialog->accept();
         });
-        m_window->newAction()->trigger();
-        QTRY_COMPARE(m_controller->instance(u"first"_s).state, InstanceState::Running);
-        QCOMPARE(m_window->details()->currentWidget(), static_cast<QWidget *>(m_window->details()->connectPanel()));
-        QVERIFY(!m_window->firstRunHint()->isVisible());
+        m_ui.window->newAction()->trigger();
+        QTRY_COMPARE(m_ui.controller->instance(u"first"_s).state, InstanceState::Running);
+        QCOMPARE(m_ui.window->details()->currentWidget(),
+                 static_cast<QWidget *>(m_ui.window->details()->connectPanel()));
+        QVERIFY(!m_ui.window->firstRunHint()->isVisible());
         // Empty views say what will appear there.
         const auto hintShown = [](QWidget *tab, const QString &text) {
             const QList<QLabel *> labels = tab->findChildren<QLabel *>();
             return std::any_of(labels.cbegin(), labels.cend(),
                                [&text](QLabel *label) { return !label->isHidden() && label->text().startsWith(text); });
         };
-        QVERIFY(hintShown(m_window->details()->clientsTab(), u"Nobody is connected"_s));
-        QVERIFY(hintShown(m_window->details()->messagesTab(), u"No messages yet"_s));
+        QVERIFY(hintShown(m_ui.window->details()->clientsTab(), u"Nobody is connected"_s));
+        QVERIFY(hintShown(m_ui.window->details()->messagesTab(), u"No messages yet"_s));
         // The connection log already has the instance's start; a fresh instance's empty log has its line.
-        QVERIFY(!hintShown(m_window->details()->connectionsTab(), u"No connection attempts yet"_s));
-        QVERIFY(!m_window->details()->kickButton()->isEnabled());
+        QVERIFY(!hintShown(m_ui.window->details()->connectionsTab(), u"No connection attempts yet"_s));
+        QVERIFY(!m_ui.window->details()->kickButton()->isEnabled());
     }
 
     void stopWithPlayersAsksFirst()
@@ -420,20 +360,20 @@ private slots:
         create(u"game"_s, u"echo"_s);
         PhoenixTestClient player;
         QVERIFY(player.open(url(u"game"_s)));
-        QTRY_COMPARE(m_controller->instance(u"game"_s).stats.clients, 1);
+        QTRY_COMPARE(m_ui.controller->instance(u"game"_s).stats.clients, 1);
         answerNextQuestion(QMessageBox::Cancel, false);
-        m_window->stopAction()->trigger();
-        QCOMPARE(m_controller->instance(u"game"_s).state, InstanceState::Running);
+        m_ui.window->stopAction()->trigger();
+        QCOMPARE(m_ui.controller->instance(u"game"_s).state, InstanceState::Running);
         answerNextQuestion(QMessageBox::Yes, true); // and don't ask again
-        m_window->restartAction()->trigger();
+        m_ui.window->restartAction()->trigger();
         QVERIFY(player.waitForDisconnected());
         QCOMPARE(m_settings->value(u"confirm/disconnectClients"_s).toBool(), false);
-        QTRY_COMPARE(m_controller->instance(u"game"_s).state, InstanceState::Running);
+        QTRY_COMPARE(m_ui.controller->instance(u"game"_s).state, InstanceState::Running);
         PhoenixTestClient back;
         QVERIFY(back.open(url(u"game"_s)));
-        QTRY_COMPARE(m_controller->instance(u"game"_s).stats.clients, 1);
-        m_window->stopAction()->trigger(); // no question any more
-        QTRY_COMPARE(m_controller->instance(u"game"_s).state, InstanceState::Stopped);
+        QTRY_COMPARE(m_ui.controller->instance(u"game"_s).stats.clients, 1);
+        m_ui.window->stopAction()->trigger(); // no question any more
+        QTRY_COMPARE(m_ui.controller->instance(u"game"_s).state, InstanceState::Stopped);
     }
 
     // Scope 5: the Connect tab's snippet matches the type, and its Node variant runs and joins.
@@ -447,12 +387,12 @@ private slots:
         const QStringList types{u"echo"_s, u"chat"_s, u"relay"_s, u"tictactoe"_s, u"chaos"_s};
         for (const QString &type : types) {
             create(u"t-"_s + type, type);
-            ConnectPanel *panel = m_window->details()->connectPanel();
+            ConnectPanel *panel = m_ui.window->details()->connectPanel();
             const QString browser = panel->snippet(ConnectPanel::SnippetKind::Browser);
             QVERIFY(browser.contains(u"import { Socket } from \"phoenix\""_s));
             QVERIFY(!browser.contains(u"transport"_s));
             QVERIFY(browser.contains(u"checked with phoenix 1.8.16"_s));
-            const QString url = u"ws://127.0.0.1:%1/socket/t-%2"_s.arg(m_controller->listenPort()).arg(type);
+            const QString url = u"ws://127.0.0.1:%1/socket/t-%2"_s.arg(m_ui.controller->listenPort()).arg(type);
             const QString script = ConnectPanel::snippetFor(type, url, ConnectPanel::SnippetKind::Node);
             QVERIFY(script.contains(u"transport: WebSocket"_s));
             QCOMPARE(panel->snippet(ConnectPanel::SnippetKind::Node).contains(u"tictactoe"_s), type == u"tictactoe");
@@ -481,9 +421,9 @@ private slots:
 
     void clientColumnsFitTheDefaultWindow()
     {
-        QCOMPARE(m_window->width(), 1180);
+        QCOMPARE(m_ui.window->width(), 1180);
         create(u"wide"_s, u"chat"_s);
-        InstanceDetails *details = m_window->details();
+        InstanceDetails *details = m_ui.window->details();
         details->setCurrentWidget(details->clientsTab());
         PhoenixTestClient client;
         QVERIFY(client.open(url(u"wide"_s, u"&name=someone-with-a-long-name"_s)));

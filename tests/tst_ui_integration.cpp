@@ -12,7 +12,7 @@
 #include "messageflowmodel.h"
 #include "phoenixtestclient.h"
 #include "playertokendialog.h"
-#include "serverstart.h"
+#include "uitestwindow.h"
 
 #include <QAbstractItemView>
 #include <QAction>
@@ -44,67 +44,30 @@ class tst_UiIntegration : public QObject
 private:
     QTemporaryDir m_dir;
     std::unique_ptr<QSettings> m_settings;
-    std::unique_ptr<ServerController> m_controller;
-    std::unique_ptr<MainWindow> m_window;
-    std::unique_ptr<ServerStart> m_serving;
+    UiTestWindow m_ui;
 
-    void openWindow()
-    {
-        m_controller = std::make_unique<ServerController>();
-        m_window = std::make_unique<MainWindow>(*m_controller, *m_settings);
-        ServerConfig config;
-        config.bind = QHostAddress::LocalHost;
-        config.port = 0;
-        config.adminEnabled = false;
-        QSignalSpy listening(m_controller.get(), &ServerController::listening);
-        m_serving = std::make_unique<ServerStart>(*m_controller);
-        const QStringList problems =
-            m_serving->start(config, ServerStart::Mode::BestEffort, m_window->savedInstances());
-        QVERIFY2(problems.isEmpty(), qPrintable(problems.join(u", ")));
-        m_window->finishStart(problems, m_serving->adminUrl());
-        QVERIFY(listening.wait(10000) || m_controller->isListening());
-        m_window->show();
-    }
-
-    void closeWindow()
-    {
-        if (!m_window) {
-            return;
-        }
-        m_window->saveState();
-        m_window.reset();
-        m_serving.reset();
-        QSignalSpy done(m_controller.get(), &ServerController::shutdownComplete);
-        m_controller->shutdown();
-        QVERIFY(done.wait(10000));
-        m_controller.reset();
-    }
-
-    QUrl url(const QString &id) const
-    {
-        return QUrl(u"ws://127.0.0.1:%1/socket/%2/websocket?vsn=2.0.0"_s.arg(m_controller->listenPort()).arg(id));
-    }
+    void openWindow() { m_ui.open(*m_settings, {.restoreSaved = true}); }
+    void closeWindow() { m_ui.close(); }
+    QUrl url(const QString &id) const { return m_ui.url(id); }
 
     // Creates an instance the way a user does: through the dialog.
     void createThroughDialog(const QString &id, const QString &type, int maxClients)
     {
-        CreateInstanceDialog dialog(*m_controller, m_window.get());
+        CreateInstanceDialog dialog(*m_ui.controller, m_ui.window.get());
         dialog.idEdit()->setText(id);
         dialog.typeBox()->setCurrentIndex(dialog.typeBox()->findData(type));
-        qobject_cast<QSpinBox *>(dialog.optionEditor(u"max_clients"_s))->setValue(maxClients);
+        qobject_cast<QLineEdit *>(dialog.optionEditor(u"max_clients"_s))->setText(QString::number(maxClients));
         dialog.accept();
         QCOMPARE(dialog.result(), int(QDialog::Accepted));
-        QTRY_COMPARE(m_controller->instance(id).state, InstanceState::Running);
-        m_window->selectInstance(id);
+        QTRY_COMPARE(m_ui.controller->instance(id).state, InstanceState::Running);
+        m_ui.window->selectInstance(id);
     }
 
 private slots:
     void init()
     {
         QVERIFY(m_dir.isValid());
-        m_settings = std::make_unique<QSettings>(
-            m_dir.filePath(u"wsserve-%1.ini"_s.arg(QLatin1String(QTest::currentTestFunction()))), QSettings::IniFormat);
-        m_settings->setValue(u"confirm/disconnectClients"_s, false); // tst_ui_host covers the question
+        m_settings = UiTestWindow::freshSettings(m_dir);
         openWindow();
     }
     void cleanup()
@@ -115,7 +78,7 @@ private slots:
 
     void dialogValidatesAndCreates()
     {
-        CreateInstanceDialog dialog(*m_controller, m_window.get());
+        CreateInstanceDialog dialog(*m_ui.controller, m_ui.window.get());
         QPushButton *ok = dialog.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
         dialog.idEdit()->setText(u"bad id!"_s);
         QVERIFY(!ok->isEnabled());
@@ -128,17 +91,17 @@ private slots:
         QCOMPARE(dialog.typeBox()->count(), int(builtinRegistry().names().size()));
         dialog.typeBox()->setCurrentIndex(dialog.typeBox()->findData(u"chat"_s));
         QVERIFY(qobject_cast<QCheckBox *>(dialog.optionEditor(u"presence"_s))->isChecked());
-        QCOMPARE(qobject_cast<QSpinBox *>(dialog.optionEditor(u"max_frame_bytes"_s))->value(), 1048576);
+        QCOMPARE(qobject_cast<QLineEdit *>(dialog.optionEditor(u"max_frame_bytes"_s))->text(), u"1048576"_s);
         qobject_cast<QCheckBox *>(dialog.optionEditor(u"presence"_s))->setChecked(false);
         dialog.accept();
         QCOMPARE(dialog.result(), int(QDialog::Accepted));
-        QTRY_COMPARE(m_controller->instance(u"quiz"_s).state, InstanceState::Running);
-        QCOMPARE(m_controller->instance(u"quiz"_s).config.options.value(u"presence"_s).toBool(), false);
-        QCOMPARE(m_window->instances()->rowCount(), 1);
-        QCOMPARE(m_window->instances()->index(0, InstanceListModel::StateColumn).data().toString(), u"Running"_s);
+        QTRY_COMPARE(m_ui.controller->instance(u"quiz"_s).state, InstanceState::Running);
+        QCOMPARE(m_ui.controller->instance(u"quiz"_s).config.options.value(u"presence"_s).toBool(), false);
+        QCOMPARE(m_ui.window->instances()->rowCount(), 1);
+        QCOMPARE(m_ui.window->instances()->index(0, InstanceListModel::StateColumn).data().toString(), u"Running"_s);
 
         // A taken id is refused with the reason, and the dialog stays open.
-        CreateInstanceDialog again(*m_controller, m_window.get());
+        CreateInstanceDialog again(*m_ui.controller, m_ui.window.get());
         again.idEdit()->setText(u"quiz"_s);
         QVERIFY(!again.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok)->isEnabled());
         again.accept(); // forced: the facade refuses, the dialog shows why
@@ -156,9 +119,9 @@ private slots:
         QVERIFY(broken.open(QIODevice::WriteOnly));
         broken.write("export default {\n  join() {},\n};\n");
         broken.close();
-        m_controller->setTypeDirectories({types.path()});
+        m_ui.controller->setTypeDirectories({types.path()});
 
-        CreateInstanceDialog dialog(*m_controller, m_window.get());
+        CreateInstanceDialog dialog(*m_ui.controller, m_ui.window.get());
         QPushButton *ok = dialog.findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
         dialog.idEdit()->setText(u"clicks"_s);
         const int counter = dialog.typeBox()->findData(u"counter"_s);
@@ -173,27 +136,27 @@ private slots:
         }));
         dialog.typeBox()->setCurrentIndex(counter);
         QVERIFY(ok->isEnabled());
-        QCOMPARE(qobject_cast<QSpinBox *>(dialog.optionEditor(u"step"_s))->value(), 1);
-        qobject_cast<QSpinBox *>(dialog.optionEditor(u"step"_s))->setValue(7);
+        QCOMPARE(qobject_cast<QLineEdit *>(dialog.optionEditor(u"step"_s))->text(), u"1"_s);
+        qobject_cast<QLineEdit *>(dialog.optionEditor(u"step"_s))->setText(u"7"_s);
         dialog.accept();
-        QTRY_COMPARE(m_controller->instance(u"clicks"_s).state, InstanceState::Running);
-        QCOMPARE(m_controller->instance(u"clicks"_s).config.options.value(u"step"_s).toInt(), 7);
+        QTRY_COMPARE(m_ui.controller->instance(u"clicks"_s).state, InstanceState::Running);
+        QCOMPARE(m_ui.controller->instance(u"clicks"_s).config.options.value(u"step"_s).toInt(), 7);
 
         // "Load type from file…" copies a file into the folder and loads it.
         const CommandResult installed =
-            m_controller->installTypeFile(QStringLiteral(WSSERVE_SOURCE_DIR "/examples/types/quiz.js"));
+            m_ui.controller->installTypeFile(QStringLiteral(WSSERVE_SOURCE_DIR "/examples/types/quiz.js"));
         QVERIFY2(installed.isOk(), qPrintable(installed.message));
         QCOMPARE(installed.message, u"quiz"_s);
         QVERIFY(QFile::exists(types.filePath(u"quiz.js"_s)));
-        CreateInstanceDialog again(*m_controller, m_window.get());
+        CreateInstanceDialog again(*m_ui.controller, m_ui.window.get());
         QVERIFY(again.typeBox()->findData(u"quiz"_s) >= 0);
-        m_controller->setTypeDirectories({});
+        m_ui.controller->setTypeDirectories({});
     }
 
     void clientsMessagesPauseFilterExportKick()
     {
         createThroughDialog(u"lobby"_s, u"chat"_s, 50);
-        InstanceDetails *details = m_window->details();
+        InstanceDetails *details = m_ui.window->details();
         QCOMPARE(details->instanceId(), u"lobby"_s);
         PhoenixTestClient alice;
         PhoenixTestClient bob;
@@ -302,37 +265,37 @@ private slots:
         createThroughDialog(u"arena"_s, u"relay"_s, 10);
         PhoenixTestClient client;
         QVERIFY(client.open(url(u"arena"_s)));
-        QVERIFY(m_window->restartAction()->isEnabled());
-        m_window->restartAction()->trigger();
+        QVERIFY(m_ui.window->restartAction()->isEnabled());
+        m_ui.window->restartAction()->trigger();
         QVERIFY(client.waitForDisconnected());
-        QTRY_COMPARE(m_controller->instance(u"arena"_s).state, InstanceState::Running);
-        QTRY_VERIFY(m_window->details()->supervisorLog()->toPlainText().contains(u"restart requested"_s));
-        QCOMPARE(m_window->instances()->index(0, InstanceListModel::RestartsColumn).data().toInt(), 1);
+        QTRY_COMPARE(m_ui.controller->instance(u"arena"_s).state, InstanceState::Running);
+        QTRY_VERIFY(m_ui.window->details()->supervisorLog()->toPlainText().contains(u"restart requested"_s));
+        QCOMPARE(m_ui.window->instances()->index(0, InstanceListModel::RestartsColumn).data().toInt(), 1);
         // The client comes back to the fresh instance.
         PhoenixTestClient again;
         QVERIFY(again.open(url(u"arena"_s)));
-        m_window->stopAction()->trigger();
-        QTRY_COMPARE(m_controller->instance(u"arena"_s).state, InstanceState::Stopped);
-        QVERIFY(m_window->startAction()->isEnabled());
-        QTRY_VERIFY(m_window->details()->supervisorLog()->toPlainText().contains(u"instance stopped"_s));
+        m_ui.window->stopAction()->trigger();
+        QTRY_COMPARE(m_ui.controller->instance(u"arena"_s).state, InstanceState::Stopped);
+        QVERIFY(m_ui.window->startAction()->isEnabled());
+        QTRY_VERIFY(m_ui.window->details()->supervisorLog()->toPlainText().contains(u"instance stopped"_s));
     }
 
     void instancesComeBackAfterRestartOfTheApp()
     {
         createThroughDialog(u"keep"_s, u"chat"_s, 77);
         createThroughDialog(u"paused"_s, u"echo"_s, 5);
-        m_window->selectInstance(u"paused"_s);
-        m_window->stopAction()->trigger();
-        QTRY_COMPARE(m_controller->instance(u"paused"_s).state, InstanceState::Stopped);
+        m_ui.window->selectInstance(u"paused"_s);
+        m_ui.window->stopAction()->trigger();
+        QTRY_COMPARE(m_ui.controller->instance(u"paused"_s).state, InstanceState::Stopped);
         closeWindow();
 
         openWindow();
-        QTRY_COMPARE(m_controller->instance(u"keep"_s).state, InstanceState::Running);
-        QCOMPARE(m_controller->instance(u"keep"_s).config.options.value(u"max_clients"_s).toInt(), 77);
-        QCOMPARE(m_controller->instance(u"keep"_s).config.type, u"chat"_s);
-        QCOMPARE(m_controller->instance(u"paused"_s).state, InstanceState::Stopped);
-        QCOMPARE(m_window->instances()->rowCount(), 2);
-        QCOMPARE(m_window->selectedInstance(), u"paused"_s); // selection restored too
+        QTRY_COMPARE(m_ui.controller->instance(u"keep"_s).state, InstanceState::Running);
+        QCOMPARE(m_ui.controller->instance(u"keep"_s).config.options.value(u"max_clients"_s).toInt(), 77);
+        QCOMPARE(m_ui.controller->instance(u"keep"_s).config.type, u"chat"_s);
+        QCOMPARE(m_ui.controller->instance(u"paused"_s).state, InstanceState::Stopped);
+        QCOMPARE(m_ui.window->instances()->rowCount(), 2);
+        QCOMPARE(m_ui.window->selectedInstance(), u"paused"_s); // selection restored too
         PhoenixTestClient client;
         QVERIFY(client.open(url(u"keep"_s)));
     }
@@ -347,15 +310,15 @@ private slots:
         for (int i = 0; i < 3000; ++i) {
             client.sendV2(ref, QString::number(100 + i), u"t"_s, u"x"_s, QJsonObject{});
         }
-        QTRY_VERIFY_WITH_TIMEOUT(!m_window->details()->samplingLabel()->isHidden(), 20000);
-        QVERIFY(m_window->details()->samplingLabel()->text().contains(u"sample"_s));
-        QVERIFY(m_window->details()->messages()->rowCount() <= MessageFlowModel::kMaxRows);
+        QTRY_VERIFY_WITH_TIMEOUT(!m_ui.window->details()->samplingLabel()->isHidden(), 20000);
+        QVERIFY(m_ui.window->details()->samplingLabel()->text().contains(u"sample"_s));
+        QVERIFY(m_ui.window->details()->messages()->rowCount() <= MessageFlowModel::kMaxRows);
     }
 
     void connectPanelOffersUrlsAndSnippet()
     {
         createThroughDialog(u"lan"_s, u"chat"_s, 10);
-        const ConnectPanel *panel = m_window->details()->connectPanel();
+        const ConnectPanel *panel = m_ui.window->details()->connectPanel();
         // Bound to 127.0.0.1 here, so no LAN URL; the snippet still names the instance.
         QVERIFY(panel->snippet().contains(u"/socket/lan"_s));
         QVERIFY(panel->snippet().contains(u"new Socket("_s));
@@ -367,15 +330,15 @@ private slots:
     void playerTokenDialogMintsAWorkingToken()
     {
         const QString secret = u"gui-secret-51c0"_s;
-        QVERIFY(m_controller->createInstance(u"open"_s, u"echo"_s, {}, true));
-        QVERIFY(m_controller->createInstance(u"quiz"_s, u"chat"_s, {{u"auth"_s, u"jwt"_s}, {u"jwt_secret"_s, secret}},
-                                             true));
-        QTRY_COMPARE(m_controller->instance(u"quiz"_s).state, InstanceState::Running);
-        ConnectPanel *panel = m_window->details()->connectPanel();
-        m_window->selectInstance(u"open"_s);
+        QVERIFY(m_ui.controller->createInstance(u"open"_s, u"echo"_s, {}, true));
+        QVERIFY(m_ui.controller->createInstance(u"quiz"_s, u"chat"_s,
+                                                {{u"auth"_s, u"jwt"_s}, {u"jwt_secret"_s, secret}}, true));
+        QTRY_COMPARE(m_ui.controller->instance(u"quiz"_s).state, InstanceState::Running);
+        ConnectPanel *panel = m_ui.window->details()->connectPanel();
+        m_ui.window->selectInstance(u"open"_s);
         QVERIFY(panel->playerTokenButton()->isHidden());
         QVERIFY(!panel->openPlayerTokenDialog());
-        m_window->selectInstance(u"quiz"_s);
+        m_ui.window->selectInstance(u"quiz"_s);
         QVERIFY(!panel->playerTokenButton()->isHidden());
         panel->playerTokenButton()->click();
         auto *dialog = panel->findChild<PlayerTokenDialog *>();
@@ -393,11 +356,12 @@ private slots:
         const QString token = dialog->token();
         QCOMPARE(token.count(u'.'), 2);
         const QString tokenUrl = dialog->url();
-        QCOMPARE(
-            tokenUrl,
-            u"ws://127.0.0.1:%1/socket/quiz/websocket?vsn=2.0.0&token=%2"_s.arg(m_controller->listenPort()).arg(token));
-        QVERIFY(dialog->snippet().contains(
-            u"new Socket(\"ws://127.0.0.1:%1/socket/quiz\", { params: { token } })"_s.arg(m_controller->listenPort())));
+        QCOMPARE(tokenUrl,
+                 u"ws://127.0.0.1:%1/socket/quiz/websocket?vsn=2.0.0&token=%2"_s.arg(m_ui.controller->listenPort())
+                     .arg(token));
+        QVERIFY(
+            dialog->snippet().contains(u"new Socket(\"ws://127.0.0.1:%1/socket/quiz\", { params: { token } })"_s.arg(
+                m_ui.controller->listenPort())));
         QVERIFY(dialog->snippet().contains(token));
 
         PhoenixTestClient player;
@@ -411,16 +375,16 @@ private slots:
 
         // The secret shows nowhere in the window: no text field, label or list cell.
         QStringList shown;
-        for (QLineEdit *edit : m_window->findChildren<QLineEdit *>()) {
+        for (QLineEdit *edit : m_ui.window->findChildren<QLineEdit *>()) {
             shown.append(edit->text());
         }
-        for (QLabel *label : m_window->findChildren<QLabel *>()) {
+        for (QLabel *label : m_ui.window->findChildren<QLabel *>()) {
             shown.append(label->text() + label->toolTip());
         }
-        for (QPlainTextEdit *edit : m_window->findChildren<QPlainTextEdit *>()) {
+        for (QPlainTextEdit *edit : m_ui.window->findChildren<QPlainTextEdit *>()) {
             shown.append(edit->toPlainText());
         }
-        for (QAbstractItemView *view : m_window->findChildren<QAbstractItemView *>()) {
+        for (QAbstractItemView *view : m_ui.window->findChildren<QAbstractItemView *>()) {
             const QAbstractItemModel *model = view->model();
             for (int row = 0; model && row < model->rowCount(); ++row) {
                 for (int column = 0; column < model->columnCount(); ++column) {

@@ -43,17 +43,7 @@ ConnectionLogModel::ConnectionLogModel(ServerController &controller, QObject *pa
             });
     connect(&m_controller, &ServerController::instanceClientsChanged, this,
             [this](const QString &, const ClientList &clients) {
-                if (m_names.size() > kMaxRows * 4) {
-                    m_names.clear();
-                }
-                bool changed = false;
-                for (const ClientInfo &client : clients) {
-                    if (!client.name.isEmpty() && m_names.value(client.id) != client.name) {
-                        m_names.insert(client.id, client.name);
-                        changed = true;
-                    }
-                }
-                if (changed && !m_rows.isEmpty()) {
+                if (m_names.learn(clients) && !m_rows.isEmpty()) {
                     emit dataChanged(index(0, ClientColumn), index(static_cast<int>(m_rows.size()) - 1, ClientColumn));
                 }
             });
@@ -194,7 +184,7 @@ QVariant ConnectionLogModel::data(const QModelIndex &index, int role) const
     case ClientColumn:
         return event.clientId == 0
                    ? QString()
-                   : ClientListModel::displayName(m_names.value(event.clientId, event.name), event.clientId);
+                   : ClientListModel::displayName(m_names.name(event.clientId, event.name), event.clientId);
     case AddressColumn:
         return event.address;
     case CodeColumn:

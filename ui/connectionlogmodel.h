@@ -2,10 +2,10 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #pragma once
 
+#include "clientnames.h"
 #include "servercontroller.h"
 
 #include <QAbstractTableModel>
-#include <QHash>
 
 namespace wsserve {
 
@@ -68,7 +68,7 @@ private:
     QList<Row> m_rows;    // the ones shown
     quint64 m_dropped = 0;
     // Names learnt after the connect (a join's `name`, a presence key): shown for every row of that client.
-    QHash<quint64, QString> m_names;
+    ClientNames m_names{kMaxRows * 4};
 };
 
 } // namespace wsserve

@@ -3,6 +3,7 @@
 #include "connectpanel.h"
 
 #include "config/serverconfig.h"
+#include "feedback.h"
 #include "playertokendialog.h"
 #include "servercontroller.h"
 
@@ -44,16 +45,16 @@ ConnectPanel::ConnectPanel(ServerController &controller, QWidget *parent)
     m_snippet->setReadOnly(true);
     m_snippet->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     layout->addWidget(m_snippet, 1);
-    auto *copySnippet = new QPushButton(tr("Copy snippet"), this);
-    connect(copySnippet, &QPushButton::clicked, this,
-            [this] { QGuiApplication::clipboard()->setText(m_snippet->toPlainText()); });
+    m_copySnippet = new QPushButton(tr("Copy snippet"), this);
+    connect(m_copySnippet, &QPushButton::clicked, this,
+            [this] { copyWithFeedback(m_copySnippet, m_snippet->toPlainText(), tr("Copied connect snippet")); });
     m_playerToken = new QPushButton(tr("Player token…"), this);
     m_playerToken->setToolTip(tr("Sign a token for one player with this instance's jwt_secret"));
     connect(m_playerToken, &QPushButton::clicked, this, [this] { (void)openPlayerTokenDialog(); });
     auto *buttons = new QHBoxLayout;
     buttons->addWidget(m_playerToken);
     buttons->addStretch(1);
-    buttons->addWidget(copySnippet);
+    buttons->addWidget(m_copySnippet);
     layout->addLayout(buttons);
     connect(&m_controller, &ServerController::instanceAdded, this, [this](const QString &id) {
         if (id == m_instanceId) {
@@ -233,7 +234,9 @@ void ConnectPanel::rebuild()
         auto *field = new QLineEdit(url, this);
         field->setReadOnly(true);
         auto *copy = new QPushButton(tr("Copy"), this);
-        connect(copy, &QPushButton::clicked, this, [url] { QGuiApplication::clipboard()->setText(url); });
+        copy->setObjectName(u"copyUrl"_s);
+        connect(copy, &QPushButton::clicked, this,
+                [copy, url] { copyWithFeedback(copy, url, tr("Copied %1").arg(url)); });
         row->addWidget(field, 1);
         row->addWidget(copy);
         m_urlRows->addLayout(row);

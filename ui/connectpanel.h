@@ -41,6 +41,7 @@ public:
     QComboBox *snippetKindBox() const { return m_kind; }
     // Shown only for an instance that can mint player tokens.
     QPushButton *playerTokenButton() const { return m_playerToken; }
+    QPushButton *copySnippetButton() const { return m_copySnippet; }
     // Opens the dialog (non-modal, deleted on close) and returns it; nullptr when the instance cannot mint.
     PlayerTokenDialog *openPlayerTokenDialog();
 
@@ -62,6 +63,7 @@ private:
     QVBoxLayout *m_urlRows = nullptr;
     QPlainTextEdit *m_snippet = nullptr;
     QPushButton *m_playerToken = nullptr;
+    QPushButton *m_copySnippet = nullptr;
 };
 
 } // namespace wsserve

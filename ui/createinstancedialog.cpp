@@ -2,16 +2,15 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "createinstancedialog.h"
 
-#include <QCheckBox>
+#include "optionsform.h"
+
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QFormLayout>
-#include <QGroupBox>
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
 #include <QScrollArea>
-#include <QSpinBox>
 #include <QVBoxLayout>
 
 using namespace Qt::StringLiterals;
@@ -48,11 +47,12 @@ CreateInstanceDialog::CreateInstanceDialog(ServerController &controller, QWidget
     form->addRow(QString(), m_typeDescription);
     layout->addLayout(form);
 
-    auto *optionsBox = new QGroupBox(tr("Options"), this);
-    m_options = new QFormLayout(optionsBox);
+    m_options = new OptionsForm(this);
+    connect(m_options, &OptionsForm::edited, this, &CreateInstanceDialog::validate);
     auto *scroll = new QScrollArea(this);
-    scroll->setWidget(optionsBox);
+    scroll->setWidget(m_options);
     scroll->setWidgetResizable(true);
+    scroll->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     scroll->setFrameShape(QFrame::NoFrame);
     layout->addWidget(scroll, 1);
 
@@ -67,14 +67,23 @@ CreateInstanceDialog::CreateInstanceDialog(ServerController &controller, QWidget
     layout->addWidget(m_buttons);
     connect(m_buttons, &QDialogButtonBox::accepted, this, &CreateInstanceDialog::accept);
     connect(m_buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
-    connect(m_id, &QLineEdit::textChanged, this, &CreateInstanceDialog::validateId);
+    connect(m_id, &QLineEdit::textChanged, this, &CreateInstanceDialog::validate);
     connect(m_type, &QComboBox::currentIndexChanged, this, &CreateInstanceDialog::rebuildOptions);
     rebuildOptions();
-    validateId();
     resize(520, 620);
 }
 
-void CreateInstanceDialog::validateId()
+QWidget *CreateInstanceDialog::optionEditor(const QString &name) const
+{
+    return m_options->editor(name);
+}
+
+QLabel *CreateInstanceDialog::optionHint(const QString &name) const
+{
+    return m_options->hint(name);
+}
+
+void CreateInstanceDialog::validate()
 {
     const QString id = m_id->text();
     QString problem = id.isEmpty() ? tr("Pick an id: clients connect to /socket/<id>.") : validateInstanceId(id);
@@ -84,15 +93,15 @@ void CreateInstanceDialog::validateId()
     m_idHint->setText(problem.isEmpty() ? tr("Clients will connect to ws://HOST:PORT/socket/%1").arg(id) : problem);
     m_idHint->setStyleSheet(problem.isEmpty() || id.isEmpty() ? u"color: palette(mid);"_s : u"color: #c62828;"_s);
     const BehaviourType *type = m_controller.registry().find(m_type->currentData().toString());
-    m_buttons->button(QDialogButtonBox::Ok)->setEnabled(problem.isEmpty() && type && type->create);
+    const QString optionProblem = m_options->problem();
+    m_error->setText(optionProblem);
+    m_error->setVisible(!optionProblem.isEmpty());
+    m_buttons->button(QDialogButtonBox::Ok)
+        ->setEnabled(problem.isEmpty() && type && type->create && optionProblem.isEmpty());
 }
 
 void CreateInstanceDialog::rebuildOptions()
 {
-    while (m_options->rowCount() > 0) {
-        m_options->removeRow(0);
-    }
-    m_editors.clear();
     const QString type = m_type->currentData().toString();
     if (const BehaviourType *behaviour = m_controller.registry().find(type)) {
         QString text = behaviour->description;
@@ -105,64 +114,21 @@ void CreateInstanceDialog::rebuildOptions()
         m_typeDescription->setText(text);
         m_typeDescription->setStyleSheet(behaviour->error.isEmpty() ? QString() : u"color: #c62828;"_s);
     }
-    validateId(); // the button also depends on the type loading
-    for (const OptionSpec &spec : m_controller.registry().optionSpecs(type)) {
-        QWidget *editor = nullptr;
-        switch (spec.kind) {
-        case OptionSpec::Kind::Bool: {
-            auto *box = new QCheckBox(this);
-            box->setChecked(spec.defaultValue.toBool());
-            editor = box;
-            break;
-        }
-        case OptionSpec::Kind::Int: {
-            auto *spin = new QSpinBox(this);
-            spin->setRange(static_cast<int>(std::max<qint64>(spec.minimum, INT_MIN)),
-                           static_cast<int>(std::min<qint64>(spec.maximum, INT_MAX)));
-            spin->setValue(spec.defaultValue.toInt());
-            spin->setGroupSeparatorShown(true);
-            editor = spin;
-            break;
-        }
-        case OptionSpec::Kind::String:
-        case OptionSpec::Kind::Invalid: {
-            auto *edit = new QLineEdit(spec.defaultValue.toString(), this);
-            if (isSecretOption(spec.name)) {
-                edit->setEchoMode(QLineEdit::PasswordEchoOnEdit); // a secret is never shown on screen
-            }
-            editor = edit;
-            break;
-        }
-        }
-        editor->setToolTip(spec.description);
-        editor->setObjectName(spec.name);
-        auto *label = new QLabel(spec.name + u':', this);
-        label->setToolTip(spec.description);
-        m_options->addRow(label, editor);
-        m_editors.insert(spec.name, editor);
-    }
-}
-
-QVariantMap CreateInstanceDialog::chosenOptions() const
-{
-    QVariantMap options;
-    for (auto it = m_editors.cbegin(); it != m_editors.cend(); ++it) {
-        if (const auto *box = qobject_cast<QCheckBox *>(it.value())) {
-            options.insert(it.key(), box->isChecked());
-        } else if (const auto *spin = qobject_cast<QSpinBox *>(it.value())) {
-            options.insert(it.key(), spin->value());
-        } else if (const auto *edit = qobject_cast<QLineEdit *>(it.value())) {
-            options.insert(it.key(), edit->text());
-        }
-    }
-    return options;
+    m_options->setOptions(m_controller.registry().optionSpecs(type), {}, false);
+    validate(); // the button also depends on the type loading
 }
 
 void CreateInstanceDialog::accept()
 {
     const QString id = m_id->text();
+    // Out-of-range input is refused with its range, never clamped into a different value.
+    if (const QString problem = m_options->problem(true); !problem.isEmpty()) {
+        m_error->setText(problem);
+        m_error->show();
+        return;
+    }
     if (const CommandResult result =
-            m_controller.createInstance(id, m_type->currentData().toString(), chosenOptions(), true);
+            m_controller.createInstance(id, m_type->currentData().toString(), m_options->values(), true);
         !result) {
         m_error->setText(result.message);
         m_error->show();

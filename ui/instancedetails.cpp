@@ -5,21 +5,20 @@
 #include "clientlistmodel.h"
 #include "connectionlogmodel.h"
 #include "connectpanel.h"
+#include "feedback.h"
 #include "historypanel.h"
 #include "instancelistmodel.h"
+#include "kickdialog.h"
 #include "messageflowmodel.h"
 #include "statschart.h"
 
 #include <QCheckBox>
-#include <QClipboard>
 #include <QComboBox>
 #include <QFile>
 #include <QFileDialog>
 #include <QFontDatabase>
-#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QHeaderView>
-#include <QInputDialog>
 #include <QJsonDocument>
 #include <QJsonParseError>
 #include <QLabel>
@@ -30,7 +29,6 @@
 #include <QScrollBar>
 #include <QSplitter>
 #include <QTableView>
-#include <QTimer>
 #include <QVBoxLayout>
 
 using namespace Qt::StringLiterals;
@@ -110,7 +108,8 @@ QWidget *InstanceDetails::buildClientsTab()
     auto *kick = new QPushButton(tr("Kick…"), page);
     m_kick = kick;
     kick->setEnabled(false);
-    kick->setToolTip(tr("Close the selected client's socket (close code 1008) with a reason"));
+    kick->setToolTip(tr("Close the selected client's socket (close code 1008) with a reason, and block its address "
+                        "for a while if you want"));
     const auto updateKick = [this] {
         m_kick->setEnabled(m_clientView->selectionModel()->hasSelection());
     };
@@ -121,13 +120,11 @@ QWidget *InstanceDetails::buildClientsTab()
             QMessageBox::information(this, tr("Kick"), tr("Select a client first."));
             return;
         }
-        bool ok = false;
         const ClientInfo *client = m_clients->clientAt(m_clientView->selectionModel()->currentIndex().row());
-        const QString who = client ? ClientListModel::displayName(*client) : QString();
-        const QString reason = QInputDialog::getText(this, tr("Kick %1").arg(who), tr("Reason shown to %1:").arg(who),
-                                                     QLineEdit::Normal, tr("kicked by the host"), &ok);
-        if (ok) {
-            kickSelected(reason);
+        KickDialog dialog(client ? ClientListModel::displayName(*client) : QString(),
+                          client ? client->remoteAddress : QString(), this);
+        if (dialog.exec() == QDialog::Accepted) {
+            kickSelected(dialog.reason(), dialog.blockMinutes());
         }
     });
     buttons->addStretch(1);
@@ -168,7 +165,7 @@ QWidget *InstanceDetails::buildMessagesTab()
     m_pause->setToolTip(tr("Stop adding rows; what arrives meanwhile is counted and shown as a gap on Resume"));
     auto *exportButton = new QPushButton(tr("Export…"), page);
     exportButton->setToolTip(tr("Save the rows shown (filter applied) as JSON Lines"));
-    connect(exportButton, &QPushButton::clicked, this, [this] {
+    connect(exportButton, &QPushButton::clicked, this, [this, exportButton] {
         const QString path = QFileDialog::getSaveFileName(
             this, tr("Export messages"), u"%1-messages.jsonl"_s.arg(m_instanceId), tr("JSON Lines (*.jsonl)"));
         if (path.isEmpty()) {
@@ -180,8 +177,9 @@ QWidget *InstanceDetails::buildMessagesTab()
             QMessageBox::warning(this, tr("Export failed"), error);
             return;
         }
-        m_sendStatus->setText((written == 1 ? tr("Exported 1 message to %1").arg(path)
-                                            : tr("Exported %1 messages to %2").arg(written).arg(path)));
+        showDone(exportButton, tr("Exported ✓"),
+                 written == 1 ? tr("Exported 1 message to %1").arg(path)
+                              : tr("Exported %1 messages to %2").arg(written).arg(path));
     });
     bar->addWidget(m_filterField);
     bar->addWidget(m_filterText, 1);
@@ -405,9 +403,8 @@ QWidget *InstanceDetails::buildConnectionsTab()
                 lines.append(m_connections->rowText(index.row()));
             }
         }
-        QGuiApplication::clipboard()->setText(lines.join(u'\n'));
-        copy->setText(tr("Copied %n", nullptr, static_cast<int>(lines.size())));
-        QTimer::singleShot(1500, copy, [copy] { copy->setText(tr("Copy")); });
+        copyWithFeedback(copy, lines.join(u'\n'),
+                         tr("Copied %n connection log entries", nullptr, static_cast<int>(lines.size())));
     });
     return page;
 }
@@ -457,17 +454,22 @@ void InstanceDetails::setInstance(const QString &id)
     setEnabled(!id.isEmpty());
 }
 
-bool InstanceDetails::kickSelected(const QString &reason)
+bool InstanceDetails::kickSelected(const QString &reason, int blockMinutes)
 {
     const QModelIndex current = m_clientView->selectionModel()->currentIndex();
     const quint64 clientId = m_clients->clientIdAt(current.row());
     if (!current.isValid() || clientId == 0) {
         return false;
     }
-    if (const CommandResult result = m_controller.kickClient(m_instanceId, clientId, reason); !result) {
+    const ClientInfo *client = m_clients->clientAt(current.row());
+    const QString who = client ? ClientListModel::displayName(*client) : QString::number(clientId);
+    const CommandResult result = m_controller.kickClient(m_instanceId, clientId, reason, blockMinutes);
+    if (!result) {
         QMessageBox::warning(this, tr("Kick failed"), result.message);
         return false;
     }
+    showDone(m_kick, tr("Kicked ✓"),
+             blockMinutes > 0 ? tr("Kicked %1; %2").arg(who, result.message) : tr("Kicked %1").arg(who));
     return true;
 }
 

@@ -67,8 +67,9 @@ public:
     // What the Send button does; false (with the reason in sendStatus()) when nothing was sent.
     bool sendNow();
 
-    // Kicks the selected client (Clients tab); false when none is selected.
-    bool kickSelected(const QString &reason);
+    // Kicks the selected client (Clients tab), blocking its address on this instance for blockMinutes when
+    // > 0; false when none is selected or the facade refused (a message box says why).
+    bool kickSelected(const QString &reason, int blockMinutes = 0);
     // Writes the rows the Messages view shows, in order, as JSON Lines. Returns rows written, -1 on error.
     qsizetype exportShown(const QString &path, QString *error) const;
     void setMessageFilter(int field, const QString &text);

@@ -17,14 +17,14 @@ InstanceListModel::InstanceListModel(ServerController &controller, QObject *pare
     , m_controller(controller)
 {
     for (const QString &id : m_controller.instanceIds()) {
-        m_rows.append(Row{id, {}, 0, 0, 0, {}});
+        m_rows.append(Row{id, {}});
     }
     connect(&m_controller, &ServerController::instanceAdded, this, [this](const QString &id) {
         if (rowOf(id) >= 0) {
             return;
         }
         beginInsertRows({}, static_cast<int>(m_rows.size()), static_cast<int>(m_rows.size()));
-        m_rows.append(Row{id, {}, 0, 0, 0, {}});
+        m_rows.append(Row{id, {}});
         endInsertRows();
     });
     connect(&m_controller, &ServerController::instanceRemoved, this, [this](const QString &id) {
@@ -91,10 +91,10 @@ QVariant InstanceListModel::data(const QModelIndex &index, int role) const
             return instanceStateName(info.state);
         case ClientsColumn:
             return info.stats.clients;
-        case InColumn:
-            return QString::number(row.inPerSecond, 'f', 0);
+        case InColumn: // the rate the instance measured: what the admin API reports as messages_in_per_s
+            return QString::number(info.stats.messagesInPerSecond, 'f', 0);
         case OutColumn:
-            return QString::number(row.outPerSecond, 'f', 0);
+            return QString::number(info.stats.messagesOutPerSecond, 'f', 0);
         case RestartsColumn:
             return info.restarts;
         default:
@@ -177,18 +177,8 @@ void InstanceListModel::sample()
     const qint64 now = nowMs();
     for (Row &row : m_rows) {
         const InstanceStats stats = m_controller.instance(row.id).stats;
-        if (row.lastSampleMs > 0 && now > row.lastSampleMs) {
-            const double seconds = static_cast<double>(now - row.lastSampleMs) / 1000.0;
-            // Counters restart with the instance; a drop means a fresh instance, not negative traffic.
-            const auto delta = [](quint64 current, quint64 previous) {
-                return current >= previous ? static_cast<double>(current - previous) : static_cast<double>(current);
-            };
-            row.inPerSecond = delta(stats.messagesIn, row.lastStats.messagesIn) / seconds;
-            row.outPerSecond = delta(stats.messagesOut, row.lastStats.messagesOut) / seconds;
-        }
-        row.lastStats = stats;
-        row.lastSampleMs = now;
-        row.history.append(StatsSample{now, row.inPerSecond, row.outPerSecond, stats.clients});
+        // One source of truth: the rates the instance measured, never a second estimate made here.
+        row.history.append(StatsSample{now, stats.messagesInPerSecond, stats.messagesOutPerSecond, stats.clients});
         while (row.history.size() > kHistorySeconds) {
             row.history.removeFirst();
         }

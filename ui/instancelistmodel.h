@@ -19,7 +19,8 @@ struct StatsSample {
     int clients = 0;
 };
 
-// The instance list: id, type, state, clients, messages/s in and out, restarts. Also keeps the last
+// The instance list: id, type, state, clients, messages/s in and out (the rates the instance measures,
+// the admin API's messages_in_per_s / messages_out_per_s), restarts. Also keeps the last
 // kHistorySeconds of per-second samples for the Stats charts. Thread: GUI thread; fed by the facade.
 class InstanceListModel final : public QAbstractTableModel
 {
@@ -60,10 +61,6 @@ Q_SIGNALS:
 private:
     struct Row {
         QString id;
-        InstanceStats lastStats;
-        qint64 lastSampleMs = 0;
-        double inPerSecond = 0;
-        double outPerSecond = 0;
         QList<StatsSample> history;
     };
     void refreshRow(const QString &id);

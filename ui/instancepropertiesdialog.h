@@ -4,11 +4,10 @@
 
 #include "servercontroller.h"
 
-#include <QDialog>
-#include <QHash>
+#include "optionsform.h"
 
-class QDialogButtonBox;
-class QFormLayout;
+#include <QDialog>
+
 class QLabel;
 class QPushButton;
 
@@ -27,31 +26,26 @@ public:
     InstancePropertiesDialog(ServerController &controller, const QString &instanceId, QWidget *parent = nullptr);
 
     // The editor of an option (QLineEdit or QCheckBox), for tests.
-    QWidget *optionEditor(const QString &name) const { return m_editors.value(name); }
+    QWidget *optionEditor(const QString &name) const { return m_form->editor(name); }
     // The line under an option: its range, or what is wrong with the value typed.
-    QLabel *optionHint(const QString &name) const { return m_hints.value(name); }
+    QLabel *optionHint(const QString &name) const { return m_form->hint(name); }
     QPushButton *applyButton() const { return m_apply; }
     QLabel *statusLabel() const { return m_status; }
     // Applies the changed options; false when nothing valid changed or the facade refused (status says why).
     // `askRestart` false: never asks (tests; the status line names the options waiting for a restart).
     bool apply(bool askRestart = true);
     // The options whose editors differ from the instance's current values.
-    QVariantMap changes() const;
+    QVariantMap changes() const { return m_form->changes(m_current); }
 
 private:
     void validate();
 
     ServerController &m_controller;
     QString m_id;
-    QList<OptionSpec> m_specs;
     QVariantMap m_current;
-    QHash<QString, QWidget *> m_editors;
-    QHash<QString, QLabel *> m_hints;
+    OptionsForm *m_form = nullptr;
     QLabel *m_status = nullptr;
     QPushButton *m_apply = nullptr;
 };
-
-// "1 000 000": how ranges and counts are shown.
-QString groupedNumber(qint64 value);
 
 } // namespace wsserve

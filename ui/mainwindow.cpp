@@ -74,7 +74,9 @@ MainWindow::MainWindow(ServerController &controller, QSettings &settings, QWidge
     setCentralWidget(m_splitter);
 
     m_status = new QLabel(this);
-    statusBar()->addPermanentWidget(m_status, 1);
+    // A normal (not permanent) widget: a temporary message ("Copied connect snippet") takes its place for a
+    // few seconds instead of being hidden behind it.
+    statusBar()->addWidget(m_status, 1);
     buildActions();
 
     connect(m_view->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this] {

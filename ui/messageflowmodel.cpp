@@ -16,7 +16,6 @@ namespace wsserve {
 
 namespace {
 constexpr qsizetype kPreviewChars = 160;
-constexpr qsizetype kMaxNames = 50000;
 
 // The payload part of a text frame: element 4 of a V2 array, or "payload" of a V1 object.
 QJsonValue payloadOf(const QByteArray &frame, bool *ok)
@@ -61,17 +60,7 @@ MessageFlowModel::MessageFlowModel(ServerController &controller, QObject *parent
                 if (id != m_instanceId) {
                     return;
                 }
-                if (m_names.size() > kMaxNames) {
-                    m_names.clear();
-                }
-                bool changed = false;
-                for (const ClientInfo &client : clients) {
-                    if (!client.name.isEmpty() && m_names.value(client.id) != client.name) {
-                        m_names.insert(client.id, client.name);
-                        changed = true;
-                    }
-                }
-                if (changed && !m_rows.isEmpty()) {
+                if (m_names.learn(clients) && !m_rows.isEmpty()) {
                     emit dataChanged(index(0, ClientColumn), index(static_cast<int>(m_rows.size()) - 1, ClientColumn));
                 }
             });
@@ -79,7 +68,7 @@ MessageFlowModel::MessageFlowModel(ServerController &controller, QObject *parent
 
 QString MessageFlowModel::clientName(quint64 clientId) const
 {
-    return ClientListModel::displayName(m_names.value(clientId), clientId);
+    return ClientListModel::displayName(m_names.name(clientId), clientId);
 }
 
 MessageFlowModel::~MessageFlowModel()

@@ -2,10 +2,10 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #pragma once
 
+#include "clientnames.h"
 #include "servercontroller.h"
 
 #include <QAbstractTableModel>
-#include <QHash>
 #include <QSortFilterProxyModel>
 
 namespace wsserve {
@@ -79,7 +79,7 @@ private:
     bool m_paused = false;
     bool m_sampling = false;
     quint64 m_skippedWhilePaused = 0;
-    QHash<quint64, QString> m_names; // client id -> name, kept after the client leaves (bounded)
+    ClientNames m_names{50000};
 };
 
 // Filters the message flow by free text in one field (or all of them).

@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "playertokendialog.h"
 
+#include "feedback.h"
+
 #include <QApplication>
 #include <QClipboard>
 #include <QDateTime>
@@ -26,11 +28,12 @@ namespace wsserve {
 namespace {
 
 // A read-only field and its Copy button on one row.
-QHBoxLayout *copyRow(QWidget *field, QWidget *parent, const std::function<QString()> &text)
+QHBoxLayout *copyRow(QWidget *field, QWidget *parent, const std::function<QString()> &text, const QString &what)
 {
     auto *row = new QHBoxLayout;
     auto *copy = new QPushButton(QObject::tr("Copy"), parent);
-    QObject::connect(copy, &QPushButton::clicked, parent, [text] { QGuiApplication::clipboard()->setText(text()); });
+    QObject::connect(copy, &QPushButton::clicked, parent,
+                     [copy, text, what] { copyWithFeedback(copy, text(), QObject::tr("Copied %1").arg(what)); });
     row->addWidget(field, 1);
     row->addWidget(copy, 0, Qt::AlignTop);
     return row;
@@ -85,17 +88,20 @@ PlayerTokenDialog::PlayerTokenDialog(ServerController &controller, const QString
     m_tokenField->setReadOnly(true);
     m_tokenField->setFont(fixed);
     result->addWidget(new QLabel(tr("Token:"), m_result));
-    result->addLayout(copyRow(m_tokenField, m_result, [this] { return m_token; }));
+    result->addLayout(copyRow(
+        m_tokenField, m_result, [this] { return m_token; }, tr("player token")));
     m_urlField = new QLineEdit(m_result);
     m_urlField->setReadOnly(true);
     m_urlField->setFont(fixed);
     result->addWidget(new QLabel(tr("URL (any WebSocket client):"), m_result));
-    result->addLayout(copyRow(m_urlField, m_result, [this] { return url(); }));
+    result->addLayout(copyRow(
+        m_urlField, m_result, [this] { return url(); }, tr("URL with token")));
     m_snippetField = new QPlainTextEdit(m_result);
     m_snippetField->setReadOnly(true);
     m_snippetField->setFont(fixed);
     result->addWidget(new QLabel(tr("JavaScript (npm install phoenix):"), m_result));
-    result->addLayout(copyRow(m_snippetField, m_result, [this] { return snippet(); }));
+    result->addLayout(copyRow(
+        m_snippetField, m_result, [this] { return snippet(); }, tr("connect snippet")));
     m_result->hide();
     layout->addWidget(m_result, 1);
 

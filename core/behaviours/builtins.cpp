@@ -18,7 +18,8 @@ QList<BehaviourType> builtinBehaviourTypes()
     const OptionSpec presence{.name = u"presence"_s,
                               .kind = K::Bool,
                               .defaultValue = true,
-                              .description = u"track presence per topic (presence_state / presence_diff)"_s};
+                              .description = u"track presence per topic (presence_state / presence_diff)"_s,
+                              .live = true}; // read at each join: a change applies to the joins that follow
     QList<BehaviourType> types{
         {.name = u"echo"_s,
          .description = u"Any topic; every pushed event is answered ok with its payload"_s,
@@ -31,15 +32,15 @@ QList<BehaviourType> builtinBehaviourTypes()
          .description = u"Any topic; events go to every member (sender included), with presence"_s,
          .options = {presence},
          .create =
-             [](const InstanceConfig &config) {
-                 return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Chat, config.boolOption(u"presence"_s));
+             [](const InstanceConfig &) {
+                 return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Chat);
              }},
         {.name = u"relay"_s,
          .description = u"Any topic; events (binary too) go to every other member, for client-run games"_s,
          .options = {presence},
          .create =
-             [](const InstanceConfig &config) {
-                 return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Relay, config.boolOption(u"presence"_s));
+             [](const InstanceConfig &) {
+                 return std::make_unique<ChatBehaviour>(ChatBehaviour::Mode::Relay);
              }},
         {.name = u"tictactoe"_s,
          .description = u"Authoritative tic-tac-toe on topics game:<name>: two players, the rest spectate"_s,

@@ -11,10 +11,14 @@ const QString kNameKey = QStringLiteral("name");
 const QString kPresenceUpdate = QStringLiteral("presence_update");
 } // namespace
 
-ChatBehaviour::ChatBehaviour(Mode mode, bool presence)
+ChatBehaviour::ChatBehaviour(Mode mode)
     : m_mode(mode)
-    , m_presence(presence)
 {}
+
+bool ChatBehaviour::presenceOn(ChannelContext &channel)
+{
+    return channel.instance().config().boolOption(QStringLiteral("presence"));
+}
 
 JoinResult ChatBehaviour::join(ChannelContext &channel, const QJsonValue &params)
 {
@@ -42,7 +46,7 @@ JoinResult ChatBehaviour::join(ChannelContext &channel, const QJsonValue &params
 
 void ChatBehaviour::afterJoin(ChannelContext &channel)
 {
-    if (!m_presence) {
+    if (!presenceOn(channel)) {
         return;
     }
     const QString name = channel.assigns().value(kNameKey).toString();
@@ -54,7 +58,7 @@ void ChatBehaviour::afterJoin(ChannelContext &channel)
 
 void ChatBehaviour::handleIn(ChannelContext &channel, const QString &event, const Payload &payload)
 {
-    if (event == kPresenceUpdate && m_presence && !payload.isBinary) {
+    if (event == kPresenceUpdate && presenceOn(channel) && !payload.isBinary) {
         QJsonObject meta = payload.json.toObject();
         meta.insert(QStringLiteral("client_id"), QString::number(channel.clientId()));
         channel.updatePresence(meta);

@@ -140,6 +140,13 @@ public:
     // InstanceContext
     QString instanceId() const override { return m_config.id; }
     const InstanceConfig &config() const override { return m_config; }
+    // New values of live options (Instance::applyLiveOptions): what the type reads from config() from now on.
+    void updateOptions(const QVariantMap &changed)
+    {
+        for (auto it = changed.cbegin(); it != changed.cend(); ++it) {
+            m_config.options.insert(it.key(), it.value());
+        }
+    }
     void broadcast(const QString &topic, const QString &event, const Payload &payload) override;
     bool pushTo(quint64 clientId, const QString &topic, const QString &event, const Payload &payload) override;
     void kick(quint64 clientId, const QString &reason) override;

@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "instance.h"
 
+#include "addressblocks.h"
+
 #include "behaviourregistry.h"
 #include "clock.h"
 #include "cluster/clusterlink.h"
@@ -151,6 +153,9 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
         const QString why = QStringLiteral("instance '%1' is stopping").arg(m_config.id);
         logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 503, why);
         respondHttpAndClose(fd, 503, why);
+        return;
+    }
+    if (refuseBlocked(request, [fd](const QString &why) { respondHttpAndClose(fd, 403, why); })) {
         return;
     }
     const qint64 maxClients = m_limits.maxClients;
@@ -400,10 +405,26 @@ void Instance::applyLiveOptions(const QVariantMap &changed)
     for (auto it = changed.cbegin(); it != changed.cend(); ++it) {
         m_config.options.insert(it.key(), it.value());
     }
+    if (m_engine) {
+        m_engine->updateOptions(changed); // type options marked live (chat's presence)
+    }
     m_limits = {m_config.intOption(options::kMaxClients), m_config.intOption(options::kMaxFrameBytes),
                 m_config.intOption(options::kIdleTimeoutMs), m_config.intOption(options::kMaxMessagesPerSecond),
                 m_config.intOption(options::kMaxSendBufferBytes)};
     qCInfo(lcInstance).noquote() << logTag(m_config.id) << "options changed live:" << changed.keys().join(u", ");
+}
+
+bool Instance::refuseBlocked(const UpgradeRequest &request, const std::function<void(const QString &)> &answer)
+{
+    const std::optional<qint64> until =
+        m_shared->blocks() ? m_shared->blocks()->blockedUntil(request.remoteAddress) : std::nullopt;
+    if (!until) {
+        return false;
+    }
+    const QString why = AddressBlocks::refusalReason(*until);
+    logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 403, why);
+    answer(why);
+    return true;
 }
 
 void Instance::logConnection(ConnectionEvent::Kind kind, const Client *client, const QString &address, int code,
@@ -674,6 +695,9 @@ void Instance::publishStats()
     }
     advanceClientSnapshot();
     m_stats.clients = static_cast<int>(m_clients.size());
+    m_rates.add(m_clock.elapsed(), m_stats.messagesIn, m_stats.messagesOut);
+    m_stats.messagesInPerSecond = m_rates.inPerSecond();
+    m_stats.messagesOutPerSecond = m_rates.outPerSecond();
     if (m_stats == m_publishedStats) {
         return;
     }

@@ -14,12 +14,14 @@
 #include "telemetry/connectionevent.h"
 #include "telemetry/instancestats.h"
 #include "telemetry/messageevent.h"
+#include "telemetry/ratemeter.h"
 
 #include <QElapsedTimer>
 #include <QHash>
 #include <QObject>
 #include <QSet>
 
+#include <functional>
 #include <map>
 #include <memory>
 
@@ -165,6 +167,8 @@ private:
     void countOut(Client &client, qsizetype bytes);
     // Builds the next clientsChanged() list a chunk at a time; emits it when complete.
     void advanceClientSnapshot();
+    // A connection from an address the host blocked: logged and answered 403 through `answer`; true then.
+    bool refuseBlocked(const UpgradeRequest &request, const std::function<void(const QString &)> &answer);
     // Adds to the connection log batch (bounded: ConnectionEventBatch::kMaxEvents per publication).
     void logConnection(ConnectionEvent::Kind kind, const Client *client, const QString &address, int code,
                        const QString &reason);
@@ -210,6 +214,7 @@ private:
     MessageBatch m_flow;
     ConnectionEventBatch m_connectionLog;
     InstanceStats m_publishedStats;
+    RateMeter m_rates;             // messages in/out per second, sampled with the statistics
     bool m_userBroadcasts = false; // the type takes Supabase kind 3 frames (IBehaviour::acceptsUserBroadcasts)
     bool m_stopping = false;
     bool m_faultReported = false;

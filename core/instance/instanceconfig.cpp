@@ -15,7 +15,7 @@ namespace wsserve {
 QList<OptionSpec> commonOptionSpecs()
 {
     using K = OptionSpec::Kind;
-    return {
+    QList<OptionSpec> specs{
         {options::kMaxClients, K::Int, 10000, QStringLiteral("most clients connected at once; more get HTTP 503"), 1,
          1000000},
         {options::kMaxFrameBytes, K::Int, 1024 * 1024,
@@ -74,6 +74,16 @@ QList<OptionSpec> commonOptionSpecs()
                         "presence reach every node; only cluster-safe types (echo, chat, relay)"),
          0, 0},
     };
+    // What a running instance picks up at once: its limits (max_frame_bytes for new connections), the origin
+    // check (read per connection), and what the supervisor reads from its record (the restart policy, the
+    // watchdog).
+    static const QStringList live{options::kMaxClients,           options::kMaxFrameBytes,      options::kIdleTimeoutMs,
+                                  options::kMaxMessagesPerSecond, options::kMaxSendBufferBytes, options::kCheckOrigin,
+                                  options::kMaxRestarts,          options::kRestartWindowMs,    options::kWatchdogMs};
+    for (OptionSpec &spec : specs) {
+        spec.live = live.contains(spec.name);
+    }
+    return specs;
 }
 
 QString validateInstanceId(const QString &id)

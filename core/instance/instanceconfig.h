@@ -20,6 +20,9 @@ struct OptionSpec {
     QString description;
     qint64 minimum = 0;
     qint64 maximum = 0;
+    // Applies to a running instance at once (Properties, PATCH); otherwise at its next start. A type option
+    // marked live must be read from InstanceContext::config() when used, not copied at creation.
+    bool live = false;
 };
 
 // The resolved configuration of one instance: id, type and every option with defaults filled in.

@@ -194,6 +194,11 @@ void Instance::serveLongPoll(const std::shared_ptr<net::TakenConnection> &connec
 void Instance::openLongPollSession(const std::shared_ptr<net::TakenConnection> &connection,
                                    const UpgradeRequest &request)
 {
+    if (refuseBlocked(request, [&](const QString &why) {
+            writeHttp(connection, 403, "text/plain; charset=utf-8", (why + u'\n').toUtf8());
+        })) {
+        return;
+    }
     if (m_clients.size() >= m_limits.maxClients) {
         logConnection(ConnectionEvent::Kind::Refused, nullptr, request.remoteAddress, 503,
                       QStringLiteral("instance '%1' is full (max_clients %2), long-poll")

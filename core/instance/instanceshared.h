@@ -10,6 +10,7 @@
 
 namespace wsserve {
 
+class AddressBlocks;
 class ClusterLink;
 class Store;
 
@@ -34,6 +35,10 @@ public:
     void setCluster(std::shared_ptr<ClusterLink> cluster) { m_cluster = std::move(cluster); }
     std::shared_ptr<ClusterLink> cluster() const { return m_cluster; }
 
+    // The addresses the host blocked on this instance (kept by the supervisor across restarts).
+    void setBlocks(std::shared_ptr<AddressBlocks> blocks) { m_blocks = std::move(blocks); }
+    const std::shared_ptr<AddressBlocks> &blocks() const { return m_blocks; }
+
     void addDescriptor(qintptr fd);
     void removeDescriptor(qintptr fd);
     // For a hung instance thread: tries to send each registered socket a close frame with this code
@@ -46,6 +51,7 @@ private:
     std::atomic<qint64> m_aliveMs{0};
     std::atomic<bool> m_flowEnabled{false};
     std::shared_ptr<Store> m_store;
+    std::shared_ptr<AddressBlocks> m_blocks;
     std::shared_ptr<ClusterLink> m_cluster;
     QMutex m_mutex;
     QSet<qintptr> m_descriptors;

@@ -53,6 +53,7 @@ struct Supervisor::Record {
     Instance *instance = nullptr;
     QThread *thread = nullptr;
     std::shared_ptr<InstanceShared> shared;
+    std::shared_ptr<AddressBlocks> blocks; // for the instance's whole life, across restarts
     AfterStop afterStop = AfterStop::Invalid;
     QString pendingReason;
     QList<qint64> failureTimesMs;
@@ -123,6 +124,7 @@ CommandResult Supervisor::addInstance(const InstanceConfig &config)
     }
     auto *record = new Record;
     record->config = config;
+    record->blocks = std::make_shared<AddressBlocks>(m_clock);
     m_records.insert(config.id, record);
     m_routes->declare(config.id);
     emit instanceAdded(config.id);
@@ -282,17 +284,48 @@ Instance *Supervisor::instanceWithClient(const QString &id, quint64 clientId, Co
     return runningInstance(id, result);
 }
 
-CommandResult Supervisor::kickClient(const QString &id, quint64 clientId, const QString &reason)
+CommandResult Supervisor::kickClient(const QString &id, quint64 clientId, const QString &reason, int blockMinutes)
 {
     CommandResult result;
     Instance *instance = instanceWithClient(id, clientId, &result);
     if (!instance) {
         return result;
     }
+    if (blockMinutes > 0) {
+        // Blocked before the kick is queued: the client cannot be back before its address is refused.
+        const Record *record = m_records.value(id);
+        const auto client = std::find_if(record->clients.cbegin(), record->clients.cend(),
+                                         [clientId](const ClientInfo &info) { return info.id == clientId; });
+        const qint64 until = record->blocks->block(client->remoteAddress, blockMinutes);
+        result.message = QStringLiteral("%1 blocked on '%2' until %3")
+                             .arg(client->remoteAddress, id,
+                                  QDateTime::fromMSecsSinceEpoch(until).toString(QStringLiteral("HH:mm")));
+        qCInfo(lcSupervisor).noquote() << logTag(id) << result.message;
+    }
     // cross-thread: queued into the instance thread.
     QMetaObject::invokeMethod(
         instance, [instance, clientId, reason] { instance->kick(clientId, ws::closecode::kPolicyViolation, reason); },
         Qt::QueuedConnection);
+    return result;
+}
+
+QList<AddressBlocks::Block> Supervisor::blockedAddresses(const QString &id) const
+{
+    const Record *record = m_records.value(id);
+    return record ? record->blocks->blocks() : QList<AddressBlocks::Block>{};
+}
+
+CommandResult Supervisor::unblockAddress(const QString &id, const QString &address)
+{
+    CommandResult result;
+    const Record *record = find(id, &result);
+    if (!record) {
+        return result;
+    }
+    if (!record->blocks->unblock(address)) {
+        return CommandResult::fail(CommandResult::Error::NotFound,
+                                   QStringLiteral("'%1' is not blocked on '%2'").arg(address, id));
+    }
     return CommandResult::ok();
 }
 
@@ -366,7 +399,15 @@ InstanceConfig Supervisor::config(const QString &id) const
 InstanceStats Supervisor::stats(const QString &id) const
 {
     const Record *record = m_records.value(id);
-    return record ? record->stats : InstanceStats{};
+    if (!record) {
+        return {};
+    }
+    InstanceStats stats = record->stats;
+    if (record->state != InstanceState::Running) { // the last tick's rate is not traffic now
+        stats.messagesInPerSecond = 0;
+        stats.messagesOutPerSecond = 0;
+    }
+    return stats;
 }
 
 ClientList Supervisor::clients(const QString &id) const
@@ -405,6 +446,7 @@ void Supervisor::launch(Record &record)
     record.shared->setMessageFlowEnabled(record.messageFlow);
     record.shared->setStore(m_store);
     record.shared->setCluster(m_cluster);
+    record.shared->setBlocks(record.blocks);
     record.stats = InstanceStats{};
     auto *instance = new Instance(record.config, m_registry, record.shared);
     auto *thread = new QThread;

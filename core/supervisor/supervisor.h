@@ -2,7 +2,9 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #pragma once
 
+#include "clock.h"
 #include "commandresult.h"
+#include "instance/addressblocks.h"
 #include "instance/instanceconfig.h"
 #include "instancestate.h"
 #include "telemetry/clientinfo.h"
@@ -62,7 +64,14 @@ public:
     void stopAll();
 
     // NotFound also for a client not in the instance's published client list (at most 500 ms old).
-    CommandResult kickClient(const QString &id, quint64 clientId, const QString &reason);
+    // blockMinutes > 0 also blocks the client's address on this instance for that long (the message then
+    // says until when).
+    CommandResult kickClient(const QString &id, quint64 clientId, const QString &reason, int blockMinutes = 0);
+    // The addresses blocked on an instance (empty for an unknown one), and lifting one block.
+    QList<AddressBlocks::Block> blockedAddresses(const QString &id) const;
+    CommandResult unblockAddress(const QString &id, const QString &address);
+    // The wall clock of address blocks of instances added from now on (tests replace it).
+    void setWallClock(WallClock clock) { m_clock = std::move(clock); }
     CommandResult broadcast(const QString &id, const QString &topic, const QString &event, const QJsonObject &payload);
     // NotFound also for a client not in the published list; NotRunning.
     CommandResult pushTo(const QString &id, quint64 clientId, const QString &topic, const QString &event,
@@ -130,6 +139,7 @@ private:
     QList<SupervisorEvent> m_log;
     QTimer *m_watchdogTimer = nullptr;
     bool m_stoppingAll = false;
+    WallClock m_clock = nowMs;
 };
 
 } // namespace wsserve

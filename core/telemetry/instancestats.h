@@ -20,6 +20,10 @@ struct InstanceStats {
     quint64 bytesOut = 0;
     quint64 broadcasts = 0;
     quint64 channelCrashes = 0;
+    // Frames a second in and out over the last second, measured by the instance on its own clock when it
+    // counts: the one rate the window, the admin API and the Stats graphs show (0 unless Running).
+    double messagesInPerSecond = 0;
+    double messagesOutPerSecond = 0;
 
     bool operator==(const InstanceStats &) const = default;
 };

@@ -108,9 +108,12 @@ bool PhoenixTestClient::waitForDisconnected(int timeoutMs)
     return QTest::qWaitFor([this] { return m_socket.state() == QAbstractSocket::UnconnectedState; }, timeoutMs);
 }
 
-int httpStatus(quint16 port, const QByteArray &request, int timeoutMs, QByteArray *response)
+int httpStatus(quint16 port, const QByteArray &request, int timeoutMs, QByteArray *response, const QHostAddress &from)
 {
     QTcpSocket socket;
+    if (!from.isNull() && !socket.bind(from)) {
+        return 0;
+    }
     socket.connectToHost(QHostAddress::LocalHost, port);
     if (!socket.waitForConnected(timeoutMs)) {
         return 0;

@@ -76,7 +76,9 @@ private:
 };
 
 // Performs one raw HTTP request on 127.0.0.1:port and returns the status code (0 when none arrived).
-int httpStatus(quint16 port, const QByteArray &request, int timeoutMs = 10000, QByteArray *response = nullptr);
+// `from`: the local address to connect from (another loopback address such as 127.0.0.2), when not null.
+int httpStatus(quint16 port, const QByteArray &request, int timeoutMs = 10000, QByteArray *response = nullptr,
+               const QHostAddress &from = {});
 
 } // namespace wsserve::test
 

@@ -9,6 +9,7 @@
 #include "net/acceptguard.h"
 #include "script/scriptcatalog.h"
 #include "supervisor/supervisor.h"
+#include "web/sitedirectory.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -16,6 +17,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QSignalBlocker>
+#include <QSysInfo>
 #include <QThread>
 
 namespace wsserve {
@@ -23,6 +25,7 @@ namespace wsserve {
 struct ServerController::Private {
     std::shared_ptr<RouteTable> routes = std::make_shared<RouteTable>();
     std::shared_ptr<net::ListenerHealth> listenerHealth = std::make_shared<net::ListenerHealth>();
+    std::shared_ptr<web::SiteDirectory> site = std::make_shared<web::SiteDirectory>(); // what the pages show
     Supervisor *supervisor = nullptr;
     QThread endpointThread;
     Endpoint *endpoint = nullptr;
@@ -61,9 +64,11 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
         emit connectionEvents(batch.events, batch.dropped);
     };
     connect(d->supervisor, &Supervisor::connectionEvents, this, onConnectionEvents);
+    connectSite();
 
     d->endpointThread.setObjectName(QStringLiteral("endpoint"));
     d->endpoint = new Endpoint(d->routes, d->listenerHealth);
+    d->endpoint->setSite(d->site);
     d->endpoint->moveToThread(&d->endpointThread);
     connect(&d->endpointThread, &QThread::finished, d->endpoint, &QObject::deleteLater);
     // cross-thread: endpoint results arrive queued on the main thread.
@@ -75,6 +80,22 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     connect(d->endpoint, &Endpoint::listenFailed, this, &ServerController::listenFailed);
     connect(d->endpoint, &Endpoint::connectionEvents, this, onConnectionEvents);
     d->endpointThread.start();
+}
+
+void ServerController::connectSite()
+{
+    d->site->setHostName(QSysInfo::machineHostName());
+    const auto refresh = [this](const QString &id) {
+        const InstanceInfo info = instance(id);
+        d->site->upsert(web::SiteInstance{id, info.config.type, instanceStateName(info.state).toLower(),
+                                          info.stats.clients, info.config.stringOption(options::kWebRoot)});
+    };
+    connect(d->supervisor, &Supervisor::instanceAdded, this, refresh);
+    connect(d->supervisor, &Supervisor::instanceStateChanged, this,
+            [refresh](const QString &id, InstanceState, const QString &) { refresh(id); });
+    connect(d->supervisor, &Supervisor::instanceRemoved, this, [this](const QString &id) { d->site->remove(id); });
+    connect(d->supervisor, &Supervisor::instanceStatsChanged, this,
+            [this](const QString &id, const InstanceStats &stats) { d->site->setClients(id, stats.clients); });
 }
 
 void ServerController::setTypeDirectories(const QStringList &directories)

@@ -195,6 +195,7 @@ Q_SIGNALS:
     void shutdownComplete();
 
 private:
+    void connectSite(); // keeps the pages' instance list (web::SiteDirectory) current
     void rebuildRegistry(const QStringList &reloaded);
 
     struct Private;

@@ -9,6 +9,7 @@ set -euo pipefail
 wsserve_packages=(build-essential cmake ninja-build pkg-config
     qt6-base-dev libqt6sql6-sqlite qt6-websockets-dev qt6-httpserver-dev qt6-declarative-dev
     qt6-declarative-private-dev libgl-dev libssl-dev clang-format
+    zlib1g-dev libqrencode-dev chromium
     dpkg-dev appstream desktop-file-utils lintian)
 
 wsserve_install_deps() {
@@ -34,4 +35,13 @@ wsserve_install_deps() {
         mkdir -p "$(dirname "$marker")" && touch "$marker"
     fi
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# wsserve_web_deps: the pages' pinned phoenix JS client (web/package-lock.json), which the build copies
+# into the binary; the configure step stops with a message when it is missing.
+wsserve_web_deps() {
+    local web
+    web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+    [ -f "$web/node_modules/phoenix/priv/static/phoenix.min.js" ] ||
+        (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
 }

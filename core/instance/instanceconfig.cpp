@@ -69,6 +69,10 @@ QList<OptionSpec> commonOptionSpecs()
          0, 10000},
         {options::kHistoryTtlS, K::Int, 0, QStringLiteral("drop history older than this many seconds (0 = no limit)"),
          0, 10LL * 365 * 24 * 3600},
+        {options::kWebRoot, K::String, QString(),
+         QStringLiteral("a folder whose files the game port serves under /play/<id>/ (index.html by default), "
+                        "e.g. an HTML5 game export that connects back to /socket/<id>; empty = none"),
+         0, 0},
     };
 }
 

@@ -9,6 +9,7 @@
 #include "net/acceptguard.h"
 #include "script/scriptcatalog.h"
 #include "supervisor/supervisor.h"
+#include "web/announcer.h"
 #include "web/sitedirectory.h"
 
 #include <QDateTime>
@@ -26,6 +27,8 @@ struct ServerController::Private {
     std::shared_ptr<RouteTable> routes = std::make_shared<RouteTable>();
     std::shared_ptr<net::ListenerHealth> listenerHealth = std::make_shared<net::ListenerHealth>();
     std::shared_ptr<web::SiteDirectory> site = std::make_shared<web::SiteDirectory>(); // what the pages show
+    web::Announcer announcer; // DNS-SD, only while something is to be announced
+    bool announceAll = false;
     Supervisor *supervisor = nullptr;
     QThread endpointThread;
     Endpoint *endpoint = nullptr;
@@ -75,6 +78,7 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     connect(d->endpoint, &Endpoint::listening, this, [this](const QHostAddress &address, quint16 port) {
         m_listeningAddress = address;
         m_listeningPort = port;
+        refreshAnnouncement();
         emit listening(address, port);
     });
     connect(d->endpoint, &Endpoint::listenFailed, this, &ServerController::listenFailed);
@@ -85,17 +89,74 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
 void ServerController::connectSite()
 {
     d->site->setHostName(QSysInfo::machineHostName());
-    const auto refresh = [this](const QString &id) {
-        const InstanceInfo info = instance(id);
-        d->site->upsert(web::SiteInstance{id, info.config.type, instanceStateName(info.state).toLower(),
-                                          info.stats.clients, info.config.stringOption(options::kWebRoot)});
-    };
-    connect(d->supervisor, &Supervisor::instanceAdded, this, refresh);
+    connect(d->supervisor, &Supervisor::instanceAdded, this, &ServerController::refreshSite);
     connect(d->supervisor, &Supervisor::instanceStateChanged, this,
-            [refresh](const QString &id, InstanceState, const QString &) { refresh(id); });
-    connect(d->supervisor, &Supervisor::instanceRemoved, this, [this](const QString &id) { d->site->remove(id); });
+            [this](const QString &id, InstanceState, const QString &) { refreshSite(id); });
+    connect(d->supervisor, &Supervisor::instanceRemoved, this, [this](const QString &id) {
+        d->site->remove(id);
+        refreshAnnouncement();
+    });
     connect(d->supervisor, &Supervisor::instanceStatsChanged, this,
             [this](const QString &id, const InstanceStats &stats) { d->site->setClients(id, stats.clients); });
+}
+
+void ServerController::refreshSite(const QString &id)
+{
+    const InstanceInfo info = instance(id);
+    d->site->upsert(web::SiteInstance{id, info.config.type, instanceStateName(info.state).toLower(), info.stats.clients,
+                                      info.config.stringOption(options::kWebRoot)});
+    refreshAnnouncement();
+}
+
+void ServerController::setAnnounceAll(bool announce)
+{
+    d->announceAll = announce;
+    refreshAnnouncement();
+}
+
+bool ServerController::announceAll() const
+{
+    return d->announceAll;
+}
+
+QList<QByteArray> ServerController::announcementTxt() const
+{
+    QStringList ids;
+    QStringList types;
+    for (const QString &id : d->supervisor->instanceIds()) {
+        const InstanceInfo info = instance(id);
+        if (info.state == InstanceState::Running && (d->announceAll || info.config.boolOption(options::kAnnounce))) {
+            ids.append(id);
+            types.append(info.config.type);
+        }
+    }
+    if (ids.isEmpty() && !d->announceAll) {
+        return {};
+    }
+    // One TXT string is at most 255 bytes: long lists are cut at a whole entry.
+    const auto joined = [](const QByteArray &key, const QStringList &values) {
+        QByteArray text = key + '=';
+        for (const QString &value : values) {
+            const QByteArray next = (text.endsWith('=') ? QByteArray() : QByteArray(",")) + value.toUtf8();
+            if (text.size() + next.size() > 255) {
+                break;
+            }
+            text += next;
+        }
+        return text;
+    };
+    return {QByteArray("version=" WSSERVE_VERSION), QByteArray("path=/"), QByteArray("socket=/socket/"),
+            joined("ids", ids), joined("types", types)};
+}
+
+void ServerController::refreshAnnouncement()
+{
+    const QList<QByteArray> txt = announcementTxt();
+    if (txt.isEmpty() || m_listeningPort == 0 || d->shuttingDown) {
+        d->announcer.withdraw();
+        return;
+    }
+    d->announcer.publish(QStringLiteral("wsserve on %1").arg(QSysInfo::machineHostName()), m_listeningPort, txt);
 }
 
 void ServerController::setTypeDirectories(const QStringList &directories)
@@ -268,11 +329,16 @@ OptionsUpdate ServerController::updateInstanceOptions(const QString &id, const Q
         if (isLiveOption(it.key())) {
             live.insert(it.key(), it.value());
             update.appliedLive.append(it.key());
+        } else if (it.key() == options::kWebRoot || it.key() == options::kAnnounce) {
+            update.appliedLive.append(it.key()); // the pages and the announcement, not the instance
         } else {
             update.needsRestart.append(it.key());
         }
     }
     update.result = d->supervisor->updateOptions(id, config.options, live);
+    if (update.result.isOk()) {
+        refreshSite(id);
+    }
     return update;
 }
 

@@ -174,6 +174,13 @@ public:
     // Empty topic: every topic. NotFound for an unknown instance.
     CommandResult clearHistory(const QString &id, const QString &topic, qint64 *removed = nullptr);
 
+    // DNS-SD (`_wsserve._tcp`, through Avahi): off by default. With announceAll (--announce) the host is
+    // announced with every running instance; otherwise only when some running instance has the option
+    // `announce`, with those instances. TXT: version, path (the pages), socket, ids, types.
+    void setAnnounceAll(bool announce);
+    bool announceAll() const;
+    QList<QByteArray> announcementTxt() const; // empty: nothing to announce
+
     // Closes every client with 1012, stops every instance and the listener, commits what the store holds;
     // emits shutdownComplete().
     void shutdown();
@@ -196,6 +203,8 @@ Q_SIGNALS:
 
 private:
     void connectSite(); // keeps the pages' instance list (web::SiteDirectory) current
+    void refreshSite(const QString &id);
+    void refreshAnnouncement();
     void rebuildRegistry(const QStringList &reloaded);
 
     struct Private;

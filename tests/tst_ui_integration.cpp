@@ -368,6 +368,10 @@ private slots:
         QCOMPARE(panel->qrCode()->text(), panel->pageUrl());
         QVERIFY(panel->qrCode()->isValid());
         QVERIFY(panel->fullScreenButton()->isEnabled());
+        // Announcing is opt-in: off for a new instance (not toggled here: a test never announces on this
+        // machine's real network; tests/discovery does it inside network namespaces).
+        QVERIFY(panel->announceBox()->isEnabled());
+        QVERIFY(!panel->announceBox()->isChecked());
         QWidget *full = const_cast<ConnectPanel *>(panel)->showQrFullScreen();
         QVERIFY(full);
         QCOMPARE(full->findChild<QrCodeWidget *>()->text(), panel->pageUrl());

@@ -8,6 +8,7 @@
 #include "servercontroller.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
 #include <QFontDatabase>
@@ -17,6 +18,7 @@
 #include <QNetworkInterface>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSignalBlocker>
 
 using namespace Qt::StringLiterals;
 
@@ -56,6 +58,15 @@ ConnectPanel::ConnectPanel(ServerController &controller, QWidget *parent)
     pageButtons->addWidget(m_fullScreen);
     pageButtons->addStretch(1);
     pageColumn->addLayout(pageButtons);
+    m_announce = new QCheckBox(tr("Announce on this network"), this);
+    m_announce->setToolTip(tr("Let other devices find this instance (DNS-SD _wsserve._tcp through Avahi). Off by "
+                              "default: nothing is announced unless you ask, e.g. on a café network."));
+    connect(m_announce, &QCheckBox::toggled, this, [this](bool on) {
+        if (!m_instanceId.isEmpty() && m_controller.instance(m_instanceId).config.boolOption(u"announce"_s) != on) {
+            (void)m_controller.updateInstanceOptions(m_instanceId, {{u"announce"_s, on}});
+        }
+    });
+    pageColumn->addWidget(m_announce);
     pageColumn->addStretch(1);
     pageRow->addLayout(pageColumn, 1);
     layout->addLayout(pageRow);
@@ -257,6 +268,10 @@ void ConnectPanel::rebuild()
         m_qr->setText(url);
         m_qr->setVisible(!url.isEmpty());
         m_fullScreen->setEnabled(!url.isEmpty());
+        const QSignalBlocker quiet(m_announce);
+        m_announce->setEnabled(!m_instanceId.isEmpty());
+        m_announce->setChecked(!m_instanceId.isEmpty() &&
+                               m_controller.instance(m_instanceId).config.boolOption(u"announce"_s));
     };
     if (m_port == 0) {
         m_header->setText(tr("Not listening yet."));

@@ -5,6 +5,7 @@
 #include <QHostAddress>
 #include <QWidget>
 
+class QCheckBox;
 class QComboBox;
 class QLineEdit;
 class QLabel;
@@ -37,6 +38,8 @@ public:
     QString pageUrl() const { return m_pageUrl; }
     QrCodeWidget *qrCode() const { return m_qr; }
     QPushButton *fullScreenButton() const { return m_fullScreen; }
+    // "Announce on this network": the instance's `announce` option (DNS-SD), off by default.
+    QCheckBox *announceBox() const { return m_announce; }
     // Opens the full-screen QR window (deleted on close); nullptr when there is no page URL.
     QWidget *showQrFullScreen();
     // Who runs the snippet: a page (phoenix from npm, bundled) or Node.js (phoenix plus ws as the transport).
@@ -76,6 +79,7 @@ private:
     QrCodeWidget *m_qr = nullptr;
     QLineEdit *m_pageField = nullptr;
     QPushButton *m_fullScreen = nullptr;
+    QCheckBox *m_announce = nullptr;
 };
 
 } // namespace wsserve

@@ -73,6 +73,10 @@ QList<OptionSpec> commonOptionSpecs()
          QStringLiteral("a folder whose files the game port serves under /play/<id>/ (index.html by default), "
                         "e.g. an HTML5 game export that connects back to /socket/<id>; empty = none"),
          0, 0},
+        {options::kAnnounce, K::Bool, false,
+         QStringLiteral("announce this instance on the local network (DNS-SD _wsserve._tcp through Avahi); off by "
+                        "default"),
+         0, 0},
     };
 }
 

@@ -60,6 +60,7 @@ inline const QString kJwtLeewayS = QStringLiteral("jwt_leeway_s");
 inline const QString kHistory = QStringLiteral("history");
 inline const QString kHistoryTtlS = QStringLiteral("history_ttl_s");
 inline const QString kWebRoot = QStringLiteral("web_root");
+inline const QString kAnnounce = QStringLiteral("announce");
 } // namespace options
 
 QList<OptionSpec> commonOptionSpecs();

@@ -249,6 +249,9 @@ AdminServer::Reply AdminServer::dispatch(const QHttpServerRequest &request)
     if (path == u"/metrics") {
         return onlyGet([this] { return Reply{Status::Ok, metrics(), "text/plain; version=0.0.4; charset=utf-8", {}}; });
     }
+    if (path == u"/api/cluster") {
+        return onlyGet([this] { return Reply::json(clusterJson()); });
+    }
     if (path == u"/api/types") {
         return onlyGet([this] {
             QJsonArray types;
@@ -566,7 +569,15 @@ AdminServer::Reply AdminServer::health() const
             QJsonObject{{u"status"_s, u"failing"_s}, {u"reason"_s, u"instances Failed: %1"_s.arg(failed.join(u", "))}},
             Status::ServiceUnavailable);
     }
-    return Reply::json(QJsonObject{{u"status"_s, u"ok"_s}, {u"port"_s, m_controller.listenPort()}});
+    QJsonObject healthy{{u"status"_s, u"ok"_s}, {u"port"_s, m_controller.listenPort()}};
+    // Local delivery goes on without Redis: a detail, not a failure.
+    if (const ClusterStatus cluster = m_controller.clusterStatus(); cluster.enabled) {
+        healthy.insert(u"cluster"_s, cluster.connected ? u"connected"_s : u"disconnected"_s);
+        if (!cluster.connected) {
+            healthy.insert(u"cluster_error"_s, cluster.lastError);
+        }
+    }
+    return Reply::json(healthy);
 }
 
 QJsonObject AdminServer::instanceJson(const QString &id) const
@@ -659,6 +670,7 @@ QByteArray AdminServer::metrics() const
                 store.paused ? 1.0 : 0.0);
     family("wsserve_process_resident_memory_bytes", "gauge", "Resident set size of the wsserve process.");
     out += "wsserve_process_resident_memory_bytes " + QByteArray::number(residentSetBytes()) + '\n';
+    out += clusterMetrics();
     return out;
 }
 

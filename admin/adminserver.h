@@ -60,6 +60,9 @@ private:
     Reply history(const QString &id, const QHttpServerRequest &request);
     Reply mintToken(const QString &id, const QHttpServerRequest &request);
     Reply health() const;
+    // admincluster.cpp
+    QJsonObject clusterJson() const;
+    QByteArray clusterMetrics() const;
     QByteArray metrics() const;
     QJsonObject instanceJson(const QString &id) const;
     bool authorized(const QHttpServerRequest &request) const;

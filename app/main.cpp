@@ -3,6 +3,7 @@
 // wsserve: one entry point; headless or GUI is chosen at run time before any application object exists.
 
 #include "clirunner.h"
+#include "cluster/clustersettings.h"
 #include "config/serverconfig.h"
 #include "servercontroller.h"
 #include "serverstart.h"
@@ -14,6 +15,7 @@
 #include <QFileInfo>
 #include <QLoggingCategory>
 #include <QStandardPaths>
+#include <QSysInfo>
 
 #ifdef WSSERVE_HAS_GUI
 #include "mainwindow.h"
@@ -31,6 +33,7 @@
 #include <windows.h>
 #endif
 #include <memory>
+#include <optional>
 
 using namespace wsserve;
 
@@ -136,6 +139,38 @@ bool wantsWindow(int argc, char *argv[])
 #endif
 }
 
+// --cluster and friends, checked against the Redis itself: a bad URL, an unreachable server or a refused
+// password stops the start with one line (exit 2).
+std::optional<wsserve::ClusterSettings> clusterSettings(const wsserve::ServerConfig &config, QString *error)
+{
+    wsserve::ClusterSettings settings;
+    if (!wsserve::parseClusterUrl(config.cluster, &settings, error)) {
+        return std::nullopt;
+    }
+    settings.password = wsserve::clusterPasswordFromEnvironment(config.clusterPassword);
+    settings.nodeName = config.nodeName;
+    if (settings.nodeName.isEmpty()) {
+        QString host = QSysInfo::machineHostName().left(50);
+        for (QChar &c : host) {
+            if (!c.isLetterOrNumber() && c != u'.' && c != u'-' && c != u'_') {
+                c = u'-';
+            }
+        }
+        // With --port 0 several nodes of one host would share host:0; the process id tells them apart.
+        const QString where = config.port != 0 ? QString::number(config.port)
+                                               : QStringLiteral("pid%1").arg(QCoreApplication::applicationPid());
+        settings.nodeName = QStringLiteral("%1:%2").arg(host.isEmpty() ? QStringLiteral("node") : host, where);
+    }
+    if (const QString problem = wsserve::validateNodeName(settings.nodeName); !problem.isEmpty()) {
+        *error = problem;
+        return std::nullopt;
+    }
+    if (!wsserve::checkClusterReachable(settings, error)) {
+        return std::nullopt;
+    }
+    return settings;
+}
+
 } // namespace
 
 int main(int argc, char *argv[])
@@ -216,6 +251,14 @@ int main(int argc, char *argv[])
         QStringLiteral("Folder for message history, instance state and admin-created instances (SQLite; created "
                        "when missing). Headless runs without it keep them in memory only."),
         QStringLiteral("dir"));
+    const QCommandLineOption clusterOption(
+        QStringLiteral("cluster"),
+        QStringLiteral("Join the nodes meeting at this Redis: instances with cluster=true share broadcasts and "
+                       "presence across them. Password from WSSERVE_REDIS_PASSWORD (or REDISCLI_AUTH)."),
+        QStringLiteral("redis://HOST:PORT[/DB]"));
+    const QCommandLineOption nodeNameOption(QStringLiteral("node-name"),
+                                            QStringLiteral("This node's name in the cluster (default HOSTNAME:PORT)."),
+                                            QStringLiteral("NAME"));
     const QCommandLineOption noAdminOption(QStringLiteral("no-admin"), QStringLiteral("Do not serve the admin API."));
     const QCommandLineOption announceOption(
         QStringLiteral("announce"),
@@ -227,7 +270,8 @@ int main(int argc, char *argv[])
                                            QStringLiteral("Show the version and exit."));
     parser.addOptions({headlessOption, bindOption, portOption, instanceOption, configOption, logLevelOption,
                        adminPortOption, adminBindOption, adminTokenOption, adminHostOption, typesDirOption,
-                       dataDirOption, noAdminOption, announceOption, helpOption, versionOption});
+                       dataDirOption, clusterOption, nodeNameOption, noAdminOption, announceOption, helpOption,
+                       versionOption});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         return failStart(parser.errorText());
@@ -312,12 +356,36 @@ int main(int argc, char *argv[])
     if (!applyLogLevel(config.logLevel, &error)) {
         return failStart(error);
     }
+    if (parser.isSet(clusterOption)) {
+        config.cluster = parser.value(clusterOption);
+    }
+    if (parser.isSet(nodeNameOption)) {
+        config.nodeName = parser.value(nodeNameOption);
+    }
+    std::optional<ClusterSettings> cluster;
+    if (!config.cluster.isEmpty()) {
+        if (!(cluster = clusterSettings(config, &error))) {
+            return failStart(error);
+        }
+    } else if (!config.nodeName.isEmpty()) {
+        return failStart(QStringLiteral("--node-name needs --cluster"));
+    }
     // As servers do: the common soft limit of 1 024 descriptors is far below what one instance serves.
     if (const QString limits = ServerController::raiseOpenFilesLimit(); !limits.isEmpty()) {
         qInfo().noquote() << limits;
     }
     ServerController controller(registry);
     controller.setTypeDirectories(config.typesDirs.isEmpty() ? QStringList{defaultTypesDirectory()} : config.typesDirs);
+    if (cluster) {
+        // Headless, a bad instance ends the start: checked first, so such a run never shows up as a node.
+        for (const InstanceSpec &spec : std::as_const(config.instances)) {
+            if (InstanceConfig checked;
+                !gui && !controller.registry().makeConfig(spec.id, spec.type, spec.options, &checked, &error)) {
+                return failStart(error);
+            }
+        }
+        controller.joinCluster(*cluster);
+    }
     Store::OpenError storeError = Store::OpenError::None;
 #ifdef WSSERVE_HAS_GUI
     if (gui) {

@@ -36,6 +36,7 @@ struct ServerController::Private {
     BehaviourRegistry baseRegistry; // what the controller was built with (the built-in types)
     bool shuttingDown = false;
     std::shared_ptr<Store> store = Store::inMemory();
+    std::shared_ptr<ClusterLink> cluster;
     QList<ConnectionEvent> connectionLog;
     quint64 connectionDropped = 0;
 };
@@ -491,6 +492,17 @@ void ServerController::setMessageFlowEnabled(const QString &id, bool enabled)
 QList<SupervisorEvent> ServerController::supervisorLog() const
 {
     return d->supervisor->log();
+}
+
+void ServerController::joinCluster(const ClusterSettings &settings)
+{
+    d->cluster = std::make_shared<ClusterLink>(settings);
+    d->supervisor->setCluster(d->cluster);
+}
+
+ClusterStatus ServerController::clusterStatus() const
+{
+    return d->cluster ? d->cluster->status() : ClusterStatus{};
 }
 
 void ServerController::setStore(std::shared_ptr<Store> store)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "behaviours/builtins.h"
+#include "cluster/clusterlink.h"
 #include "commandresult.h"
 #include "store/store.h"
 #include "supervisor/instancestate.h"
@@ -180,6 +181,12 @@ public:
     void setAnnounceAll(bool announce);
     bool announceAll() const;
     QList<QByteArray> announcementTxt() const; // empty: nothing to announce
+    // Scale-out: joins the cluster of nodes meeting at settings' Redis (docs/design-notes.md "Cluster"). Must
+    // come before the first instance is created; the caller checked the settings (checkClusterReachable).
+    // Instances with cluster=true then share broadcasts and presence with the same id on the other nodes.
+    void joinCluster(const ClusterSettings &settings);
+    // enabled == false when the node runs alone. Any thread.
+    ClusterStatus clusterStatus() const;
 
     // Closes every client with 1012, stops every instance and the listener, commits what the store holds;
     // emits shutdownComplete().

@@ -10,7 +10,8 @@ wsserve_packages=(build-essential cmake ninja-build pkg-config
     qt6-base-dev libqt6sql6-sqlite qt6-websockets-dev qt6-httpserver-dev qt6-declarative-dev
     qt6-declarative-private-dev libgl-dev libssl-dev clang-format
     zlib1g-dev libqrencode-dev chromium libavahi-client-dev avahi-daemon avahi-utils iproute2 dbus
-    dpkg-dev appstream desktop-file-utils lintian)
+    dpkg-dev appstream desktop-file-utils lintian
+    libhiredis-dev redis-server)
 
 wsserve_install_deps() {
     local missing=()

@@ -106,6 +106,11 @@ MainWindow::MainWindow(ServerController &controller, QSettings &settings, QWidge
         scheduleSave();
     });
     connect(&m_controller, &ServerController::listening, this, &MainWindow::updateStatus);
+    if (m_controller.clusterStatus().enabled) { // nodes come and go without any instance event
+        auto *clusterTick = new QTimer(this);
+        connect(clusterTick, &QTimer::timeout, this, &MainWindow::updateStatus);
+        clusterTick->start(1000);
+    }
     connect(&m_controller, &ServerController::instanceStatsChanged, this, &MainWindow::updateStatus);
     connect(&m_controller, &ServerController::listenFailed, this, [this](const QString &error) {
         m_status->setText(error);
@@ -299,6 +304,18 @@ void MainWindow::updateStatus()
                        .arg(clients);
     if (!m_adminUrl.isEmpty()) {
         text += tr("  ·  admin API on %1").arg(m_adminUrl);
+    }
+    if (const ClusterStatus cluster = m_controller.clusterStatus(); cluster.enabled) {
+        QStringList nodes; // name (clients on its shared instances)
+        for (const ClusterNode &node : cluster.nodes) {
+            int nodeClients = 0;
+            for (const int count : node.clients) {
+                nodeClients += count;
+            }
+            nodes.append(tr("%1 (%2)").arg(node.name).arg(nodeClients));
+        }
+        text += cluster.connected ? tr("  ·  cluster: connected, nodes %1").arg(nodes.join(u", "))
+                                  : tr("  ·  cluster: disconnected (%1)").arg(cluster.lastError);
     }
     m_status->setText(text);
 }

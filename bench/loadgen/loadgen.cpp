@@ -56,6 +56,7 @@ struct Options {
     int connectConcurrency = 256;
     double drainSeconds = 3;
     int maxUndelivered = 0; // broadcast: published but not yet delivered to every subscriber; 0 = 4 x in-flight
+    int port2 = 0;          // a second node (cluster-broadcast): odd-numbered connections go there
 };
 
 [[noreturn]] void usage(const char *msg)
@@ -65,7 +66,7 @@ struct Options {
         "loadgen: %s\nusage: wsserve_loadgen --scenario connect|echo|broadcast|churn --port P [--host 127.0.0.1]\n"
         "  [--path /socket/ID/websocket?vsn=2.0.0] [--topic bench] [--clients N] [--in-flight K] [--payload BYTES]\n"
         "  [--seconds S] [--server-pid PID] [--source-addresses 16] [--connect-concurrency 256] [--drain-seconds 3]\n"
-        "  [--max-undelivered 4xK]\n",
+        "  [--max-undelivered 4xK] [--port2 P (odd-numbered connections to a second node)]\n",
         msg);
     std::exit(2);
 }
@@ -108,6 +109,8 @@ Options parseArgs(int argc, char **argv)
             o.drainSeconds = std::atof(val());
         else if (a == "--max-undelivered")
             o.maxUndelivered = std::atoi(val());
+        else if (a == "--port2")
+            o.port2 = std::atoi(val());
         else if (a == "--help" || a == "-h")
             usage("help");
         else
@@ -444,7 +447,10 @@ int LoadGen::startConn(size_t idx)
             return -1;
         }
     }
-    int r = connect(c.fd, reinterpret_cast<sockaddr *>(&dst), sizeof dst);
+    sockaddr_in target = dst;
+    if (opt.port2 > 0 && idx % 2 == 1)
+        target.sin_port = htons(uint16_t(opt.port2));
+    int r = connect(c.fd, reinterpret_cast<sockaddr *>(&target), sizeof target);
     if (r != 0 && errno != EINPROGRESS) {
         error("connect() failed");
         close(c.fd);

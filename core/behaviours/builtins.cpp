@@ -19,7 +19,7 @@ QList<BehaviourType> builtinBehaviourTypes()
                               .kind = K::Bool,
                               .defaultValue = true,
                               .description = u"track presence per topic (presence_state / presence_diff)"_s};
-    return {
+    QList<BehaviourType> types{
         {.name = u"echo"_s,
          .description = u"Any topic; every pushed event is answered ok with its payload"_s,
          .options = {},
@@ -68,6 +68,11 @@ QList<BehaviourType> builtinBehaviourTypes()
                  return std::make_unique<RealtimeBehaviour>();
              }},
     };
+    // Their whole state is what their broadcasts and presence carry: one id on several nodes is one room.
+    for (BehaviourType &type : types) {
+        type.clusterSafe = type.name == u"echo" || type.name == u"chat" || type.name == u"relay";
+    }
+    return types;
 }
 
 BehaviourRegistry builtinRegistry()

@@ -191,7 +191,8 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
     const QJsonObject root = document.object();
     if (!checkKeys(root,
                    {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s, u"admin"_s, u"admin_bind"_s, u"admin_port"_s,
-                    u"admin_token"_s, u"admin_hosts"_s, u"types_dirs"_s, u"data_dir"_s, u"announce"_s},
+                    u"admin_token"_s, u"admin_hosts"_s, u"types_dirs"_s, u"data_dir"_s, u"cluster"_s,
+                    u"cluster_password"_s, u"node_name"_s, u"announce"_s},
                    QStringLiteral("config"), error)) {
         return false;
     }
@@ -204,7 +205,10 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
         !readPort(root, u"admin_port"_s, &result.adminPort, error) ||
         !readString(root, u"admin_token"_s, &result.adminToken, error) ||
         !readString(root, u"log_level"_s, &result.logLevel, error) ||
-        !readString(root, u"data_dir"_s, &result.dataDir, error)) {
+        !readString(root, u"data_dir"_s, &result.dataDir, error) ||
+        !readString(root, u"cluster"_s, &result.cluster, error) ||
+        !readString(root, u"cluster_password"_s, &result.clusterPassword, error) ||
+        !readString(root, u"node_name"_s, &result.nodeName, error)) {
         return false;
     }
     result.port = static_cast<quint16>(port);

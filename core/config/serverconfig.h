@@ -38,6 +38,11 @@ struct ServerConfig {
     QStringList adminHosts; // extra names accepted in the admin API's Host/Origin headers, normalized
     // Folders of JavaScript instance types; empty: the default (<app data>/types).
     QStringList typesDirs;
+    // Scale-out (docs/design-notes.md "Cluster"): redis://HOST:PORT[/DB] shared by the nodes; empty: alone.
+    // The password comes from WSSERVE_REDIS_PASSWORD or REDISCLI_AUTH, else cluster_password (never logged).
+    QString cluster;
+    QString clusterPassword;
+    QString nodeName; // empty: <host name>:<port>
 
     static constexpr quint16 kDefaultAdminPort = 4001;
     quint16 effectiveAdminPort() const
@@ -53,6 +58,7 @@ bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error);
 //   {"bind": "0.0.0.0", "port": 4000, "log_level": "info",
 //    "admin": true, "admin_bind": "127.0.0.1", "admin_port": 4001, "admin_token": "secret",
 //    "admin_hosts": ["wsserve.internal"], "types_dirs": ["types"], "data_dir": "/var/lib/wsserve",
+//    "cluster": "redis://127.0.0.1:6379/0", "cluster_password": "...", "node_name": "a",
 //    "instances": [{"id": "lobby", "type": "chat", "options": {"presence": true}, "start": true}]}
 // Unknown keys are errors, so typos do not pass silently. Errors name the key or the JSON offset.
 bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error);

@@ -74,6 +74,18 @@ bool BehaviourRegistry::makeConfig(const QString &id, const QString &type, const
         *error = QStringLiteral("instance '%1': %2").arg(id, optionError);
         return false;
     }
+    if (resolved.value(options::kCluster).toBool() && !known->clusterSafe) {
+        QStringList safe;
+        for (const BehaviourType &candidate : m_types) {
+            if (candidate.clusterSafe) {
+                safe.append(candidate.name);
+            }
+        }
+        *error = QStringLiteral("instance '%1': type '%2' keeps its state on one node and cannot take cluster=true "
+                                "(cluster-safe types: %3); route its players to one node instead")
+                     .arg(id, type, safe.join(u", "));
+        return false;
+    }
     *config = InstanceConfig{id, type, resolved};
     return true;
 }

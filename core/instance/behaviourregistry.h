@@ -22,6 +22,9 @@ struct BehaviourType {
     // Null for a script type whose file has never loaded (then `error` says why).
     std::function<std::unique_ptr<IBehaviour>(const InstanceConfig &)> create;
     Source source = Source::Builtin;
+    // True for types whose state is only what their broadcasts and presence carry, so one instance id on
+    // several nodes of a cluster behaves as one (option cluster=true; docs/design-notes.md "Cluster").
+    bool clusterSafe = false;
     QString path;  // the file of a script type
     QString error; // "file:line: problem" when the file on disk does not load (create, if set, is the last
                    // version that did: running instances stay on it)

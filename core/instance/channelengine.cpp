@@ -541,16 +541,17 @@ void ChannelEngine::broadcast(const QString &topic, const QString &event, const 
 }
 
 void ChannelEngine::broadcastImpl(const QString &topic, const QString &event, const Payload &payload,
-                                  quint64 excludeClientId)
+                                  quint64 excludeClientId, bool fromCluster)
 {
     if (m_historyKeep > 0 && event != kPresenceDiff) {
         m_store->appendHistory(m_config.id, topic, event, payload, wsserve::nowMs(), m_historyKeep, m_historyTtlMs);
     }
-    const auto members = m_members.constFind(topic);
-    if (members == m_members.cend()) {
-        return;
+    if (const auto members = m_members.constFind(topic); members != m_members.cend()) {
+        m_host.sendBroadcast(*members, topic, event, payload, excludeClientId);
     }
-    m_host.sendBroadcast(*members, topic, event, payload, excludeClientId);
+    if (!fromCluster) {
+        m_host.publishToCluster(topic, event, payload); // other nodes may have members even when this has none
+    }
 }
 
 bool ChannelEngine::pushTo(quint64 clientId, const QString &topic, const QString &event, const Payload &payload)

@@ -6,6 +6,7 @@
 #include "faultinjection.h"
 #include "instancenotes.h"
 #include "presencetracker.h"
+#include "remotepresence.h"
 #include "store/store.h"
 #include "timertable.h"
 
@@ -68,6 +69,9 @@ public:
                              const QString &event, const QJsonObject &payload) = 0;
     virtual void sendBroadcast(const QList<EngineClient *> &members, const QString &topic, const QString &event,
                                const Payload &payload, quint64 excludeClientId) = 0;
+    // A broadcast made on this node (by the type, presence or from outside), after its local fan-out: an
+    // instance with cluster=true publishes it once to the other nodes. Not called for what came from them.
+    virtual void publishToCluster(const QString & /*topic*/, const QString & /*event*/, const Payload & /*payload*/) {}
     virtual void closeClient(EngineClient &client, quint16 code, const QString &reason) = 0;
     // A callback threw; counts toward max_channel_crashes.
     virtual void callbackCrashed(const QString &what) = 0;
@@ -140,7 +144,8 @@ public:
     bool pushTo(quint64 clientId, const QString &topic, const QString &event, const Payload &payload) override;
     void kick(quint64 clientId, const QString &reason) override;
     QList<Member> members(const QString &topic) const override;
-    QJsonObject presenceList(const QString &topic) const override { return m_presence.list(topic); }
+    // This node's entries, then the other nodes' (cluster=true).
+    QJsonObject presenceList(const QString &topic) const override;
     TimerId after(int ms, TimerCallback callback, const QString &topic = {}) override;
     TimerId every(int ms, TimerCallback callback, const QString &topic = {}) override;
     bool cancelTimer(TimerId id) override;
@@ -153,6 +158,18 @@ public:
     void note(const QString &line) override { m_host.note(line); }
 
     IBehaviour &behaviour() { return *m_behaviour; }
+
+    // Cluster (docs/design-notes.md "Cluster"): what other nodes of a cluster=true instance sent. Each fans
+    // out to this node's members only and is never published again.
+    // A broadcast of another node (presence_diff included: it updates that node's presence entries).
+    void receiveRemoteBroadcast(const QString &node, const QString &topic, const QString &event,
+                                const Payload &payload);
+    // Another node's full presence state {topic: {key: {metas}}}: replaces what was known of it.
+    void receiveRemoteState(const QString &node, const QJsonObject &topics);
+    // A node that stopped answering (or restarted): its presence entries leave.
+    void dropRemoteNode(const QString &node);
+    // This node's presence, {topic: {key: {metas}}}, for the other nodes.
+    QJsonObject localPresenceState() const;
 
 private:
     friend class ChannelContextImpl;
@@ -192,7 +209,10 @@ private:
     void removeChannel(EngineClient &client, const QString &topic, LeaveReason reason, bool mayEndTopic = true);
     // The topic's last channel is gone: its timers are cancelled, then topicEmpty().
     void endTopic(const QString &topic);
-    void broadcastImpl(const QString &topic, const QString &event, const Payload &payload, quint64 excludeClientId);
+    // fromCluster: it came from another node: local fan-out only.
+    void broadcastImpl(const QString &topic, const QString &event, const Payload &payload, quint64 excludeClientId,
+                       bool fromCluster = false);
+    void fanOutRemoteDiffs(const QHash<QString, QJsonObject> &diffs);
     TimerId addTimer(int ms, bool repeat, TimerCallback callback, const QString &topic, const char *call);
     void presenceTrack(EngineClient &client, Channel &channel, const QString &topic, const QString &key,
                        const QJsonObject &meta);
@@ -208,6 +228,7 @@ private:
     QHash<quint64, EngineClient *> m_clients;
     QHash<QString, QList<EngineClient *>> m_members; // topic -> clients joined to it (Channel::subscriberSlot)
     PresenceTracker m_presence;
+    RemotePresence m_remotePresence;
     TimerTable m_timers;
     qint64 m_channelCount = 0;
     quint64 m_joinsTotal = 0;

@@ -4,6 +4,7 @@
 
 #include "behaviourregistry.h"
 #include "clock.h"
+#include "cluster/clusterlink.h"
 #include "guarded.h"
 #include "http/httpresponse.h"
 #include "http/originpolicy.h"
@@ -58,6 +59,7 @@ Instance::Instance(InstanceConfig config, std::shared_ptr<const BehaviourRegistr
 
 Instance::~Instance()
 {
+    detachCluster();
     // Clients are only left here when the thread was abandoned by the watchdog and its loop ended without
     // a stop(); deleting them closes their descriptors.
     for (const Client *client : m_clients.all()) {
@@ -132,6 +134,7 @@ void Instance::start()
     }
     qCInfo(lcInstance).noquote() << logTag(m_config.id) << "started, type" << m_config.type << "- sockets polled with"
                                  << m_poller->backend();
+    attachCluster();
     emit started(true, QString());
 }
 
@@ -514,6 +517,7 @@ void Instance::finishStop()
         return;
     }
     m_stopFinished = true;
+    detachCluster();
     if (m_stopTimer) {
         m_stopTimer->stop();
     }
@@ -672,6 +676,9 @@ void Instance::publishStats()
     m_stats.clients = static_cast<int>(m_clients.size());
     if (m_stats == m_publishedStats) {
         return;
+    }
+    if (m_cluster && m_stats.clients != m_publishedStats.clients) {
+        m_cluster->setClients(m_config.id, m_stats.clients); // the other nodes learn it with the heartbeat
     }
     m_publishedStats = m_stats;
     emit statsChanged(m_stats);

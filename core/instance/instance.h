@@ -30,6 +30,7 @@ namespace wsserve {
 namespace net {
 class Poller;
 }
+class ClusterLink;
 
 // instance.cpp: lifecycle, connections, incoming frames, timers, statistics; instanceoutput.cpp: the
 // outgoing path (encoding, queueing, flushing).
@@ -104,6 +105,13 @@ private:
     void note(const QString &line) override;
     void stallThread(int milliseconds) override;
     void failInstance(const QString &reason) override;
+    void publishToCluster(const QString &topic, const QString &event, const Payload &payload) override;
+
+    // instancecluster.cpp: cluster=true on a node with --cluster.
+    void attachCluster();
+    void detachCluster();
+    void clusterResync();
+    void clusterDeliver(const QString &node, const QByteArray &json);
 
     // instancehttp.cpp: the type's HTTP API and the long-poll transport.
     void serveApi(const std::shared_ptr<net::TakenConnection> &connection, const UpgradeRequest &request);
@@ -164,6 +172,7 @@ private:
     InstanceConfig m_config;
     std::shared_ptr<const BehaviourRegistry> m_registry;
     std::shared_ptr<InstanceShared> m_shared;
+    std::shared_ptr<ClusterLink> m_cluster; // set while attached
     // The options read on hot paths, looked up once (a QVariantMap lookup per recipient showed in profiles).
     struct Limits {
         qint64 maxClients;

@@ -77,6 +77,10 @@ QList<OptionSpec> commonOptionSpecs()
          QStringLiteral("announce this instance on the local network (DNS-SD _wsserve._tcp through Avahi); off by "
                         "default"),
          0, 0},
+        {options::kCluster, K::Bool, false,
+         QStringLiteral("share this instance with the other nodes of --cluster (same id on each): broadcasts and "
+                        "presence reach every node; only cluster-safe types (echo, chat, relay)"),
+         0, 0},
     };
 }
 

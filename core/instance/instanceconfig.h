@@ -61,6 +61,7 @@ inline const QString kHistory = QStringLiteral("history");
 inline const QString kHistoryTtlS = QStringLiteral("history_ttl_s");
 inline const QString kWebRoot = QStringLiteral("web_root");
 inline const QString kAnnounce = QStringLiteral("announce");
+inline const QString kCluster = QStringLiteral("cluster");
 } // namespace options
 
 QList<OptionSpec> commonOptionSpecs();

@@ -10,6 +10,7 @@
 
 namespace wsserve {
 
+class ClusterLink;
 class Store;
 
 // State an instance shares with its supervisor across threads, by design lock-free or mutex-guarded:
@@ -29,6 +30,9 @@ public:
     // Where the instance keeps history and state (set before the instance starts; thread-safe itself).
     void setStore(std::shared_ptr<Store> store) { m_store = std::move(store); }
     std::shared_ptr<Store> store() const { return m_store; }
+    // The node's link to the cluster (set before the instance starts; null when the node runs alone).
+    void setCluster(std::shared_ptr<ClusterLink> cluster) { m_cluster = std::move(cluster); }
+    std::shared_ptr<ClusterLink> cluster() const { return m_cluster; }
 
     void addDescriptor(qintptr fd);
     void removeDescriptor(qintptr fd);
@@ -42,6 +46,7 @@ private:
     std::atomic<qint64> m_aliveMs{0};
     std::atomic<bool> m_flowEnabled{false};
     std::shared_ptr<Store> m_store;
+    std::shared_ptr<ClusterLink> m_cluster;
     QMutex m_mutex;
     QSet<qintptr> m_descriptors;
 };

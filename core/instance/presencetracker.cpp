@@ -4,6 +4,7 @@
 
 #include <QDateTime>
 #include <QJsonArray>
+#include <QRandomGenerator>
 
 namespace wsserve {
 
@@ -34,6 +35,11 @@ QString PresenceTracker::nextRef()
     }
     for (int i = 0; i < 6; ++i) {
         raw.append(static_cast<char>((counter >> (8 * i)) & 0xff));
+    }
+    // Per process: refs of two cluster nodes never meet, even tracked in the same millisecond.
+    static const quint32 salt = QRandomGenerator::global()->generate();
+    for (int i = 0; i < 3; ++i) {
+        raw.append(static_cast<char>((salt >> (8 * i)) & 0xff));
     }
     return QString::fromLatin1(raw.toBase64(QByteArray::Base64UrlEncoding | QByteArray::OmitTrailingEquals));
 }

@@ -27,6 +27,7 @@ public:
     // {key: {metas: [...]}} of a topic (empty when nobody is tracked there).
     QJsonObject list(const QString &topic) const;
     qsizetype topicCount() const { return m_topics.size(); }
+    QStringList topics() const { return m_topics.keys(); }
 
 private:
     struct Entry {

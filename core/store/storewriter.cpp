@@ -403,6 +403,14 @@ bool StoreWriter::applyAll(const QList<StoreOp> &batch, const QString &connectio
             *error = q.lastError().text();
         }
     };
+    const auto runSql = [&](const QString &sql, std::initializer_list<QVariant> values) {
+        query.prepare(sql);
+        int i = 0;
+        for (const QVariant &value : values) {
+            query.bindValue(i++, value);
+        }
+        run(query);
+    };
     for (const StoreOp &op : batch) {
         switch (op.kind) {
         case StoreOp::Kind::HistoryInsert: {
@@ -428,51 +436,34 @@ bool StoreWriter::applyAll(const QList<StoreOp> &batch, const QString &connectio
             }
             break;
         case StoreOp::Kind::HistoryClear:
-            query.prepare(op.name.isEmpty() ? QStringLiteral("DELETE FROM history WHERE instance = ?")
-                                            : QStringLiteral("DELETE FROM history WHERE instance = ? AND topic = ?"));
-            query.bindValue(0, op.instance);
-            if (!op.name.isEmpty()) {
-                query.bindValue(1, op.name);
+            if (op.name.isEmpty()) {
+                runSql(QStringLiteral("DELETE FROM history WHERE instance = ?"), {op.instance});
+            } else {
+                runSql(QStringLiteral("DELETE FROM history WHERE instance = ? AND topic = ?"), {op.instance, op.name});
             }
-            run(query);
             break;
         case StoreOp::Kind::ValuePut:
-            query.prepare(QStringLiteral("INSERT OR REPLACE INTO kv(instance, key, value) VALUES(?, ?, ?)"));
-            query.bindValue(0, op.instance);
-            query.bindValue(1, op.name);
-            query.bindValue(2, serialize(op.value));
-            run(query);
+            runSql(QStringLiteral("INSERT OR REPLACE INTO kv(instance, key, value) VALUES(?, ?, ?)"),
+                   {op.instance, op.name, serialize(op.value)});
             break;
         case StoreOp::Kind::ValueRemove:
-            query.prepare(QStringLiteral("DELETE FROM kv WHERE instance = ? AND key = ?"));
-            query.bindValue(0, op.instance);
-            query.bindValue(1, op.name);
-            run(query);
+            runSql(QStringLiteral("DELETE FROM kv WHERE instance = ? AND key = ?"), {op.instance, op.name});
             break;
         case StoreOp::Kind::InstancePut:
-            query.prepare(
-                QStringLiteral("INSERT OR REPLACE INTO instances(id, type, options, running) VALUES(?, ?, ?, ?)"));
-            query.bindValue(0, op.definition.id);
-            query.bindValue(1, op.definition.type);
-            query.bindValue(2, serialize(op.definition.options));
-            query.bindValue(3, op.definition.running ? 1 : 0);
-            run(query);
+            runSql(QStringLiteral("INSERT OR REPLACE INTO instances(id, type, options, running) VALUES(?, ?, ?, ?)"),
+                   {op.definition.id, op.definition.type, serialize(op.definition.options),
+                    op.definition.running ? 1 : 0});
             break;
         case StoreOp::Kind::InstanceRemove:
-            query.prepare(QStringLiteral("DELETE FROM instances WHERE id = ?"));
-            query.bindValue(0, op.name);
-            run(query);
+            runSql(QStringLiteral("DELETE FROM instances WHERE id = ?"), {op.name});
             break;
         case StoreOp::Kind::Invalid:
             break;
         }
     }
     for (auto it = trims.cbegin(); it != trims.cend() && ok; ++it) {
-        query.prepare(QStringLiteral("DELETE FROM history WHERE instance = ? AND topic = ? AND seq < ?"));
-        query.bindValue(0, it.key().first);
-        query.bindValue(1, it.key().second);
-        query.bindValue(2, it.value());
-        run(query);
+        runSql(QStringLiteral("DELETE FROM history WHERE instance = ? AND topic = ? AND seq < ?"),
+               {it.key().first, it.key().second, it.value()});
     }
     if (ok && !db.commit()) {
         ok = false;

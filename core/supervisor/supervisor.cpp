@@ -404,6 +404,7 @@ void Supervisor::launch(Record &record)
     record.shared->touch(nowMs());
     record.shared->setMessageFlowEnabled(record.messageFlow);
     record.shared->setStore(m_store);
+    record.shared->setCluster(m_cluster);
     record.stats = InstanceStats{};
     auto *instance = new Instance(record.config, m_registry, record.shared);
     auto *thread = new QThread;

@@ -23,6 +23,7 @@ class QTimer;
 
 namespace wsserve {
 
+class ClusterLink;
 class BehaviourRegistry;
 class Instance;
 class InstanceShared;
@@ -47,6 +48,8 @@ public:
 
     // Where instances launched from now on keep history and state.
     void setStore(std::shared_ptr<Store> store) { m_store = std::move(store); }
+    // The node's cluster link, handed to instances started from now on (null: the node runs alone).
+    void setCluster(std::shared_ptr<ClusterLink> cluster) { m_cluster = std::move(cluster); }
 
     CommandResult addInstance(const InstanceConfig &config);
     // Instances launched from now on use this registry (running ones keep the one they started with).
@@ -120,6 +123,7 @@ private:
     std::shared_ptr<const BehaviourRegistry> m_registry;
     std::shared_ptr<RouteTable> m_routes;
     std::shared_ptr<Store> m_store;
+    std::shared_ptr<ClusterLink> m_cluster;
     QHash<QString, Record *> m_records;
     QList<QThread *> m_retiring; // threads told to quit; deleted when finished
     QSet<QThread *> m_abandoned; // those of them that were hung when retired

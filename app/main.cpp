@@ -260,13 +260,18 @@ int main(int argc, char *argv[])
                                             QStringLiteral("This node's name in the cluster (default HOSTNAME:PORT)."),
                                             QStringLiteral("NAME"));
     const QCommandLineOption noAdminOption(QStringLiteral("no-admin"), QStringLiteral("Do not serve the admin API."));
+    const QCommandLineOption announceOption(
+        QStringLiteral("announce"),
+        QStringLiteral("Announce this host and its running instances on the local network (DNS-SD _wsserve._tcp "
+                       "through Avahi). Off by default."));
     const QCommandLineOption helpOption({QStringLiteral("h"), QStringLiteral("help")},
                                         QStringLiteral("Show this help and exit."));
     const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
                                            QStringLiteral("Show the version and exit."));
     parser.addOptions({headlessOption, bindOption, portOption, instanceOption, configOption, logLevelOption,
                        adminPortOption, adminBindOption, adminTokenOption, adminHostOption, typesDirOption,
-                       dataDirOption, clusterOption, nodeNameOption, noAdminOption, helpOption, versionOption});
+                       dataDirOption, clusterOption, nodeNameOption, noAdminOption, announceOption, helpOption,
+                       versionOption});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         return failStart(parser.errorText());
@@ -323,6 +328,9 @@ int main(int argc, char *argv[])
     }
     if (parser.isSet(noAdminOption)) {
         config.adminEnabled = false;
+    }
+    if (parser.isSet(announceOption)) {
+        config.announce = true;
     }
     if (parser.isSet(typesDirOption)) {
         config.typesDirs = parser.values(typesDirOption); // the command line replaces the config file's list

@@ -67,6 +67,9 @@ QStringList ServerStart::start(const ServerConfig &config, Mode mode, const QLis
     if (!adminError.isEmpty()) {
         problems.append(adminError);
     }
+    if (config.announce) {
+        m_controller.setAnnounceAll(true);
+    }
     m_controller.listen(config.bind, config.port);
     return problems;
 }

@@ -9,6 +9,8 @@
 #include "net/acceptguard.h"
 #include "script/scriptcatalog.h"
 #include "supervisor/supervisor.h"
+#include "web/announcer.h"
+#include "web/sitedirectory.h"
 
 #include <QDateTime>
 #include <QDir>
@@ -16,6 +18,7 @@
 #include <QFileInfo>
 #include <QJsonArray>
 #include <QSignalBlocker>
+#include <QSysInfo>
 #include <QThread>
 
 namespace wsserve {
@@ -23,6 +26,9 @@ namespace wsserve {
 struct ServerController::Private {
     std::shared_ptr<RouteTable> routes = std::make_shared<RouteTable>();
     std::shared_ptr<net::ListenerHealth> listenerHealth = std::make_shared<net::ListenerHealth>();
+    std::shared_ptr<web::SiteDirectory> site = std::make_shared<web::SiteDirectory>(); // what the pages show
+    web::Announcer announcer; // DNS-SD, only while something is to be announced
+    bool announceAll = false;
     Supervisor *supervisor = nullptr;
     QThread endpointThread;
     Endpoint *endpoint = nullptr;
@@ -62,20 +68,96 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
         emit connectionEvents(batch.events, batch.dropped);
     };
     connect(d->supervisor, &Supervisor::connectionEvents, this, onConnectionEvents);
+    connectSite();
 
     d->endpointThread.setObjectName(QStringLiteral("endpoint"));
     d->endpoint = new Endpoint(d->routes, d->listenerHealth);
+    d->endpoint->setSite(d->site);
     d->endpoint->moveToThread(&d->endpointThread);
     connect(&d->endpointThread, &QThread::finished, d->endpoint, &QObject::deleteLater);
     // cross-thread: endpoint results arrive queued on the main thread.
     connect(d->endpoint, &Endpoint::listening, this, [this](const QHostAddress &address, quint16 port) {
         m_listeningAddress = address;
         m_listeningPort = port;
+        refreshAnnouncement();
         emit listening(address, port);
     });
     connect(d->endpoint, &Endpoint::listenFailed, this, &ServerController::listenFailed);
     connect(d->endpoint, &Endpoint::connectionEvents, this, onConnectionEvents);
     d->endpointThread.start();
+}
+
+void ServerController::connectSite()
+{
+    d->site->setHostName(QSysInfo::machineHostName());
+    connect(d->supervisor, &Supervisor::instanceAdded, this, &ServerController::refreshSite);
+    connect(d->supervisor, &Supervisor::instanceStateChanged, this,
+            [this](const QString &id, InstanceState, const QString &) { refreshSite(id); });
+    connect(d->supervisor, &Supervisor::instanceRemoved, this, [this](const QString &id) {
+        d->site->remove(id);
+        refreshAnnouncement();
+    });
+    connect(d->supervisor, &Supervisor::instanceStatsChanged, this,
+            [this](const QString &id, const InstanceStats &stats) { d->site->setClients(id, stats.clients); });
+}
+
+void ServerController::refreshSite(const QString &id)
+{
+    const InstanceInfo info = instance(id);
+    d->site->upsert(web::SiteInstance{id, info.config.type, instanceStateName(info.state).toLower(), info.stats.clients,
+                                      info.config.stringOption(options::kWebRoot)});
+    refreshAnnouncement();
+}
+
+void ServerController::setAnnounceAll(bool announce)
+{
+    d->announceAll = announce;
+    refreshAnnouncement();
+}
+
+bool ServerController::announceAll() const
+{
+    return d->announceAll;
+}
+
+QList<QByteArray> ServerController::announcementTxt() const
+{
+    QStringList ids;
+    QStringList types;
+    for (const QString &id : d->supervisor->instanceIds()) {
+        const InstanceInfo info = instance(id);
+        if (info.state == InstanceState::Running && (d->announceAll || info.config.boolOption(options::kAnnounce))) {
+            ids.append(id);
+            types.append(info.config.type);
+        }
+    }
+    if (ids.isEmpty() && !d->announceAll) {
+        return {};
+    }
+    // One TXT string is at most 255 bytes: long lists are cut at a whole entry.
+    const auto joined = [](const QByteArray &key, const QStringList &values) {
+        QByteArray text = key + '=';
+        for (const QString &value : values) {
+            const QByteArray next = (text.endsWith('=') ? QByteArray() : QByteArray(",")) + value.toUtf8();
+            if (text.size() + next.size() > 255) {
+                break;
+            }
+            text += next;
+        }
+        return text;
+    };
+    return {QByteArray("version=" WSSERVE_VERSION), QByteArray("path=/"), QByteArray("socket=/socket/"),
+            joined("ids", ids), joined("types", types)};
+}
+
+void ServerController::refreshAnnouncement()
+{
+    const QList<QByteArray> txt = announcementTxt();
+    if (txt.isEmpty() || m_listeningPort == 0 || d->shuttingDown) {
+        d->announcer.withdraw();
+        return;
+    }
+    d->announcer.publish(QStringLiteral("wsserve on %1").arg(QSysInfo::machineHostName()), m_listeningPort, txt);
 }
 
 void ServerController::setTypeDirectories(const QStringList &directories)
@@ -246,11 +328,16 @@ OptionsUpdate ServerController::updateInstanceOptions(const QString &id, const Q
         if (liveNames.contains(it.key())) {
             live.insert(it.key(), it.value());
             update.appliedLive.append(it.key());
+        } else if (it.key() == options::kWebRoot || it.key() == options::kAnnounce) {
+            update.appliedLive.append(it.key()); // the pages and the announcement, not the instance
         } else {
             update.needsRestart.append(it.key());
         }
     }
     update.result = d->supervisor->updateOptions(id, config.options, live);
+    if (update.result.isOk()) {
+        refreshSite(id);
+    }
     return update;
 }
 

@@ -185,6 +185,12 @@ public:
     // Empty topic: every topic. NotFound for an unknown instance.
     CommandResult clearHistory(const QString &id, const QString &topic, qint64 *removed = nullptr);
 
+    // DNS-SD (`_wsserve._tcp`, through Avahi): off by default. With announceAll (--announce) the host is
+    // announced with every running instance; otherwise only when some running instance has the option
+    // `announce`, with those instances. TXT: version, path (the pages), socket, ids, types.
+    void setAnnounceAll(bool announce);
+    bool announceAll() const;
+    QList<QByteArray> announcementTxt() const; // empty: nothing to announce
     // Scale-out: joins the cluster of nodes meeting at settings' Redis (docs/design-notes.md "Cluster"). Must
     // come before the first instance is created; the caller checked the settings (checkClusterReachable).
     // Instances with cluster=true then share broadcasts and presence with the same id on the other nodes.
@@ -213,6 +219,9 @@ Q_SIGNALS:
     void shutdownComplete();
 
 private:
+    void connectSite(); // keeps the pages' instance list (web::SiteDirectory) current
+    void refreshSite(const QString &id);
+    void refreshAnnouncement();
     void rebuildRegistry(const QStringList &reloaded);
 
     struct Private;

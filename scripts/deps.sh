@@ -9,6 +9,7 @@ set -euo pipefail
 wsserve_packages=(build-essential cmake ninja-build pkg-config
     qt6-base-dev libqt6sql6-sqlite qt6-websockets-dev qt6-httpserver-dev qt6-declarative-dev
     qt6-declarative-private-dev libgl-dev libssl-dev clang-format
+    zlib1g-dev libqrencode-dev chromium libavahi-client-dev avahi-daemon avahi-utils iproute2 dbus
     dpkg-dev appstream desktop-file-utils lintian
     libhiredis-dev redis-server)
 
@@ -34,5 +35,27 @@ wsserve_install_deps() {
         $sudo apt-get update -qq
         mkdir -p "$(dirname "$marker")" && touch "$marker"
     fi
+    # avahi-daemon is installed for the discovery test, which runs private copies inside network namespaces:
+    # the package must not start the system's daemon (it would announce on the real interfaces), so
+    # service starts are refused during the install when nothing else says so already.
+    local policy=/usr/sbin/policy-rc.d added_policy=""
+    if [[ " ${missing[*]} " == *" avahi-daemon "* ]] && [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy" && added_policy=1
+    fi
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    if [ -n "$added_policy" ]; then
+        $sudo rm -f "$policy"
+        if [ -d /run/systemd/system ]; then # enabled anyway by the package: leave it off
+            $sudo systemctl disable --now avahi-daemon.service avahi-daemon.socket >/dev/null 2>&1 || true
+        fi
+    fi
+}
+
+# wsserve_web_deps: the pages' pinned phoenix JS client (web/package-lock.json), which the build copies
+# into the binary; the configure step stops with a message when it is missing.
+wsserve_web_deps() {
+    local web
+    web="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/web"
+    [ -f "$web/node_modules/phoenix/priv/static/phoenix.min.js" ] ||
+        (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
 }

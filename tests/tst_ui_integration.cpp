@@ -12,6 +12,8 @@
 #include "messageflowmodel.h"
 #include "phoenixtestclient.h"
 #include "playertokendialog.h"
+#include "qrcodewidget.h"
+#include "serverstart.h"
 #include "uitestwindow.h"
 
 #include <QAbstractItemView>
@@ -25,6 +27,7 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPlainTextEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QSettings>
 #include <QSignalSpy>
@@ -324,6 +327,21 @@ private slots:
         QVERIFY(panel->snippet().contains(u"new Socket("_s));
         const QList<QHostAddress> all = ConnectPanel::lanAddresses(QHostAddress::Any);
         QVERIFY(std::none_of(all.begin(), all.end(), [](const QHostAddress &a) { return a.isLoopback(); }));
+        // The instance's page with its QR code (issue 18), and "Show full screen" for a projector.
+        QVERIFY(panel->pageUrl().endsWith(u"/i/lan/"_s));
+        QCOMPARE(panel->qrCode()->text(), panel->pageUrl());
+        QVERIFY(panel->qrCode()->isValid());
+        QVERIFY(panel->fullScreenButton()->isEnabled());
+        // Announcing is opt-in: off for a new instance (not toggled here: a test never announces on this
+        // machine's real network; tests/discovery does it inside network namespaces).
+        QVERIFY(panel->announceBox()->isEnabled());
+        QVERIFY(!panel->announceBox()->isChecked());
+        QWidget *full = const_cast<ConnectPanel *>(panel)->showQrFullScreen();
+        QVERIFY(full);
+        QCOMPARE(full->findChild<QrCodeWidget *>()->text(), panel->pageUrl());
+        QPointer<QWidget> guard(full);
+        QTest::keyClick(full, Qt::Key_Escape);
+        QTRY_VERIFY(guard.isNull()); // closed and deleted
     }
     // Issue #17 item 6: "Player token…" on the Connect tab of an auth=jwt instance mints a token whose URL
     // opens the instance; the instance's secret is in no widget or list of the window.

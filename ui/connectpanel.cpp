@@ -5,9 +5,11 @@
 #include "config/serverconfig.h"
 #include "feedback.h"
 #include "playertokendialog.h"
+#include "qrcodewidget.h"
 #include "servercontroller.h"
 
 #include <QApplication>
+#include <QCheckBox>
 #include <QClipboard>
 #include <QComboBox>
 #include <QFontDatabase>
@@ -17,6 +19,7 @@
 #include <QNetworkInterface>
 #include <QPlainTextEdit>
 #include <QPushButton>
+#include <QSignalBlocker>
 
 using namespace Qt::StringLiterals;
 
@@ -32,6 +35,42 @@ ConnectPanel::ConnectPanel(ServerController &controller, QWidget *parent)
     layout->addWidget(m_header);
     m_urlRows = new QVBoxLayout;
     layout->addLayout(m_urlRows);
+    // The page players open in a browser (served by the game port), with its QR code for phones.
+    auto *pageRow = new QHBoxLayout;
+    m_qr = new QrCodeWidget(this);
+    m_qr->setFixedSize(160, 160);
+    pageRow->addWidget(m_qr);
+    auto *pageColumn = new QVBoxLayout;
+    auto *pageLabel = new QLabel(tr("Or open this page in a browser (or scan the code with a phone):"), this);
+    pageLabel->setWordWrap(true);
+    pageColumn->addWidget(pageLabel);
+    m_pageField = new QLineEdit(this);
+    m_pageField->setReadOnly(true);
+    m_pageField->setAccessibleName(tr("Page address"));
+    pageLabel->setBuddy(m_pageField);
+    pageColumn->addWidget(m_pageField);
+    auto *pageButtons = new QHBoxLayout;
+    auto *copyPage = new QPushButton(tr("Copy"), this);
+    connect(copyPage, &QPushButton::clicked, this, [this] { QGuiApplication::clipboard()->setText(m_pageUrl); });
+    m_fullScreen = new QPushButton(tr("Show full screen"), this);
+    m_fullScreen->setToolTip(tr("The QR code over the whole screen, for a projector (Esc closes it)"));
+    connect(m_fullScreen, &QPushButton::clicked, this, [this] { (void)showQrFullScreen(); });
+    pageButtons->addWidget(copyPage);
+    pageButtons->addWidget(m_fullScreen);
+    pageButtons->addStretch(1);
+    pageColumn->addLayout(pageButtons);
+    m_announce = new QCheckBox(tr("Announce on this network"), this);
+    m_announce->setToolTip(tr("Let other devices find this instance (DNS-SD _wsserve._tcp through Avahi). Off by "
+                              "default: nothing is announced unless you ask, e.g. on a café network."));
+    connect(m_announce, &QCheckBox::toggled, this, [this](bool on) {
+        if (!m_instanceId.isEmpty() && m_controller.instance(m_instanceId).config.boolOption(u"announce"_s) != on) {
+            (void)m_controller.updateInstanceOptions(m_instanceId, {{u"announce"_s, on}});
+        }
+    });
+    pageColumn->addWidget(m_announce);
+    pageColumn->addStretch(1);
+    pageRow->addLayout(pageColumn, 1);
+    layout->addLayout(pageRow);
     auto *kindRow = new QHBoxLayout;
     m_kind = new QComboBox(this);
     m_kind->addItem(tr("Browser page (npm install phoenix)"), static_cast<int>(SnippetKind::Browser));
@@ -69,6 +108,16 @@ void ConnectPanel::setEndpoint(const QHostAddress &address, quint16 port)
     m_address = address;
     m_port = port;
     rebuild();
+}
+
+QWidget *ConnectPanel::showQrFullScreen()
+{
+    if (m_pageUrl.isEmpty()) {
+        return nullptr;
+    }
+    auto *window = new QrFullScreen(m_pageUrl, this);
+    window->showFullScreen();
+    return window;
 }
 
 void ConnectPanel::setInstance(const QString &id)
@@ -214,9 +263,21 @@ void ConnectPanel::rebuild()
     }
     m_urls.clear();
     m_playerToken->setVisible(m_port != 0 && !m_instanceId.isEmpty() && m_controller.canMintPlayerTokens(m_instanceId));
+    const auto showPage = [this](const QString &url) {
+        m_pageUrl = url;
+        m_pageField->setText(url);
+        m_qr->setText(url);
+        m_qr->setVisible(!url.isEmpty());
+        m_fullScreen->setEnabled(!url.isEmpty());
+        const QSignalBlocker quiet(m_announce);
+        m_announce->setEnabled(!m_instanceId.isEmpty());
+        m_announce->setChecked(!m_instanceId.isEmpty() &&
+                               m_controller.instance(m_instanceId).config.boolOption(u"announce"_s));
+    };
     if (m_port == 0) {
         m_header->setText(tr("Not listening yet."));
         m_snippet->setPlainText(QString());
+        showPage(QString());
         return;
     }
     const QString path = m_instanceId.isEmpty() ? u"/socket/<instance-id>"_s : u"/socket/"_s + m_instanceId;
@@ -241,6 +302,10 @@ void ConnectPanel::rebuild()
         row->addWidget(copy);
         m_urlRows->addLayout(row);
     }
+    const QList<QHostAddress> lan = lanAddresses(m_address);
+    const QString pageHost = lan.isEmpty() ? u"localhost"_s : urlHost(lan.first());
+    showPage(u"http://%1:%2/%3"_s.arg(pageHost).arg(m_port).arg(m_instanceId.isEmpty() ? QString()
+                                                                                       : u"i/%1/"_s.arg(m_instanceId)));
     m_snippet->setPlainText(snippet());
 }
 

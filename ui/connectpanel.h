@@ -5,7 +5,9 @@
 #include <QHostAddress>
 #include <QWidget>
 
+class QCheckBox;
 class QComboBox;
+class QLineEdit;
 class QLabel;
 class QPlainTextEdit;
 class QPushButton;
@@ -19,6 +21,8 @@ class ServerController;
 // "Connect": the URLs a friend on the LAN would use (one per non-loopback interface address), each
 // with a copy button, and a ready-to-paste snippet for the official JS client. For an instance with
 // auth=jwt and jwt_secret, "Player token…" opens a PlayerTokenDialog. Thread: GUI thread.
+class QrCodeWidget;
+
 class ConnectPanel final : public QWidget
 {
     Q_OBJECT
@@ -29,6 +33,15 @@ public:
     void setEndpoint(const QHostAddress &address, quint16 port);
     void setInstance(const QString &id);
     QStringList urls() const { return m_urls; }
+    // The instance's page on the game port for the first LAN address (http://HOST:PORT/i/<id>/), shown
+    // with its QR code and "Show full screen"; empty when not listening.
+    QString pageUrl() const { return m_pageUrl; }
+    QrCodeWidget *qrCode() const { return m_qr; }
+    QPushButton *fullScreenButton() const { return m_fullScreen; }
+    // "Announce on this network": the instance's `announce` option (DNS-SD), off by default.
+    QCheckBox *announceBox() const { return m_announce; }
+    // Opens the full-screen QR window (deleted on close); nullptr when there is no page URL.
+    QWidget *showQrFullScreen();
     // Who runs the snippet: a page (phoenix from npm, bundled) or Node.js (phoenix plus ws as the transport).
     enum class SnippetKind { Browser = 0, Node };
     // The phoenix release the snippets were checked with (tests/conformance pins it).
@@ -64,6 +77,11 @@ private:
     QPlainTextEdit *m_snippet = nullptr;
     QPushButton *m_playerToken = nullptr;
     QPushButton *m_copySnippet = nullptr;
+    QString m_pageUrl;
+    QrCodeWidget *m_qr = nullptr;
+    QLineEdit *m_pageField = nullptr;
+    QPushButton *m_fullScreen = nullptr;
+    QCheckBox *m_announce = nullptr;
 };
 
 } // namespace wsserve

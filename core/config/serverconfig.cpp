@@ -192,7 +192,7 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
     if (!checkKeys(root,
                    {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s, u"admin"_s, u"admin_bind"_s, u"admin_port"_s,
                     u"admin_token"_s, u"admin_hosts"_s, u"types_dirs"_s, u"data_dir"_s, u"cluster"_s,
-                    u"cluster_password"_s, u"node_name"_s},
+                    u"cluster_password"_s, u"node_name"_s, u"announce"_s},
                    QStringLiteral("config"), error)) {
         return false;
     }
@@ -200,6 +200,7 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
     int port = result.port;
     if (!readBind(root, u"bind"_s, &result.bind, error) || !readPort(root, u"port"_s, &port, error) ||
         !readBool(root, u"admin"_s, &result.adminEnabled, error) ||
+        !readBool(root, u"announce"_s, &result.announce, error) ||
         !readBind(root, u"admin_bind"_s, &result.adminBind, error) ||
         !readPort(root, u"admin_port"_s, &result.adminPort, error) ||
         !readString(root, u"admin_token"_s, &result.adminToken, error) ||

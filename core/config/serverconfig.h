@@ -27,6 +27,8 @@ struct ServerConfig {
     // keep them in memory only, the window uses Store::defaultDir().
     QString dataDir;
     QList<InstanceSpec> instances;
+    // DNS-SD announcement of the host and every running instance (--announce); off by default.
+    bool announce = false;
 
     // Admin HTTP API. Port -1 means "not given": 4001, or a free port when `port` is 0.
     bool adminEnabled = true;

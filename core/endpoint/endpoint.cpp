@@ -11,6 +11,7 @@
 #include "net/wsframe.h"
 #include "protocol/queryparams.h"
 #include "routetable.h"
+#include "web/pageserver.h"
 
 #include <QRegularExpression>
 #include <QRegularExpressionMatch>
@@ -146,6 +147,17 @@ Endpoint::Endpoint(std::shared_ptr<RouteTable> routes, std::shared_ptr<net::List
 
 Endpoint::~Endpoint() = default;
 
+void Endpoint::setSite(std::shared_ptr<web::SiteDirectory> site)
+{
+    delete m_pages;
+    m_pages = new web::PageServer(
+        std::move(site),
+        [this](const QString &instanceId, const QString &address, int status, const QString &reason) {
+            logRefusal(instanceId, address, status, reason);
+        },
+        this);
+}
+
 void Endpoint::listen(const QHostAddress &address, quint16 port)
 {
     if (!m_server) {
@@ -258,6 +270,12 @@ void Endpoint::onReadyRead(QTcpSocket *socket)
 
 void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize)
 {
+    if (m_pages && !head.path.startsWith("/socket/")) { // a page: one prefix test on the socket path
+        m_pending.remove(socket);
+        socket->disconnect(this);
+        m_pages->serve(socket, head);
+        return;
+    }
     // Paths: /socket/<id>/websocket (what the JS client opens) and /socket/<id>. Routed on the path as
     // sent: an encoded '/' (%2F) must not make a different route.
     const qsizetype question = head.target.indexOf('?');

@@ -21,6 +21,10 @@ namespace wsserve {
 class RouteTable;
 struct HttpRequestHead;
 struct UpgradeRequest;
+namespace web {
+class PageServer;
+class SiteDirectory;
+} // namespace web
 namespace net {
 class AcceptGuard;
 class ListenerHealth;
@@ -43,6 +47,9 @@ public:
 
     void listen(const QHostAddress &address, quint16 port);
     void close();
+    // Serves the pages (core/web) for requests whose path is not under /socket/; without it they get 404.
+    // Call before the endpoint moves to its thread.
+    void setSite(std::shared_ptr<web::SiteDirectory> site);
 
 Q_SIGNALS:
     void listening(const QHostAddress &address, quint16 port);
@@ -69,6 +76,7 @@ private:
     std::shared_ptr<net::ListenerHealth> m_health;
     QTcpServer *m_server = nullptr; // binds and listens; accepting is m_acceptor's
     net::AcceptGuard *m_acceptor = nullptr;
+    web::PageServer *m_pages = nullptr; // child; nullptr: no pages
     QTimer *m_sweepTimer = nullptr;
     QTimer *m_logTimer = nullptr; // publishes m_log; runs only while something is waiting
     ConnectionEventBatch m_log;

@@ -69,6 +69,14 @@ QList<OptionSpec> commonOptionSpecs()
          0, 10000},
         {options::kHistoryTtlS, K::Int, 0, QStringLiteral("drop history older than this many seconds (0 = no limit)"),
          0, 10LL * 365 * 24 * 3600},
+        {options::kWebRoot, K::String, QString(),
+         QStringLiteral("a folder whose files the game port serves under /play/<id>/ (index.html by default), "
+                        "e.g. an HTML5 game export that connects back to /socket/<id>; empty = none"),
+         0, 0},
+        {options::kAnnounce, K::Bool, false,
+         QStringLiteral("announce this instance on the local network (DNS-SD _wsserve._tcp through Avahi); off by "
+                        "default"),
+         0, 0},
         {options::kCluster, K::Bool, false,
          QStringLiteral("share this instance with the other nodes of --cluster (same id on each): broadcasts and "
                         "presence reach every node; only cluster-safe types (echo, chat, relay)"),

@@ -62,6 +62,8 @@ inline const QString kJwtIssuer = QStringLiteral("jwt_issuer");
 inline const QString kJwtLeewayS = QStringLiteral("jwt_leeway_s");
 inline const QString kHistory = QStringLiteral("history");
 inline const QString kHistoryTtlS = QStringLiteral("history_ttl_s");
+inline const QString kWebRoot = QStringLiteral("web_root");
+inline const QString kAnnounce = QStringLiteral("announce");
 inline const QString kCluster = QStringLiteral("cluster");
 } // namespace options
 

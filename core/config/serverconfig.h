@@ -36,6 +36,11 @@ struct ServerConfig {
     QStringList adminHosts; // extra names accepted in the admin API's Host/Origin headers, normalized
     // Folders of JavaScript instance types; empty: the default (<app data>/types).
     QStringList typesDirs;
+    // TLS on the game port: a PEM certificate and key, or tlsMode "self-signed" (made in the data folder).
+    QString tlsCert;
+    QString tlsKey;
+    QString tlsMode;
+    bool tlsEnabled() const { return !tlsCert.isEmpty() || tlsMode == QLatin1String("self-signed"); }
 
     static constexpr quint16 kDefaultAdminPort = 4001;
     quint16 effectiveAdminPort() const
@@ -51,6 +56,7 @@ bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error);
 //   {"bind": "0.0.0.0", "port": 4000, "log_level": "info",
 //    "admin": true, "admin_bind": "127.0.0.1", "admin_port": 4001, "admin_token": "secret",
 //    "admin_hosts": ["wsserve.internal"], "types_dirs": ["types"], "data_dir": "/var/lib/wsserve",
+//    "tls_cert": "cert.pem", "tls_key": "key.pem" (or "tls": "self-signed"),
 //    "instances": [{"id": "lobby", "type": "chat", "options": {"presence": true}, "start": true}]}
 // Unknown keys are errors, so typos do not pass silently. Errors name the key or the JSON offset.
 bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error);
@@ -64,6 +70,9 @@ QString adminHostProblem(const QString &text, QString *normalized);
 
 // Parses a bind address: an IPv4/IPv6 literal, "localhost", "any" or "*".
 bool parseBindAddress(const QString &text, QHostAddress *address, QString *error);
+
+// What is wrong with the TLS options together (empty: nothing).
+QString tlsOptionsProblem(const ServerConfig &config);
 
 // The host part of a URL for an address: IPv6 in brackets ("[::1]"), IPv4 as it is.
 QString urlHost(const QHostAddress &address);

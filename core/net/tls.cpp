@@ -126,6 +126,12 @@ std::shared_ptr<TlsContext> TlsContext::load(const QString &certFile, const QStr
         return nullptr;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, keyPath.constData(), SSL_FILETYPE_PEM) != 1) {
+        if (const unsigned long code = ERR_peek_last_error();
+            ERR_GET_LIB(code) == ERR_LIB_X509 && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            *error = QStringLiteral("%1: the key does not match the certificate %2").arg(keyFile, certFile);
+            return nullptr;
+        }
         *error = QStringLiteral("%1: not a usable PEM private key (%2)").arg(keyFile, lastOpenSslError());
         return nullptr;
     }

@@ -65,6 +65,11 @@ private:
 // pair is reused while it loads and has not expired. Returns the paths, or false with *error.
 bool ensureSelfSignedCertificate(const QString &folder, const QStringList &names, const QStringList &addresses,
                                  QString *certFile, QString *keyFile, QString *error);
+// Writes a new EC P-256 key and a self-signed certificate valid from now+notBeforeSeconds to
+// now+notAfterSeconds for `names` and `addresses` (subject alternative names).
+bool writeSelfSignedCertificate(const QString &certFile, const QString &keyFile, const QStringList &names,
+                                const QStringList &addresses, qint64 notBeforeSeconds, qint64 notAfterSeconds,
+                                QString *error);
 // The names and addresses a self-signed certificate for this host covers: the host name, localhost,
 // 127.0.0.1, ::1 and the addresses of the host's up interfaces.
 void selfSignedSubjects(QStringList *names, QStringList *addresses);

@@ -22,7 +22,7 @@
 namespace wsserve::net {
 
 namespace {
-constexpr long kValidDays = 825; // the longest lifetime Apple's platforms accept for a TLS server certificate
+constexpr qint64 kValidDays = 825; // the longest lifetime Apple's platforms accept for a TLS server certificate
 const QString kCertName = QStringLiteral("tls-self-signed.crt");
 const QString kKeyName = QStringLiteral("tls-self-signed.key");
 
@@ -118,6 +118,14 @@ bool ensureSelfSignedCertificate(const QString &folder, const QStringList &names
         *error = QStringLiteral("%1: cannot create the folder for the certificate").arg(folder);
         return false;
     }
+    // Valid from an hour ago: clocks of the devices on a LAN differ.
+    return writeSelfSignedCertificate(*certFile, *keyFile, names, addresses, -3600, kValidDays * 24 * 3600, error);
+}
+
+bool writeSelfSignedCertificate(const QString &certFile, const QString &keyFile, const QStringList &names,
+                                const QStringList &addresses, qint64 notBeforeSeconds, qint64 notAfterSeconds,
+                                QString *error)
+{
     ERR_clear_error();
     std::unique_ptr<EVP_PKEY, Free> key(EVP_EC_gen("P-256"));
     std::unique_ptr<X509, Free> cert(X509_new());
@@ -132,8 +140,8 @@ bool ensureSelfSignedCertificate(const QString &folder, const QStringList &names
     BIGNUM *number = BN_bin2bn(serial, sizeof(serial), nullptr);
     BN_to_ASN1_INTEGER(number, X509_get_serialNumber(cert.get()));
     BN_free(number);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600); // an hour of clock skew between devices
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), kValidDays * 24 * 3600);
+    X509_gmtime_adj(X509_getm_notBefore(cert.get()), static_cast<long>(notBeforeSeconds));
+    X509_gmtime_adj(X509_getm_notAfter(cert.get()), static_cast<long>(notAfterSeconds));
     X509_set_pubkey(cert.get(), key.get());
     X509_NAME *name = X509_get_subject_name(cert.get());
     const QByteArray commonName = (names.isEmpty() ? QStringLiteral("wsserve") : names.first()).toUtf8();
@@ -166,7 +174,7 @@ bool ensureSelfSignedCertificate(const QString &folder, const QStringList &names
         *error = QStringLiteral("cannot encode the certificate: OpenSSL error %1").arg(ERR_get_error());
         return false;
     }
-    return writeFile(*keyFile, keyPem, true, error) && writeFile(*certFile, certPem, false, error);
+    return writeFile(keyFile, keyPem, true, error) && writeFile(certFile, certPem, false, error);
 }
 
 } // namespace wsserve::net

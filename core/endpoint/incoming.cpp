@@ -153,7 +153,7 @@ TlsIncoming::~TlsIncoming()
     }
 }
 
-bool TlsIncoming::looksLikePlainHttp()
+TlsIncoming::FirstByte TlsIncoming::firstByte()
 {
     char first = 0;
 #ifdef Q_OS_WIN
@@ -161,8 +161,11 @@ bool TlsIncoming::looksLikePlainHttp()
 #else
     const ssize_t n = ::recv(static_cast<int>(m_fd), &first, 1, MSG_PEEK);
 #endif
+    if (n == 0) {
+        return FirstByte::Closed; // connected and closed without a word (port checks, speculative connects)
+    }
     // A TLS connection opens with a handshake record (0x16); an HTTP request with its method's letters.
-    return n == 1 && first >= 'A' && first <= 'Z';
+    return n == 1 && first >= 'A' && first <= 'Z' ? FirstByte::PlainHttp : FirstByte::Other;
 }
 
 void TlsIncoming::setWantWrite(bool want)
@@ -175,8 +178,14 @@ void TlsIncoming::setWantWrite(bool want)
 void TlsIncoming::onActivity()
 {
     switch (m_state) {
-    case State::Starting:
-        if (looksLikePlainHttp()) {
+    case State::Starting: {
+        const FirstByte first = firstByte();
+        if (first == FirstByte::Closed) {
+            m_state = State::Done;
+            emit disconnected(); // not a TLS failure worth a log line
+            return;
+        }
+        if (first == FirstByte::PlainHttp) {
             // Answered in plain text, which is what the client can read: the session is dropped first.
             m_state = State::Closing;
             net::tlsio::detach(m_fd);
@@ -188,6 +197,7 @@ void TlsIncoming::onActivity()
         }
         m_state = State::Handshaking;
         [[fallthrough]];
+    }
     case State::Handshaking: {
         QString error;
         switch (net::continueHandshake(m_fd, &error)) {

@@ -101,7 +101,8 @@ private:
     enum class State { Starting, Handshaking, Reading, Closing, Done };
     explicit TlsIncoming(qintptr fd, QObject *parent);
     void onActivity();
-    bool looksLikePlainHttp();
+    enum class FirstByte { Closed, PlainHttp, Other };
+    FirstByte firstByte();
     void readPlain();
     void setWantWrite(bool want);
     void finish(); // closes the descriptor, deletes later

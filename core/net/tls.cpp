@@ -114,7 +114,7 @@ std::shared_ptr<TlsContext> TlsContext::load(const QString &certFile, const QStr
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
     // Writes are retried with the same bytes from another buffer (tlsio::sendChunks); idle sessions give
     // their record buffers back (thousands of mostly idle game clients).
-    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_num_tickets(ctx, 0); // no resumption: no tickets written behind the handshake
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_alpn_select_cb(ctx, selectAlpn, nullptr);

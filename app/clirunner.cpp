@@ -102,10 +102,14 @@ void CliRunner::checkAllRunning()
     }
     m_announced = true;
     // The first stdout line, exactly; scripts and tests read the port from it.
-    std::fprintf(stdout, "wsserve: listening on ws://%s:%u\n", qPrintable(urlHost(m_controller.listenAddress())),
-                 static_cast<unsigned>(m_controller.listenPort()));
+    std::fprintf(stdout, "wsserve: listening on %s://%s:%u\n", m_controller.isTls() ? "wss" : "ws",
+                 qPrintable(urlHost(m_controller.listenAddress())), static_cast<unsigned>(m_controller.listenPort()));
     if (const QString adminUrl = m_start->adminUrl(); !adminUrl.isEmpty()) {
         std::fprintf(stdout, "wsserve: admin API on %s\n", qPrintable(adminUrl));
+    }
+    if (m_controller.isTls()) {
+        std::fprintf(stdout, "wsserve: TLS certificate %s, SHA-256 fingerprint %s\n",
+                     qPrintable(m_controller.tlsCertFile()), qPrintable(m_controller.tlsFingerprint()));
     }
     std::fflush(stdout);
 }

@@ -259,6 +259,18 @@ int main(int argc, char *argv[])
     const QCommandLineOption nodeNameOption(QStringLiteral("node-name"),
                                             QStringLiteral("This node's name in the cluster (default HOSTNAME:PORT)."),
                                             QStringLiteral("NAME"));
+    const QCommandLineOption tlsCertOption(
+        QStringLiteral("tls-cert"),
+        QStringLiteral("Serve wss:// and https:// on the game port with this PEM certificate (chain allowed; "
+                       "reloaded when the file changes). Needs --tls-key."),
+        QStringLiteral("file"));
+    const QCommandLineOption tlsKeyOption(QStringLiteral("tls-key"),
+                                          QStringLiteral("The PEM private key of --tls-cert."), QStringLiteral("file"));
+    const QCommandLineOption tlsOption(
+        QStringLiteral("tls"),
+        QStringLiteral("'self-signed': serve wss:// and https:// with a certificate made for this host's names and "
+                       "LAN addresses (kept in the data folder and reused; its SHA-256 fingerprint is printed)."),
+        QStringLiteral("mode"));
     const QCommandLineOption noAdminOption(QStringLiteral("no-admin"), QStringLiteral("Do not serve the admin API."));
     const QCommandLineOption announceOption(
         QStringLiteral("announce"),
@@ -268,9 +280,10 @@ int main(int argc, char *argv[])
                                         QStringLiteral("Show this help and exit."));
     const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
                                            QStringLiteral("Show the version and exit."));
-    parser.addOptions({headlessOption, bindOption, portOption, instanceOption, configOption, logLevelOption,
-                       adminPortOption, adminBindOption, adminTokenOption, adminHostOption, typesDirOption,
-                       dataDirOption, clusterOption, nodeNameOption, noAdminOption, announceOption, helpOption,
+    parser.addOptions({headlessOption, bindOption,      portOption,      instanceOption,   configOption,
+                       logLevelOption, adminPortOption, adminBindOption, adminTokenOption, adminHostOption,
+                       typesDirOption, dataDirOption,   clusterOption,   nodeNameOption,   tlsOption,
+                       tlsCertOption,  tlsKeyOption,    noAdminOption,   announceOption,   helpOption,
                        versionOption});
 
     if (!parser.parse(QCoreApplication::arguments())) {
@@ -353,6 +366,15 @@ int main(int argc, char *argv[])
     if (parser.isSet(dataDirOption)) {
         config.dataDir = parser.value(dataDirOption);
     }
+    if (parser.isSet(tlsCertOption) || parser.isSet(tlsKeyOption) || parser.isSet(tlsOption)) {
+        // The command line replaces the config file's TLS settings.
+        config.tlsCert = parser.value(tlsCertOption);
+        config.tlsKey = parser.value(tlsKeyOption);
+        config.tlsMode = parser.value(tlsOption);
+    }
+    if (const QString problem = tlsOptionsProblem(config); !problem.isEmpty()) {
+        return failStart(problem);
+    }
     if (!applyLogLevel(config.logLevel, &error)) {
         return failStart(error);
     }
@@ -416,9 +438,10 @@ int main(int argc, char *argv[])
                          &MainWindow::closeWithoutAsking);
         // As in headless mode, the first stdout line says where the server listens (scripts read it).
         QObject::connect(&controller, &ServerController::listening, &window,
-                         [](const QHostAddress &listenAddress, quint16 listenPort) {
-                             std::fprintf(stdout, "wsserve: listening on ws://%s:%u\n",
-                                          qPrintable(urlHost(listenAddress)), static_cast<unsigned>(listenPort));
+                         [&controller](const QHostAddress &listenAddress, quint16 listenPort) {
+                             std::fprintf(stdout, "wsserve: listening on %s://%s:%u\n",
+                                          controller.isTls() ? "wss" : "ws", qPrintable(urlHost(listenAddress)),
+                                          static_cast<unsigned>(listenPort));
                              std::fflush(stdout);
                          });
         // The window shows problems (a saved instance that no longer fits, an admin port in use) and goes on.

@@ -4,6 +4,7 @@
 
 #include "adminserver.h"
 #include "servercontroller.h"
+#include "store/store.h"
 
 namespace wsserve {
 
@@ -30,6 +31,23 @@ QStringList ServerStart::start(const ServerConfig &config, Mode mode, const QLis
                 return {QStringLiteral("instance id '%1' is given twice").arg(spec.id)};
             }
             seen.append(spec.id);
+        }
+    }
+    if (config.tlsEnabled()) {
+        // Before anything listens: a certificate that does not load stops a strict launch.
+        QString certFile = config.tlsCert;
+        QString keyFile = config.tlsKey;
+        QString error;
+        const bool ok =
+            (!config.tlsCert.isEmpty() ||
+             ServerController::selfSignedCertificate(config.dataDir.isEmpty() ? Store::defaultDir() : config.dataDir,
+                                                     &certFile, &keyFile, &error)) &&
+            m_controller.enableTls(certFile, keyFile, &error);
+        if (!ok) {
+            if (strict) {
+                return {error};
+            }
+            problems.append(tr("Encrypted connections are off: %1").arg(error));
         }
     }
     QString adminError;

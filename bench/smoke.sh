@@ -54,6 +54,12 @@ run echo      --scenario echo      --port "$WPORT" --path "$ECHO_PATH" --clients
 run broadcast --scenario broadcast --port "$WPORT" --path "$ROOM_PATH" --clients 20 --in-flight 2 --server-pid "$WPID"
 run connect   --scenario connect   --port "$WPORT" --path "$ROOM_PATH" --clients 100 --server-pid "$WPID"
 run churn     --scenario churn     --port "$WPORT" --path "$ROOM_PATH" --clients 4 --server-pid "$WPID"
+# TLS (issue 19): the same server with a self-signed certificate, the load generator speaking TLS.
+start wsserve_tls "$WSSERVE" --headless --port 0 --no-admin --tls self-signed --data-dir "$TMP/tls" \
+    --instance bench:echo:max_messages_per_second=0,max_clients=100000 \
+    --instance room:chat:presence=false,max_messages_per_second=0,max_clients=100000
+run tls-echo      --scenario echo      --port "$PORT" --path "$ECHO_PATH" --clients 8 --in-flight 2 --server-pid "$PID" --tls
+run tls-broadcast --scenario broadcast --port "$PORT" --path "$ROOM_PATH" --clients 20 --in-flight 2 --server-pid "$PID" --tls
 if [[ -n $QTRAW ]]; then
     start qtraw "$QTRAW" --mode echo
     run qtraw-echo --scenario echo --port "$PORT" --clients 4

@@ -7,6 +7,7 @@
 #include "endpoint/routetable.h"
 #include "logging.h"
 #include "net/acceptguard.h"
+#include "net/tls.h"
 #include "script/scriptcatalog.h"
 #include "supervisor/supervisor.h"
 #include "web/announcer.h"
@@ -16,10 +17,12 @@
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
+#include <QFileSystemWatcher>
 #include <QJsonArray>
 #include <QSignalBlocker>
 #include <QSysInfo>
 #include <QThread>
+#include <QTimer>
 
 namespace wsserve {
 
@@ -39,6 +42,9 @@ struct ServerController::Private {
     std::shared_ptr<ClusterLink> cluster;
     QList<ConnectionEvent> connectionLog;
     quint64 connectionDropped = 0;
+    std::shared_ptr<const net::TlsContext> tls;
+    QFileSystemWatcher *tlsWatcher = nullptr;
+    QTimer *tlsReloadTimer = nullptr; // editors write a file in steps: reloaded once they settle
 };
 
 ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
@@ -248,6 +254,85 @@ ListenerStatus ServerController::listenerStatus() const
 {
     const net::ListenerHealth::Snapshot snapshot = d->listenerHealth->snapshot();
     return ListenerStatus{snapshot.accepting, snapshot.acceptErrors, snapshot.reason};
+}
+
+bool ServerController::enableTls(const QString &certFile, const QString &keyFile, QString *error)
+{
+    std::shared_ptr<const net::TlsContext> context = net::TlsContext::load(certFile, keyFile, error);
+    if (!context) {
+        return false;
+    }
+    if (context->isExpired()) {
+        qCWarning(lcCore).noquote() << QStringLiteral("the TLS certificate %1 expired on %2; browsers will refuse it")
+                                           .arg(certFile, context->notAfter().toString(Qt::ISODate));
+    }
+    d->tls = context;
+    Endpoint *endpoint = d->endpoint;
+    QMetaObject::invokeMethod(
+        endpoint, [endpoint, context] { endpoint->setTlsContext(context); }, Qt::QueuedConnection);
+    if (!d->tlsWatcher) {
+        d->tlsWatcher = new QFileSystemWatcher(this);
+        d->tlsReloadTimer = new QTimer(this);
+        d->tlsReloadTimer->setSingleShot(true);
+        d->tlsReloadTimer->setInterval(300);
+        connect(d->tlsReloadTimer, &QTimer::timeout, this, &ServerController::reloadTls);
+        connect(d->tlsWatcher, &QFileSystemWatcher::fileChanged, d->tlsReloadTimer, qOverload<>(&QTimer::start));
+    }
+    d->tlsWatcher->addPaths({certFile, keyFile});
+    return true;
+}
+
+void ServerController::reloadTls()
+{
+    if (!d->tls) {
+        return;
+    }
+    const QString certFile = d->tls->certFile();
+    const QString keyFile = d->tls->keyFile();
+    d->tlsWatcher->addPaths({certFile, keyFile}); // a file replaced by a rename is watched again
+    QString error;
+    std::shared_ptr<const net::TlsContext> context = net::TlsContext::load(certFile, keyFile, &error);
+    if (!context) {
+        qCWarning(lcCore).noquote() << "TLS certificate not reloaded, the previous one stays in use:" << error;
+        return;
+    }
+    if (context->fingerprint() == d->tls->fingerprint()) {
+        return;
+    }
+    d->tls = context;
+    Endpoint *endpoint = d->endpoint;
+    QMetaObject::invokeMethod(
+        endpoint, [endpoint, context] { endpoint->setTlsContext(context); }, Qt::QueuedConnection);
+    qCInfo(lcCore).noquote() << "TLS certificate reloaded from" << certFile << "- SHA-256" << context->fingerprint();
+    emit tlsChanged();
+}
+
+bool ServerController::selfSignedCertificate(const QString &folder, QString *certFile, QString *keyFile, QString *error)
+{
+    QStringList names;
+    QStringList addresses;
+    net::selfSignedSubjects(&names, &addresses);
+    return net::ensureSelfSignedCertificate(folder, names, addresses, certFile, keyFile, error);
+}
+
+bool ServerController::isTls() const
+{
+    return d->tls != nullptr;
+}
+
+QString ServerController::tlsFingerprint() const
+{
+    return d->tls ? d->tls->fingerprint() : QString();
+}
+
+QString ServerController::tlsCertFile() const
+{
+    return d->tls ? d->tls->certFile() : QString();
+}
+
+bool ServerController::tlsSelfSigned() const
+{
+    return d->tls && d->tls->isSelfSigned();
 }
 
 void ServerController::listen(const QHostAddress &address, quint16 port)

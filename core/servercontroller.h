@@ -106,6 +106,19 @@ public:
     // Raises the process's soft open-files limit to its hard limit; returns what it got, for the log.
     static QString raiseOpenFilesLimit();
 
+    // TLS on the game port (wss:// and https://), asked for before listen(): loads the PEM certificate
+    // (chain allowed) and key, and reloads them when the files change (new connections use the new ones;
+    // a pair that no longer loads leaves the last good one in use, with a warning). False with *error,
+    // one line naming the file and the problem. An expired certificate is used, with a warning.
+    bool enableTls(const QString &certFile, const QString &keyFile, QString *error);
+    // Makes (first time) or reuses a self-signed certificate for this host's names and LAN addresses in
+    // `folder`; returns its files.
+    static bool selfSignedCertificate(const QString &folder, QString *certFile, QString *keyFile, QString *error);
+    bool isTls() const;
+    QString tlsFingerprint() const; // SHA-256 of the certificate in use, "AB:CD:..."
+    QString tlsCertFile() const;
+    bool tlsSelfSigned() const; // the certificate is its own issuer (browsers ask people to accept it)
+
     // Starts listening; answers with listening() or listenFailed().
     void listen(const QHostAddress &address, quint16 port);
     bool isListening() const { return m_listeningPort != 0; }
@@ -217,12 +230,15 @@ Q_SIGNALS:
     // The type list changed (a script type was added, reloaded, removed, or broke).
     void typesChanged();
     void shutdownComplete();
+    // The TLS certificate was reloaded (its fingerprint may have changed).
+    void tlsChanged();
 
 private:
     void connectSite(); // keeps the pages' instance list (web::SiteDirectory) current
     void refreshSite(const QString &id);
     void refreshAnnouncement();
     void rebuildRegistry(const QStringList &reloaded);
+    void reloadTls();
 
     struct Private;
     std::unique_ptr<Private> d;

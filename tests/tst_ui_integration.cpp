@@ -343,6 +343,25 @@ private slots:
         QTest::keyClick(full, Qt::Key_Escape);
         QTRY_VERIFY(guard.isNull()); // closed and deleted
     }
+    // Issue #19: with TLS the Connect tab offers wss:// URLs, the fingerprint, and the phone hint.
+    void connectPanelShowsTlsUrlsAndFingerprint()
+    {
+        QTemporaryDir dir;
+        QString cert;
+        QString key;
+        QString error;
+        QVERIFY2(ServerController::selfSignedCertificate(dir.path(), &cert, &key, &error), qPrintable(error));
+        ServerController controller;
+        QVERIFY2(controller.enableTls(cert, key, &error), qPrintable(error));
+        ConnectPanel panel(controller);
+        panel.setInstance(u"lan"_s);
+        panel.setEndpoint(QHostAddress(u"192.0.2.10"_s), 4443);
+        QCOMPARE(panel.urls(), QStringList{u"wss://192.0.2.10:4443/socket/lan"_s});
+        QVERIFY(panel.snippet().contains(u"wss://192.0.2.10:4443/socket/lan"_s));
+        QVERIFY(!panel.tlsLabel()->isHidden());
+        QVERIFY(panel.tlsLabel()->text().contains(controller.tlsFingerprint()));
+        QVERIFY(panel.tlsLabel()->text().contains(u"First time on a phone: open https://192.0.2.10:4443/"_s));
+    }
     // Issue #17 item 6: "Player token…" on the Connect tab of an auth=jwt instance mints a token whose URL
     // opens the instance; the instance's secret is in no widget or list of the window.
     void playerTokenDialogMintsAWorkingToken()

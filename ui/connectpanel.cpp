@@ -20,6 +20,7 @@
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QSignalBlocker>
+#include <QUrl>
 
 using namespace Qt::StringLiterals;
 
@@ -33,6 +34,10 @@ ConnectPanel::ConnectPanel(ServerController &controller, QWidget *parent)
     m_header = new QLabel(this);
     m_header->setWordWrap(true);
     layout->addWidget(m_header);
+    m_tls = new QLabel(this);
+    m_tls->setWordWrap(true);
+    m_tls->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    layout->addWidget(m_tls);
     m_urlRows = new QVBoxLayout;
     layout->addLayout(m_urlRows);
     // The page players open in a browser (served by the game port), with its QR code for phones.
@@ -95,6 +100,7 @@ ConnectPanel::ConnectPanel(ServerController &controller, QWidget *parent)
     buttons->addStretch(1);
     buttons->addWidget(m_copySnippet);
     layout->addLayout(buttons);
+    connect(&m_controller, &ServerController::tlsChanged, this, &ConnectPanel::rebuild);
     connect(&m_controller, &ServerController::instanceAdded, this, [this](const QString &id) {
         if (id == m_instanceId) {
             rebuild();
@@ -151,6 +157,11 @@ QList<QHostAddress> ConnectPanel::lanAddresses(const QHostAddress &bound)
     return result;
 }
 
+QString ConnectPanel::scheme() const
+{
+    return m_controller.isTls() ? u"wss"_s : u"ws"_s;
+}
+
 QString ConnectPanel::socketBase() const
 {
     if (!m_urls.isEmpty()) {
@@ -158,7 +169,9 @@ QString ConnectPanel::socketBase() const
     }
     const bool any = m_address == QHostAddress::Any || m_address == QHostAddress::AnyIPv4 ||
                      m_address == QHostAddress::AnyIPv6 || m_address.isNull();
-    return u"ws://%1:%2/socket/%3"_s.arg(any ? u"localhost"_s : urlHost(m_address)).arg(m_port).arg(m_instanceId);
+    return u"%1://%2:%3/socket/%4"_s.arg(scheme(), any ? u"localhost"_s : urlHost(m_address))
+        .arg(m_port)
+        .arg(m_instanceId);
 }
 
 PlayerTokenDialog *ConnectPanel::openPlayerTokenDialog()
@@ -179,8 +192,8 @@ QString ConnectPanel::snippet() const
 
 QString ConnectPanel::snippet(SnippetKind kind) const
 {
-    const QString url =
-        m_urls.isEmpty() ? u"ws://localhost:%1/socket/%2"_s.arg(m_port).arg(m_instanceId) : m_urls.first();
+    const QString url = m_urls.isEmpty() ? u"%1://localhost:%2/socket/%3"_s.arg(scheme()).arg(m_port).arg(m_instanceId)
+                                         : m_urls.first();
     const QString type = m_instanceId.isEmpty() ? QString() : m_controller.instance(m_instanceId).config.type;
     return snippetFor(type, url, kind);
 }
@@ -282,14 +295,27 @@ void ConnectPanel::rebuild()
     }
     const QString path = m_instanceId.isEmpty() ? u"/socket/<instance-id>"_s : u"/socket/"_s + m_instanceId;
     for (const QHostAddress &address : lanAddresses(m_address)) {
-        m_urls.append(u"ws://%1:%2%3"_s.arg(urlHost(address)).arg(m_port).arg(path));
+        m_urls.append(u"%1://%2:%3%4"_s.arg(scheme(), urlHost(address)).arg(m_port).arg(path));
     }
     m_header->setText(m_urls.isEmpty()
-                          ? tr("Listening on %1:%2 — no LAN address found; this machine only: ws://localhost:%2%3")
+                          ? tr("Listening on %1:%2 — no LAN address found; this machine only: %4://localhost:%2%3")
                                 .arg(m_address.toString())
                                 .arg(m_port)
-                                .arg(path)
+                                .arg(path, scheme())
                           : tr("Friends on your network connect to:"));
+    m_tls->setVisible(m_controller.isTls());
+    if (m_controller.isTls()) {
+        QString text = tr("Encrypted (wss:// for sockets, https:// for pages). Certificate SHA-256 fingerprint: %1")
+                           .arg(m_controller.tlsFingerprint());
+        if (m_controller.tlsSelfSigned()) {
+            const QString host = m_urls.isEmpty() ? u"localhost"_s : QUrl(m_urls.first()).host(QUrl::FullyEncoded);
+            text += u"\n"_s + tr("First time on a phone: open https://%1:%2/ in its browser, check that it shows this "
+                                 "fingerprint, and accept the certificate. Pages from that browser can then connect.")
+                                  .arg(host.contains(u':') ? u'[' + host + u']' : host)
+                                  .arg(m_port);
+        }
+        m_tls->setText(text);
+    }
     for (const QString &url : std::as_const(m_urls)) {
         auto *row = new QHBoxLayout;
         auto *field = new QLineEdit(url, this);

@@ -58,6 +58,9 @@ public:
     // Opens the dialog (non-modal, deleted on close) and returns it; nullptr when the instance cannot mint.
     PlayerTokenDialog *openPlayerTokenDialog();
 
+    // With TLS: the certificate's fingerprint and, for a self-signed one, the "first time on a phone" hint.
+    QLabel *tlsLabel() const { return m_tls; }
+
     // Non-loopback addresses to offer for a listener on `bound` (all interfaces when it is "any").
     static QList<QHostAddress> lanAddresses(const QHostAddress &bound);
 
@@ -65,6 +68,7 @@ private:
     void rebuild();
 
     QString socketBase() const;
+    QString scheme() const;
 
     ServerController &m_controller;
     QHostAddress m_address;
@@ -72,6 +76,7 @@ private:
     QString m_instanceId;
     QStringList m_urls;
     QLabel *m_header = nullptr;
+    QLabel *m_tls = nullptr;
     QComboBox *m_kind = nullptr;
     QVBoxLayout *m_urlRows = nullptr;
     QPlainTextEdit *m_snippet = nullptr;

@@ -25,6 +25,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
@@ -57,6 +60,7 @@ struct Options {
     double drainSeconds = 3;
     int maxUndelivered = 0; // broadcast: published but not yet delivered to every subscriber; 0 = 4 x in-flight
     int port2 = 0;          // a second node (cluster-broadcast): odd-numbered connections go there
+    bool tls = false;       // wss:// (OpenSSL; the server's certificate is not verified: a loopback benchmark)
 };
 
 [[noreturn]] void usage(const char *msg)
@@ -66,7 +70,7 @@ struct Options {
         "loadgen: %s\nusage: wsserve_loadgen --scenario connect|echo|broadcast|churn --port P [--host 127.0.0.1]\n"
         "  [--path /socket/ID/websocket?vsn=2.0.0] [--topic bench] [--clients N] [--in-flight K] [--payload BYTES]\n"
         "  [--seconds S] [--server-pid PID] [--source-addresses 16] [--connect-concurrency 256] [--drain-seconds 3]\n"
-        "  [--max-undelivered 4xK] [--port2 P (odd-numbered connections to a second node)]\n",
+        "  [--max-undelivered 4xK] [--port2 P (odd-numbered connections to a second node)] [--tls]\n",
         msg);
     std::exit(2);
 }
@@ -111,6 +115,8 @@ Options parseArgs(int argc, char **argv)
             o.maxUndelivered = std::atoi(val());
         else if (a == "--port2")
             o.port2 = std::atoi(val());
+        else if (a == "--tls")
+            o.tls = true;
         else if (a == "--help" || a == "-h")
             usage("help");
         else
@@ -323,10 +329,11 @@ bool replyOk(std::string_view payload)
 }
 
 // ---------------------------------------------------------------------------------------------- connections
-enum class St : uint8_t { Free, Connecting, Handshaking, Open, Closing };
+enum class St : uint8_t { Free, Connecting, TlsHandshake, Handshaking, Open, Closing };
 
 struct Conn {
     int fd = -1;
+    SSL *ssl = nullptr; // with --tls
     uint32_t gen = 0;
     St st = St::Free;
     bool joined = false;
@@ -359,6 +366,7 @@ private:
     int ep = -1;
     std::vector<Conn> conns;
     sockaddr_in dst{};
+    SSL_CTX *tlsCtx = nullptr;
     std::string upgradeReq;
     std::string pushPayloadJson; // {"p":"xxx"}
     uint64_t errors = 0;
@@ -391,6 +399,7 @@ private:
     }
     int startConn(size_t idx);
     void closeConn(size_t idx, bool isError, const char *why);
+    void continueTls(size_t idx);
     void send(size_t idx, std::string_view frameBytes);
     void sendText(size_t idx, std::string_view text);
     void flush(size_t idx);
@@ -477,16 +486,41 @@ void LoadGen::closeConn(size_t idx, bool isError, const char *why)
             ++failed;
     }
     epoll_ctl(ep, EPOLL_CTL_DEL, c.fd, nullptr);
+    if (c.ssl) {
+        SSL_free(c.ssl);
+        c.ssl = nullptr;
+        ERR_clear_error();
+    }
     close(c.fd);
     c.fd = -1;
     c.st = St::Free;
     c.joined = false;
 }
 
+// --tls: drives the client handshake; the upgrade request goes out once it is done.
+void LoadGen::continueTls(size_t idx)
+{
+    Conn &c = conns[idx];
+    const int r = SSL_do_handshake(c.ssl);
+    if (r == 1) {
+        c.st = St::Handshaking;
+        c.out.insert(0, upgradeReq);
+        flush(idx);
+        return;
+    }
+    const int e = SSL_get_error(c.ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        updateInterest(idx);
+        return;
+    }
+    closeConn(idx, true, "TLS handshake failed");
+}
+
 void LoadGen::updateInterest(size_t idx)
 {
     Conn &c = conns[idx];
-    const bool need = c.outOff < c.out.size() || c.st == St::Connecting;
+    const bool need =
+        c.outOff < c.out.size() || c.st == St::Connecting || (c.st == St::TlsHandshake && SSL_want_write(c.ssl));
     if (need == c.wantOut)
         return;
     c.wantOut = need;
@@ -499,7 +533,20 @@ void LoadGen::updateInterest(size_t idx)
 void LoadGen::flush(size_t idx)
 {
     Conn &c = conns[idx];
-    while (c.outOff < c.out.size()) {
+    while (c.outOff < c.out.size() && c.st != St::TlsHandshake) {
+        if (c.ssl) {
+            const int chunk = int(std::min<size_t>(c.out.size() - c.outOff, 1u << 20));
+            const int w = SSL_write(c.ssl, c.out.data() + c.outOff, chunk);
+            if (w > 0) {
+                c.outOff += size_t(w);
+                continue;
+            }
+            const int e = SSL_get_error(c.ssl, w);
+            if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
+                break;
+            closeConn(idx, c.st != St::Closing, "SSL_write() failed");
+            return;
+        }
         ssize_t n = ::send(c.fd, c.out.data() + c.outOff, c.out.size() - c.outOff, MSG_NOSIGNAL);
         if (n > 0) {
             c.outOff += size_t(n);
@@ -558,12 +605,28 @@ void LoadGen::onEvent(size_t idx, uint32_t events)
                 closeConn(idx, true, "connect failed");
                 return;
             }
+            if (tlsCtx) {
+                c.ssl = SSL_new(tlsCtx);
+                SSL_set_fd(c.ssl, c.fd);
+                SSL_set_connect_state(c.ssl);
+                c.st = St::TlsHandshake;
+                continueTls(idx);
+                return;
+            }
             c.st = St::Handshaking;
             c.out.insert(0, upgradeReq);
             flush(idx);
             if (c.fd < 0)
                 return;
         }
+    }
+    if (c.st == St::TlsHandshake) {
+        if (events & (EPOLLERR | EPOLLHUP)) {
+            closeConn(idx, true, "TLS handshake: connection lost");
+            return;
+        }
+        continueTls(idx);
+        return;
     }
     if (events & EPOLLIN)
         onReadable(idx);
@@ -580,7 +643,26 @@ void LoadGen::onReadable(size_t idx)
         Conn &c = conns[idx];
         if (c.fd < 0)
             return;
-        ssize_t n = recv(c.fd, buf, sizeof buf, 0);
+        ssize_t n;
+        if (c.ssl) {
+            const int r = SSL_read(c.ssl, buf, sizeof buf);
+            if (r <= 0) {
+                const int e = SSL_get_error(c.ssl, r);
+                if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+                    return;
+                ERR_clear_error();
+                n = 0; // close_notify, reset or a bad record: the stream is over
+            } else {
+                n = r;
+            }
+            if (n > 0) {
+                c.in.append(buf, size_t(n));
+                processInput(idx);
+                continue; // until WANT_READ: records OpenSSL holds are not signalled by epoll
+            }
+        } else {
+            n = recv(c.fd, buf, sizeof buf, 0);
+        }
         if (n > 0) {
             c.in.append(buf, size_t(n));
             processInput(idx);
@@ -892,6 +974,12 @@ int LoadGen::run()
     std::signal(SIGPIPE, SIG_IGN);
     rngState ^= nowNs();
     ep = epoll_create1(EPOLL_CLOEXEC);
+    if (opt.tls) {
+        tlsCtx = SSL_CTX_new(TLS_client_method());
+        SSL_CTX_set_min_proto_version(tlsCtx, TLS1_2_VERSION);
+        SSL_CTX_set_verify(tlsCtx, SSL_VERIFY_NONE, nullptr); // loopback only (--host is checked)
+        SSL_CTX_set_mode(tlsCtx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    }
     dst.sin_family = AF_INET;
     dst.sin_port = htons(uint16_t(opt.port));
     inet_pton(AF_INET, opt.host.c_str(), &dst.sin_addr);

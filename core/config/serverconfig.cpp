@@ -192,7 +192,7 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
     if (!checkKeys(root,
                    {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s, u"admin"_s, u"admin_bind"_s, u"admin_port"_s,
                     u"admin_token"_s, u"admin_hosts"_s, u"types_dirs"_s, u"data_dir"_s, u"cluster"_s,
-                    u"cluster_password"_s, u"node_name"_s, u"announce"_s},
+                    u"cluster_password"_s, u"node_name"_s, u"announce"_s, u"tls"_s, u"tls_cert"_s, u"tls_key"_s},
                    QStringLiteral("config"), error)) {
         return false;
     }
@@ -208,7 +208,14 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
         !readString(root, u"data_dir"_s, &result.dataDir, error) ||
         !readString(root, u"cluster"_s, &result.cluster, error) ||
         !readString(root, u"cluster_password"_s, &result.clusterPassword, error) ||
-        !readString(root, u"node_name"_s, &result.nodeName, error)) {
+        !readString(root, u"node_name"_s, &result.nodeName, error) ||
+        !readString(root, u"tls"_s, &result.tlsMode, error) ||
+        !readString(root, u"tls_cert"_s, &result.tlsCert, error) ||
+        !readString(root, u"tls_key"_s, &result.tlsKey, error)) {
+        return false;
+    }
+    if (const QString problem = tlsOptionsProblem(result); !problem.isEmpty()) {
+        *error = problem;
         return false;
     }
     result.port = static_cast<quint16>(port);
@@ -314,7 +321,28 @@ bool loadServerConfigFile(const QString &path, ServerConfig *config, QString *er
     for (QString &dir : config->typesDirs) {
         dir = QDir::cleanPath(folder.absoluteFilePath(dir));
     }
+    for (QString *tlsFile : {&config->tlsCert, &config->tlsKey}) {
+        if (!tlsFile->isEmpty()) {
+            *tlsFile = QDir::cleanPath(folder.absoluteFilePath(*tlsFile));
+        }
+    }
     return true;
+}
+
+QString tlsOptionsProblem(const ServerConfig &config)
+{
+    if (!config.tlsMode.isEmpty() && config.tlsMode != QLatin1String("self-signed")) {
+        return QStringLiteral("--tls '%1': the only value is 'self-signed' (or give --tls-cert and --tls-key)")
+            .arg(config.tlsMode);
+    }
+    if (config.tlsCert.isEmpty() != config.tlsKey.isEmpty()) {
+        return config.tlsCert.isEmpty() ? QStringLiteral("--tls-key needs --tls-cert (the certificate it belongs to)")
+                                        : QStringLiteral("--tls-cert needs --tls-key (the certificate's private key)");
+    }
+    if (!config.tlsMode.isEmpty() && !config.tlsCert.isEmpty()) {
+        return QStringLiteral("--tls self-signed and --tls-cert/--tls-key exclude each other");
+    }
+    return {};
 }
 
 QString urlHost(const QHostAddress &address)

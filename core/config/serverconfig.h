@@ -43,6 +43,11 @@ struct ServerConfig {
     QString cluster;
     QString clusterPassword;
     QString nodeName; // empty: <host name>:<port>
+    // TLS on the game port: a PEM certificate and key, or tlsMode "self-signed" (made in the data folder).
+    QString tlsCert;
+    QString tlsKey;
+    QString tlsMode;
+    bool tlsEnabled() const { return !tlsCert.isEmpty() || tlsMode == QLatin1String("self-signed"); }
 
     static constexpr quint16 kDefaultAdminPort = 4001;
     quint16 effectiveAdminPort() const
@@ -59,6 +64,7 @@ bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error);
 //    "admin": true, "admin_bind": "127.0.0.1", "admin_port": 4001, "admin_token": "secret",
 //    "admin_hosts": ["wsserve.internal"], "types_dirs": ["types"], "data_dir": "/var/lib/wsserve",
 //    "cluster": "redis://127.0.0.1:6379/0", "cluster_password": "...", "node_name": "a",
+//    "tls_cert": "cert.pem", "tls_key": "key.pem" (or "tls": "self-signed"),
 //    "instances": [{"id": "lobby", "type": "chat", "options": {"presence": true}, "start": true}]}
 // Unknown keys are errors, so typos do not pass silently. Errors name the key or the JSON offset.
 bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error);
@@ -72,6 +78,9 @@ QString adminHostProblem(const QString &text, QString *normalized);
 
 // Parses a bind address: an IPv4/IPv6 literal, "localhost", "any" or "*".
 bool parseBindAddress(const QString &text, QHostAddress *address, QString *error);
+
+// What is wrong with the TLS options together (empty: nothing).
+QString tlsOptionsProblem(const ServerConfig &config);
 
 // The host part of a URL for an address: IPv6 in brackets ("[::1]"), IPv4 as it is.
 QString urlHost(const QHostAddress &address);

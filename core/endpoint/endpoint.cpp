@@ -5,9 +5,11 @@
 #include "clock.h"
 #include "http/httpresponse.h"
 #include "httprequesthead.h"
+#include "incoming.h"
 #include "logging.h"
 #include "net/acceptguard.h"
 #include "net/socketio.h"
+#include "net/tls.h"
 #include "net/wsframe.h"
 #include "protocol/queryparams.h"
 #include "routetable.h"
@@ -16,7 +18,6 @@
 #include <QRegularExpression>
 #include <QRegularExpressionMatch>
 #include <QTcpServer>
-#include <QTcpSocket>
 #include <QTimer>
 
 namespace wsserve {
@@ -24,6 +25,7 @@ namespace wsserve {
 namespace {
 constexpr int kSweepIntervalMs = 500;
 constexpr int kLogIntervalMs = 250;
+constexpr qsizetype kMaxWarnedPeers = 1024;
 const QByteArray kAuthTokenPrefix = "base64url.bearer.phx.";
 
 // The JS client sends btoa(token) without padding, under a base64url label; accept both alphabets.
@@ -193,32 +195,55 @@ void Endpoint::close()
         m_server->close();
     }
     const auto pending = m_pending.keys();
-    for (QTcpSocket *socket : pending) {
-        socket->abort();
-        socket->deleteLater();
-    }
     m_pending.clear();
+    for (Incoming *socket : pending) {
+        socket->disconnect(this);
+        socket->abort();
+    }
+}
+
+void Endpoint::setTlsContext(std::shared_ptr<const net::TlsContext> context)
+{
+    m_tls = std::move(context);
 }
 
 void Endpoint::onAccepted(qintptr fd)
 {
-    auto *socket = new QTcpSocket(this);
-    if (!socket->setSocketDescriptor(fd)) {
-        qCWarning(lcEndpoint).noquote() << "cannot use an accepted connection:" << socket->errorString();
-        net::closeDescriptor(fd);
-        delete socket;
+    QString error;
+    Incoming *socket = m_tls ? static_cast<Incoming *>(TlsIncoming::create(fd, *m_tls, this, &error))
+                             : static_cast<Incoming *>(PlainIncoming::create(fd, this, &error));
+    if (!socket) {
+        qCWarning(lcEndpoint).noquote() << "cannot use an accepted connection:" << error;
         return;
     }
     m_pending.insert(socket, PendingHead{m_clock.elapsed(), false});
-    connect(socket, &QTcpSocket::readyRead, this, [this, socket] { onReadyRead(socket); });
-    connect(socket, &QTcpSocket::disconnected, this, [this, socket] {
+    connect(socket, &Incoming::readyRead, this, [this, socket] { onReadyRead(socket); });
+    connect(socket, &Incoming::disconnected, this, [this, socket] {
         if (m_pending.remove(socket)) {
-            socket->deleteLater();
+            socket->abort();
         }
     });
+    connect(socket, &Incoming::failed, this, [this, socket](const QString &reason) { onTlsFailed(socket, reason); });
 }
 
-void Endpoint::onReadyRead(QTcpSocket *socket)
+void Endpoint::onTlsFailed(Incoming *socket, const QString &reason)
+{
+    // The socket closes itself; a peer is named in the log once (a scanner or a misconfigured client
+    // would otherwise fill it), and every attempt goes to the connection log.
+    m_pending.remove(socket);
+    socket->disconnect(this);
+    const QString address = socket->peerAddress().toString();
+    if (!m_tlsWarned.contains(address)) {
+        if (m_tlsWarned.size() >= kMaxWarnedPeers) {
+            m_tlsWarned.clear();
+        }
+        m_tlsWarned.insert(address);
+        qCWarning(lcEndpoint).noquote() << reason << "from" << address << "(logged once per address)";
+    }
+    logRefusal({}, address, 400, reason);
+}
+
+void Endpoint::onReadyRead(Incoming *socket)
 {
     const auto pending = m_pending.find(socket);
     if (pending == m_pending.end() || pending->routing) {
@@ -268,12 +293,17 @@ void Endpoint::onReadyRead(QTcpSocket *socket)
     reject(socket, 400, QStringLiteral("unreadable request"));
 }
 
-void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize)
+void Endpoint::route(Incoming *socket, const HttpRequestHead &head, qsizetype headSize)
 {
     if (m_pages && !head.path.startsWith("/socket/")) { // a page: one prefix test on the socket path
         m_pending.remove(socket);
         socket->disconnect(this);
-        m_pages->serve(socket, head);
+        if (QTcpSocket *plain = socket->releaseSocket()) {
+            m_pages->serve(plain, head);
+        } else { // docs/design-notes.md "Pages over TLS": not yet
+            socket->respondAndClose(501, QStringLiteral("pages are not served over TLS yet: open them over http://"),
+                                    {});
+        }
         return;
     }
     // Paths: /socket/<id>/websocket (what the JS client opens) and /socket/<id>. Routed on the path as
@@ -353,7 +383,7 @@ void Endpoint::route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype 
     handOver(socket, request, headSize, 0);
 }
 
-void Endpoint::routeHttp(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize,
+void Endpoint::routeHttp(Incoming *socket, const HttpRequestHead &head, qsizetype headSize,
                          const QRegularExpressionMatch &match)
 {
     const bool longPoll = match.hasCaptured(2);
@@ -405,22 +435,20 @@ void Endpoint::routeHttp(QTcpSocket *socket, const HttpRequestHead &head, qsizet
     handOver(socket, request, headSize, head.method == "POST" ? bodyLength(head, &status, &problem) : 0);
 }
 
-void Endpoint::handOver(QTcpSocket *socket, UpgradeRequest &request, qsizetype headSize, qsizetype bodyBytes)
+void Endpoint::handOver(Incoming *socket, UpgradeRequest &request, qsizetype headSize, qsizetype bodyBytes)
 {
     // The descriptor leaves its QTcpSocket here: the instance thread does its own I/O on it.
     m_pending.remove(socket);
     socket->disconnect(this);
     auto connection = std::make_shared<net::TakenConnection>();
     QByteArray received;
-    connection->fd = net::takeDescriptor(socket, &received);
+    connection->fd = socket->take(&received);
     if (request.kind != RequestKind::WebSocket) {
         request.body = received.mid(headSize, bodyBytes); // onReadyRead waited for all of it
     } else if (received.size() > headSize) { // frames sent right behind the head; a right-sized copy, since
         // readAll()'s buffer has the capacity of the socket's whole read buffer
         connection->buffered = QByteArray(received.constData() + headSize, received.size() - headSize);
     }
-    socket->abort(); // closes the QTcpSocket's copy only
-    socket->deleteLater();
     if (connection->fd == net::kInvalidDescriptor) {
         qCWarning(lcEndpoint).noquote() << "could not take the descriptor of" << request.remoteAddress;
         return;
@@ -446,7 +474,7 @@ void Endpoint::handOver(QTcpSocket *socket, UpgradeRequest &request, qsizetype h
     respondHttpAndClose(connection->fd, 500, QStringLiteral("routing failed"));
 }
 
-void Endpoint::reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders,
+void Endpoint::reject(Incoming *socket, int status, const QString &body, const QByteArray &extraHeaders,
                       const QString &instanceId)
 {
     m_pending.remove(socket);
@@ -454,7 +482,7 @@ void Endpoint::reject(QTcpSocket *socket, int status, const QString &body, const
     const QString address = socket->peerAddress().toString();
     qCDebug(lcEndpoint).noquote() << "HTTP" << status << "to" << address << "-" << body;
     logRefusal(instanceId, address, status, body);
-    respondHttpAndClose(socket, status, body, extraHeaders);
+    socket->respondAndClose(status, body, extraHeaders);
 }
 
 void Endpoint::logRefusal(const QString &instanceId, const QString &address, int status, const QString &reason)
@@ -482,13 +510,21 @@ void Endpoint::publishLog()
 void Endpoint::sweep()
 {
     const qint64 now = m_clock.elapsed();
-    QList<QTcpSocket *> expired;
+    QList<Incoming *> expired;
     for (auto it = m_pending.cbegin(); it != m_pending.cend(); ++it) {
         if (!it->routing && now - it->acceptedMs > kHeadTimeoutMs) {
             expired.append(it.key());
         }
     }
-    for (QTcpSocket *socket : std::as_const(expired)) {
+    for (Incoming *socket : std::as_const(expired)) {
+        if (!socket->canRespond()) { // a TLS handshake that did not finish in the same budget
+            m_pending.remove(socket);
+            socket->disconnect(this);
+            logRefusal({}, socket->peerAddress().toString(), 408,
+                       QStringLiteral("TLS handshake not complete within %1 ms").arg(kHeadTimeoutMs));
+            socket->abort();
+            continue;
+        }
         reject(socket, 408, QStringLiteral("request head not complete within %1 ms").arg(kHeadTimeoutMs));
     }
 }

@@ -8,16 +8,17 @@
 #include <QHash>
 #include <QHostAddress>
 #include <QObject>
+#include <QSet>
 
 #include <memory>
 
 class QRegularExpressionMatch;
 class QTcpServer;
-class QTcpSocket;
 class QTimer;
 
 namespace wsserve {
 
+class Incoming;
 class RouteTable;
 struct HttpRequestHead;
 struct UpgradeRequest;
@@ -28,10 +29,13 @@ class SiteDirectory;
 namespace net {
 class AcceptGuard;
 class ListenerHealth;
+class TlsContext;
 } // namespace net
 
 // The one TCP listener. Reads each request head without consuming it, answers what is not an upgrade to
-// a running instance with a plain HTTP status, and hands the rest to the instance's thread.
+// a running instance with a plain HTTP status, and hands the rest to the instance's thread. With a TLS
+// context the handshake and the head are read through TLS here (Incoming), and the descriptor goes to the
+// instance with its session attached.
 // Thread: lives in the endpoint thread; call listen()/close() queued.
 class Endpoint final : public QObject
 {
@@ -50,6 +54,8 @@ public:
     // Serves the pages (core/web) for requests whose path is not under /socket/; without it they get 404.
     // Call before the endpoint moves to its thread.
     void setSite(std::shared_ptr<web::SiteDirectory> site);
+    // TLS for connections accepted from now on (null: plain). Connections already in progress keep theirs.
+    void setTlsContext(std::shared_ptr<const net::TlsContext> context);
 
 Q_SIGNALS:
     void listening(const QHostAddress &address, quint16 port);
@@ -59,14 +65,15 @@ Q_SIGNALS:
 
 private:
     void onAccepted(qintptr fd);
-    void onReadyRead(QTcpSocket *socket);
-    void route(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize);
+    void onReadyRead(Incoming *socket);
+    void onTlsFailed(Incoming *socket, const QString &reason);
+    void route(Incoming *socket, const HttpRequestHead &head, qsizetype headSize);
     // /socket/<id>/longpoll and /socket/<id>/api/...: plain HTTP requests for the instance.
-    void routeHttp(QTcpSocket *socket, const HttpRequestHead &head, qsizetype headSize,
+    void routeHttp(Incoming *socket, const HttpRequestHead &head, qsizetype headSize,
                    const QRegularExpressionMatch &match);
     // Takes the descriptor (and the body) out of the socket and queues the request to its instance.
-    void handOver(QTcpSocket *socket, UpgradeRequest &request, qsizetype headSize, qsizetype bodyBytes);
-    void reject(QTcpSocket *socket, int status, const QString &body, const QByteArray &extraHeaders = {},
+    void handOver(Incoming *socket, UpgradeRequest &request, qsizetype headSize, qsizetype bodyBytes);
+    void reject(Incoming *socket, int status, const QString &body, const QByteArray &extraHeaders = {},
                 const QString &instanceId = {});
     void logRefusal(const QString &instanceId, const QString &address, int status, const QString &reason);
     void publishLog();
@@ -84,8 +91,10 @@ private:
         qint64 acceptedMs = 0;
         bool routing = false; // head complete; routing is queued
     };
-    QHash<QTcpSocket *, PendingHead> m_pending; // until the socket is handed over or answered
+    QHash<Incoming *, PendingHead> m_pending; // until the socket is handed over or answered
     QElapsedTimer m_clock;
+    std::shared_ptr<const net::TlsContext> m_tls;
+    QSet<QString> m_tlsWarned; // peers whose TLS failures were logged (once each; bounded)
 };
 
 } // namespace wsserve

@@ -3,6 +3,7 @@
 #include "instanceshared.h"
 
 #include "net/socketio.h"
+#include "net/tls.h"
 #include "net/wsframe.h"
 
 #ifdef Q_OS_WIN
@@ -30,7 +31,9 @@ int InstanceShared::shutdownAll(quint16 closeCode, const QString &reason)
     const QByteArray closeFrame = ws::prepareClose(closeCode, reason);
     const QMutexLocker lock(&m_mutex);
     for (const qintptr fd : std::as_const(m_descriptors)) {
-        net::sendAll(fd, closeFrame);
+        if (!net::isTls(fd)) { // a TLS session belongs to the instance thread; this may be another one
+            net::sendAll(fd, closeFrame);
+        }
 #ifdef Q_OS_WIN
         ::shutdown(static_cast<SOCKET>(fd), SD_BOTH);
 #else

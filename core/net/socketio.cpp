@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "socketio.h"
 
+#include "tls.h"
+
 #include <QTcpSocket>
 
 #ifdef Q_OS_WIN
@@ -70,6 +72,9 @@ qintptr takeDescriptor(QTcpSocket *socket, QByteArray *buffered)
 
 qsizetype receive(qintptr fd, char *buffer, qsizetype capacity, IoStatus *status)
 {
+    if (tlsio::Session *session = tlsio::sessionFor(fd)) {
+        return tlsio::receive(session, buffer, capacity, status);
+    }
 #ifdef Q_OS_WIN
     const int n = ::recv(static_cast<SOCKET>(fd), buffer, static_cast<int>(std::min<qsizetype>(capacity, INT_MAX)), 0);
     if (n > 0) {
@@ -96,6 +101,9 @@ qsizetype receive(qintptr fd, char *buffer, qsizetype capacity, IoStatus *status
 
 qsizetype sendChunks(qintptr fd, const QByteArray *chunks, qsizetype total, qsizetype offset, IoStatus *status)
 {
+    if (tlsio::Session *session = tlsio::sessionFor(fd)) {
+        return tlsio::sendChunks(session, chunks, total, offset, status);
+    }
     const int count = static_cast<int>(std::min<qsizetype>(total, kMaxChunksPerCall));
 #ifdef Q_OS_WIN
     WSABUF buffers[kMaxChunksPerCall];
@@ -144,6 +152,9 @@ void sendAll(qintptr fd, const QByteArray &bytes)
 
 void shutdownWrite(qintptr fd)
 {
+    if (tlsio::Session *session = tlsio::sessionFor(fd)) {
+        tlsio::shutdownWrite(session); // close_notify first, then the TCP shutdown
+    }
 #ifdef Q_OS_WIN
     ::shutdown(static_cast<SOCKET>(fd), SD_SEND);
 #else
@@ -156,6 +167,7 @@ void closeDescriptor(qintptr fd)
     if (fd == kInvalidDescriptor) {
         return;
     }
+    tlsio::detach(fd); // before the number can be reused
 #ifdef Q_OS_WIN
     ::closesocket(static_cast<SOCKET>(fd));
 #else

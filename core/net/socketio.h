@@ -15,6 +15,8 @@ namespace wsserve::net {
 
 inline constexpr qintptr kInvalidDescriptor = -1;
 
+// A descriptor with a TLS session attached (net/tls.h) is read and written through it by these calls.
+
 // Takes the connection out of a QTcpSocket: returns a duplicate of its descriptor (non-blocking,
 // close-on-exec, TCP_NODELAY set) and appends what the QTcpSocket had already read to *buffered. The
 // QTcpSocket is left to be deleted by the caller (that closes only its own copy). kInvalidDescriptor on

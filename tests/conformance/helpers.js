@@ -14,7 +14,7 @@ const { Socket, Presence } = require('phoenix');
 
 const WSSERVE_BIN = process.env.WSSERVE_BIN || '/work/main/build/dev/app/wsserve';
 const HOST = '127.0.0.1';
-const LISTENING_RE = /^wsserve: listening on ws:\/\/([^\s]+):(\d+)$/;
+const LISTENING_RE = /^wsserve: listening on (wss?):\/\/([^\s]+):(\d+)$/;
 
 // Every server still running; killed hard if the test process exits without stopping them.
 const liveServers = new Set();
@@ -170,7 +170,8 @@ async function startServer(instances, { extraArgs = [], startTimeoutMs = 10000, 
     });
     server.stderr = () => server.stderrText;
     server.stderrTail = (n = 40) => server.stderrText.split('\n').slice(-n).join('\n');
-    server.url = (instanceId) => `ws://${HOST}:${server.port}/socket/${instanceId}`;
+    server.scheme = 'ws'; // 'wss' when the server speaks TLS (its listening line says so)
+    server.url = (instanceId, host = HOST) => `${server.scheme}://${host}:${server.port}/socket/${instanceId}`;
 
     const firstLine = new Promise((resolve, reject) => {
         let buffered = '';
@@ -203,9 +204,10 @@ async function startServer(instances, { extraArgs = [], startTimeoutMs = 10000, 
     if (!match) {
         child.kill('SIGKILL');
         await server.exited;
-        assert.fail(`first stdout line is not "wsserve: listening on ws://HOST:PORT": ${JSON.stringify(line)}`);
+        assert.fail(`first stdout line is not "wsserve: listening on ws[s]://HOST:PORT": ${JSON.stringify(line)}`);
     }
-    server.port = Number(match[2]);
+    server.scheme = match[1];
+    server.port = Number(match[3]);
     assert.ok(server.port > 0 && server.port < 65536, `port ${server.port}`);
     if (admin) {
         const adminLine = await withTimeout(new Promise((resolve) => {

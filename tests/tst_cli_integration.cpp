@@ -5,6 +5,7 @@
 
 #include "phoenixtestclient.h"
 #include "rawhttp.h"
+#include "runtoend.h"
 
 #include <QElapsedTimer>
 #include <QProcess>
@@ -22,25 +23,6 @@ using namespace wsserve::test;
 using namespace Qt::StringLiterals;
 
 namespace {
-
-struct RunResult {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-RunResult runToEnd(const QStringList &arguments)
-{
-    QProcess process;
-    process.start(QStringLiteral(WSSERVE_BINARY), arguments);
-    if (!process.waitForFinished(20000)) {
-        process.kill();
-        process.waitForFinished();
-        return {};
-    }
-    return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-            QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
-}
 
 // Reads the "wsserve: admin API on http://HOST:PORT" line that follows the listening line.
 quint16 adminPortOf(QProcess &process)

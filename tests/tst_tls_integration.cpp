@@ -6,6 +6,7 @@
 // records from a raw OpenSSL client, and certificate reload. Real sockets on 127.0.0.1.
 #include "net/tls.h"
 #include "phoenixtestclient.h"
+#include "runtoend.h"
 #include "testserver.h"
 
 #include <QFile>
@@ -56,25 +57,6 @@ QSslConfiguration trusting(const QString &certFile)
     QSslConfiguration configuration = QSslConfiguration::defaultConfiguration();
     configuration.setCaCertificates(QSslCertificate::fromPath(certFile));
     return configuration;
-}
-
-struct RunResult {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-RunResult runToEnd(const QStringList &arguments)
-{
-    QProcess process;
-    process.start(QStringLiteral(WSSERVE_BINARY), arguments);
-    if (!process.waitForFinished(20000)) {
-        process.kill();
-        process.waitForFinished();
-        return {};
-    }
-    return {process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1,
-            QString::fromUtf8(process.readAllStandardOutput()), QString::fromUtf8(process.readAllStandardError())};
 }
 
 // A blocking TCP connection to 127.0.0.1:port with a receive timeout (for the raw OpenSSL client).

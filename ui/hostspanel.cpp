@@ -64,6 +64,10 @@ HostsPanel::HostsPanel(web::HostBrowser &browser, QWidget *parent)
     connect(m_look, &QCheckBox::toggled, this, [this](bool on) {
         if (on) {
             m_browser.start();
+            if (!m_browser.isBrowsing()) { // could not start: the box stays off, the status says why
+                const QSignalBlocker quiet(m_look);
+                m_look->setChecked(false);
+            }
         } else {
             m_browser.stop();
         }
@@ -118,10 +122,10 @@ void HostsPanel::refresh()
     QString status;
     if (!web::HostBrowser::isAvailable()) {
         status = tr("This build has no DNS-SD (built without Avahi): other hosts cannot be listed.");
-    } else if (!m_browser.isBrowsing()) {
-        status = tr("Not looking (off by default).");
     } else if (!m_browser.status().isEmpty()) {
         status = m_browser.status();
+    } else if (!m_browser.isBrowsing()) {
+        status = tr("Not looking (off by default).");
     } else if (hosts.isEmpty()) {
         status = tr("Looking… no other hosts seen yet (they appear when they announce themselves).");
     } else {

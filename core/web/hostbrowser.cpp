@@ -273,10 +273,14 @@ void HostBrowser::start()
     int error = 0;
     d->client = avahi_client_new(avahi_threaded_poll_get(d->poll), AVAHI_CLIENT_NO_FAIL, &Private::clientChanged,
                                  d.get(), &error);
-    if (!d->client) {
+    if (!d->client) { // e.g. no system bus to reach the daemon through
         avahi_threaded_poll_free(d->poll);
         d->poll = nullptr;
-        setStatus(QStringLiteral("cannot use Avahi: %1").arg(QString::fromUtf8(avahi_strerror(error))));
+        setStatus(
+            error == AVAHI_ERR_NO_DAEMON
+                ? QStringLiteral("cannot look for hosts: the Avahi daemon cannot be reached (is avahi-daemon "
+                                 "running?)")
+                : QStringLiteral("cannot look for hosts: Avahi: %1").arg(QString::fromUtf8(avahi_strerror(error))));
         return;
     }
     avahi_threaded_poll_start(d->poll);

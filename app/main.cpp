@@ -5,6 +5,7 @@
 #include "clirunner.h"
 #include "cluster/clustersettings.h"
 #include "config/serverconfig.h"
+#include "listhosts.h"
 #include "servercontroller.h"
 #include "serverstart.h"
 #include "signalwatcher.h"
@@ -123,7 +124,7 @@ QString typeHelp(const BehaviourRegistry &registry)
 bool wantsWindow(int argc, char *argv[])
 {
 #ifdef WSSERVE_HAS_GUI
-    if (hasArgument(argc, argv, {"--headless", "--help", "-h", "--version", "-v"})) {
+    if (hasArgument(argc, argv, {"--headless", "--help", "-h", "--version", "-v", "--list-hosts"})) {
         return false;
     }
 #if defined(Q_OS_UNIX) && !defined(Q_OS_MACOS)
@@ -276,15 +277,23 @@ int main(int argc, char *argv[])
         QStringLiteral("announce"),
         QStringLiteral("Announce this host and its running instances on the local network (DNS-SD _wsserve._tcp "
                        "through Avahi). Off by default."));
+    const QCommandLineOption listHostsOption(
+        QStringLiteral("list-hosts"),
+        QStringLiteral("Look for other wsserve hosts on the local network (DNS-SD _wsserve._tcp through Avahi) for "
+                       "--list-seconds, print one line per host (name, address:port, instance ids and types, URL) "
+                       "and exit. Serves nothing."));
+    const QCommandLineOption listSecondsOption(QStringLiteral("list-seconds"),
+                                               QStringLiteral("How long --list-hosts looks, 1-600 (default 3)."),
+                                               QStringLiteral("seconds"));
     const QCommandLineOption helpOption({QStringLiteral("h"), QStringLiteral("help")},
                                         QStringLiteral("Show this help and exit."));
     const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
                                            QStringLiteral("Show the version and exit."));
-    parser.addOptions({headlessOption, bindOption,      portOption,      instanceOption,   configOption,
-                       logLevelOption, adminPortOption, adminBindOption, adminTokenOption, adminHostOption,
-                       typesDirOption, dataDirOption,   clusterOption,   nodeNameOption,   tlsOption,
-                       tlsCertOption,  tlsKeyOption,    noAdminOption,   announceOption,   helpOption,
-                       versionOption});
+    parser.addOptions({headlessOption,    bindOption,      portOption,      instanceOption,   configOption,
+                       logLevelOption,    adminPortOption, adminBindOption, adminTokenOption, adminHostOption,
+                       typesDirOption,    dataDirOption,   clusterOption,   nodeNameOption,   tlsOption,
+                       tlsCertOption,     tlsKeyOption,    noAdminOption,   announceOption,   listHostsOption,
+                       listSecondsOption, helpOption,      versionOption});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         return failStart(parser.errorText());
@@ -299,6 +308,23 @@ int main(int argc, char *argv[])
     }
     if (!parser.positionalArguments().isEmpty()) {
         return failStart(QStringLiteral("unexpected argument '%1'").arg(parser.positionalArguments().first()));
+    }
+
+    if (parser.isSet(listSecondsOption) && !parser.isSet(listHostsOption)) {
+        return failStart(QStringLiteral("--list-seconds needs --list-hosts"));
+    }
+    if (parser.isSet(listHostsOption)) {
+        int seconds = 3;
+        if (parser.isSet(listSecondsOption)) {
+            bool ok = false;
+            seconds = parser.value(listSecondsOption).toInt(&ok);
+            if (!ok || seconds < 1 || seconds > 600) {
+                return failStart(QStringLiteral("--list-seconds '%1': expected a whole number of seconds, 1-600")
+                                     .arg(parser.value(listSecondsOption)));
+            }
+        }
+        ServerController lister(registry);
+        return runListHosts(lister.hostBrowser(), seconds);
     }
 
     ServerConfig config;

@@ -11,6 +11,7 @@
 #include "script/scriptcatalog.h"
 #include "supervisor/supervisor.h"
 #include "web/announcer.h"
+#include "web/hostbrowser.h"
 #include "web/sitedirectory.h"
 
 #include <QDateTime>
@@ -32,6 +33,7 @@ struct ServerController::Private {
     std::shared_ptr<web::SiteDirectory> site = std::make_shared<web::SiteDirectory>(); // what the pages show
     web::Announcer announcer; // DNS-SD, only while something is to be announced
     bool announceAll = false;
+    web::HostBrowser hostBrowser; // opt-in: browses only once started
     Supervisor *supervisor = nullptr;
     QThread endpointThread;
     Endpoint *endpoint = nullptr;
@@ -124,6 +126,11 @@ void ServerController::setAnnounceAll(bool announce)
 bool ServerController::announceAll() const
 {
     return d->announceAll;
+}
+
+web::HostBrowser &ServerController::hostBrowser()
+{
+    return d->hostBrowser;
 }
 
 QList<QByteArray> ServerController::announcementTxt() const

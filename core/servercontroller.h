@@ -24,6 +24,9 @@
 namespace wsserve {
 
 class Supervisor;
+namespace web {
+class HostBrowser;
+}
 
 // Whether the game port's listener can accept connections (it cannot while the process is out of file
 // descriptors; it resumes by itself).
@@ -204,6 +207,9 @@ public:
     void setAnnounceAll(bool announce);
     bool announceAll() const;
     QList<QByteArray> announcementTxt() const; // empty: nothing to announce
+    // Other wsserve hosts on the network (DNS-SD browsing of `_wsserve._tcp`): idle until a front end
+    // calls start() on it (the GUI's "Look for other hosts", `--list-hosts`); never started by announcing.
+    web::HostBrowser &hostBrowser();
     // Scale-out: joins the cluster of nodes meeting at settings' Redis (docs/design-notes.md "Cluster"). Must
     // come before the first instance is created; the caller checked the settings (checkClusterReachable).
     // Instances with cluster=true then share broadcasts and presence with the same id on the other nodes.

@@ -4,6 +4,7 @@
 
 #include "config/serverconfig.h"
 #include "feedback.h"
+#include "hostspanel.h"
 #include "playertokendialog.h"
 #include "qrcodewidget.h"
 #include "servercontroller.h"
@@ -100,6 +101,8 @@ ConnectPanel::ConnectPanel(ServerController &controller, QWidget *parent)
     buttons->addStretch(1);
     buttons->addWidget(m_copySnippet);
     layout->addLayout(buttons);
+    m_hosts = new HostsPanel(m_controller.hostBrowser(), this);
+    layout->addWidget(m_hosts);
     connect(&m_controller, &ServerController::tlsChanged, this, &ConnectPanel::rebuild);
     connect(&m_controller, &ServerController::instanceAdded, this, [this](const QString &id) {
         if (id == m_instanceId) {

@@ -15,6 +15,7 @@ class QVBoxLayout;
 
 namespace wsserve {
 
+class HostsPanel;
 class PlayerTokenDialog;
 class ServerController;
 
@@ -60,6 +61,8 @@ public:
 
     // With TLS: the certificate's fingerprint and, for a self-signed one, the "first time on a phone" hint.
     QLabel *tlsLabel() const { return m_tls; }
+    // "Hosts on this network" (DNS-SD browsing; off until its box is ticked).
+    HostsPanel *hostsPanel() const { return m_hosts; }
 
     // Non-loopback addresses to offer for a listener on `bound` (all interfaces when it is "any").
     static QList<QHostAddress> lanAddresses(const QHostAddress &bound);
@@ -87,6 +90,7 @@ private:
     QLineEdit *m_pageField = nullptr;
     QPushButton *m_fullScreen = nullptr;
     QCheckBox *m_announce = nullptr;
+    HostsPanel *m_hosts = nullptr;
 };
 
 } // namespace wsserve

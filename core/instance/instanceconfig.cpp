@@ -6,6 +6,7 @@
 #include "http/originpolicy.h"
 
 #include <QFile>
+#include <QFileInfo>
 #include <QRegularExpression>
 
 #include <cmath>
@@ -207,6 +208,24 @@ QString authProblem(const QVariantMap &resolved)
 
 } // namespace
 
+QString webRootProblem(const QString &path)
+{
+    if (path.isEmpty()) {
+        return {}; // no web_root
+    }
+    const QFileInfo info(path);
+    if (!info.exists()) {
+        return QStringLiteral("option 'web_root': '%1' does not exist").arg(path);
+    }
+    if (!info.isDir()) {
+        return QStringLiteral("option 'web_root': '%1' is not a folder").arg(path);
+    }
+    if (!info.isReadable() || !info.isExecutable()) {
+        return QStringLiteral("option 'web_root': '%1' cannot be read (permissions)").arg(path);
+    }
+    return {};
+}
+
 bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVariantMap *resolved, QString *error)
 {
     QVariantMap result;
@@ -227,6 +246,12 @@ bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVar
         QVariant value;
         if (!convert(*spec, it.value(), &value, error)) {
             return false;
+        }
+        if (spec->name == options::kWebRoot) {
+            if (const QString problem = webRootProblem(value.toString()); !problem.isEmpty()) {
+                *error = problem;
+                return false;
+            }
         }
         if (spec->name == options::kCheckOrigin) {
             if (const QString problem = validateOriginPolicy(value.toString()); !problem.isEmpty()) {

@@ -81,6 +81,9 @@ QString validateInstanceId(const QString &id);
 
 // Converts raw option values (strings from the command line, or JSON values) to the spec's kind,
 // checking names and bounds, and fills in defaults. On failure returns false and sets `error`.
+// Why `path` cannot be an instance's web_root (missing, not a folder, unreadable); empty when it can (or
+// is empty: no web_root). Checked when an instance is created or its options change.
+QString webRootProblem(const QString &path);
 bool resolveOptions(const QList<OptionSpec> &specs, const QVariantMap &raw, QVariantMap *resolved, QString *error);
 
 } // namespace wsserve

@@ -5,7 +5,6 @@
 
 #include "adminreply.h"
 
-#include "instance/instanceconfig.h"
 #include "servercontroller.h"
 
 #include <QJsonArray>
@@ -36,19 +35,16 @@ QJsonObject AdminServer::clusterJson() const
     QJsonArray instances;
     for (const QString &id : m_controller.instanceIds()) {
         const InstanceInfo info = m_controller.instance(id);
-        if (info.config.boolOption(options::kCluster)) {
+        const ClusterClients clients = ServerController::clusterClients(status, id, info);
+        if (clients.shared) {
             QStringList on;
-            int elsewhere = 0;
-            for (const ClusterNode &node : status.nodes) {
-                if (node.instances.contains(id)) {
-                    on.append(node.name);
-                    elsewhere += node.self ? 0 : node.clients.value(id);
-                }
+            for (const auto &node : clients.nodes) {
+                on.append(node.first);
             }
             instances.append(QJsonObject{{u"id"_s, id},
                                          {u"type"_s, info.config.type},
-                                         {u"clients_here"_s, info.stats.clients},
-                                         {u"clients_cluster"_s, info.stats.clients + elsewhere},
+                                         {u"clients_here"_s, clients.here},
+                                         {u"clients_cluster"_s, clients.cluster},
                                          {u"nodes"_s, QJsonArray::fromStringList(on)}});
         }
     }

@@ -616,6 +616,30 @@ ClusterStatus ServerController::clusterStatus() const
     return d->cluster ? d->cluster->status() : ClusterStatus{};
 }
 
+ClusterClients ServerController::clusterClients(const QString &id) const
+{
+    return d->cluster ? clusterClients(d->cluster->status(), id, instance(id)) : ClusterClients{};
+}
+
+ClusterClients ServerController::clusterClients(const ClusterStatus &status, const QString &id,
+                                                const InstanceInfo &info)
+{
+    ClusterClients clients;
+    if (!status.enabled || !info.config.boolOption(options::kCluster)) {
+        return clients;
+    }
+    clients.shared = true;
+    clients.here = clients.cluster = info.stats.clients;
+    for (const ClusterNode &node : status.nodes) {
+        if (node.instances.contains(id)) {
+            const int count = node.self ? clients.here : node.clients.value(id);
+            clients.cluster += node.self ? 0 : count;
+            clients.nodes.append({node.name, count});
+        }
+    }
+    return clients;
+}
+
 void ServerController::setStore(std::shared_ptr<Store> store)
 {
     d->store = store ? std::move(store) : Store::inMemory();

@@ -80,6 +80,17 @@ struct InstanceInfo {
     qint64 runningSinceMs = 0; // 0 unless Running
 };
 
+// A shared instance's clients across the cluster: GET /api/cluster's clients_here and clients_cluster,
+// the instance list's Clients column. From the other nodes' last heartbeats (every second).
+struct ClusterClients {
+    bool shared = false;                  // the instance has cluster=true and this node is in a cluster
+    int here = 0;                         // connected to this node (its own count, never a heartbeat's)
+    int cluster = 0;                      // here plus every other node that has the instance
+    QList<std::pair<QString, int>> nodes; // the nodes that have it, this node first, with their clients
+
+    bool operator==(const ClusterClients &) const = default;
+};
+
 // The facade every front end (GUI, headless CLI, admin API) drives: listening, instance lifecycle,
 // kicks and server-side broadcasts, plus signals for state and telemetry.
 // Thread: main thread. Owns the endpoint thread and, through the supervisor, every instance thread.
@@ -216,6 +227,10 @@ public:
     void joinCluster(const ClusterSettings &settings);
     // enabled == false when the node runs alone. Any thread.
     ClusterStatus clusterStatus() const;
+    // The instance's clients here and in the cluster; shared == false for an instance without cluster=true
+    // or a node running alone. The static form reads a status taken once (for many instances).
+    ClusterClients clusterClients(const QString &id) const;
+    static ClusterClients clusterClients(const ClusterStatus &status, const QString &id, const InstanceInfo &info);
 
     // Closes every client with 1012, stops every instance and the listener, commits what the store holds;
     // emits shutdownComplete().

@@ -17,14 +17,17 @@ InstanceListModel::InstanceListModel(ServerController &controller, QObject *pare
     , m_controller(controller)
 {
     for (const QString &id : m_controller.instanceIds()) {
-        m_rows.append(Row{id, {}});
+        m_rows.append(Row{id, {}, {}});
     }
     connect(&m_controller, &ServerController::instanceAdded, this, [this](const QString &id) {
         if (rowOf(id) >= 0) {
             return;
         }
         beginInsertRows({}, static_cast<int>(m_rows.size()), static_cast<int>(m_rows.size()));
-        m_rows.append(Row{id, {}});
+        m_rows.append(Row{id, {}, {}});
+        if (!m_nodeName.isEmpty()) {
+            updateCluster(m_rows.last(), m_controller.clusterStatus());
+        }
         endInsertRows();
     });
     connect(&m_controller, &ServerController::instanceRemoved, this, [this](const QString &id) {
@@ -44,6 +47,16 @@ InstanceListModel::InstanceListModel(ServerController &controller, QObject *pare
     m_sampleTimer->setInterval(1000);
     connect(m_sampleTimer, &QTimer::timeout, this, &InstanceListModel::sample);
     m_sampleTimer->start();
+    if (const ClusterStatus status = m_controller.clusterStatus(); status.enabled) {
+        // Other nodes' counts come with their heartbeats (every second) and nodes leave without any instance
+        // event here: read them at the heartbeat's pace, as the status bar does.
+        m_nodeName = status.node;
+        auto *clusterTimer = new QTimer(this);
+        clusterTimer->setInterval(1000);
+        connect(clusterTimer, &QTimer::timeout, this, &InstanceListModel::refreshCluster);
+        clusterTimer->start();
+        refreshCluster();
+    }
 }
 
 int InstanceListModel::rowCount(const QModelIndex &parent) const
@@ -90,6 +103,9 @@ QVariant InstanceListModel::data(const QModelIndex &index, int role) const
         case StateColumn:
             return instanceStateName(info.state);
         case ClientsColumn:
+            if (row.cluster.shared) {
+                return clientsText(row);
+            }
             return info.stats.clients;
         case InColumn: // the rate the instance measured: what the admin API reports as messages_in_per_s
             return QString::number(info.stats.messagesInPerSecond, 'f', 0);
@@ -106,6 +122,9 @@ QVariant InstanceListModel::data(const QModelIndex &index, int role) const
     }
     if (role == Qt::TextAlignmentRole && index.column() >= ClientsColumn) {
         return QVariant::fromValue(Qt::AlignRight | Qt::AlignVCenter);
+    }
+    if (role == Qt::ToolTipRole && index.column() == ClientsColumn && row.cluster.shared) {
+        return clientsTooltip(row);
     }
     if (role == Qt::ToolTipRole && index.column() == StateColumn) {
         const QList<SupervisorEvent> log = m_controller.supervisorLog();
@@ -168,8 +187,54 @@ void InstanceListModel::refreshRow(const QString &id)
 {
     const int row = rowOf(id);
     if (row >= 0) {
+        if (!m_nodeName.isEmpty()) { // the count here changed: so did the cluster's
+            updateCluster(m_rows[row], m_controller.clusterStatus());
+        }
         emit dataChanged(index(row, 0), index(row, ColumnCount - 1));
     }
+}
+
+bool InstanceListModel::updateCluster(Row &row, const ClusterStatus &status)
+{
+    ClusterClients clients = ServerController::clusterClients(status, row.id, m_controller.instance(row.id));
+    if (clients == row.cluster) {
+        return false;
+    }
+    row.cluster = std::move(clients);
+    return true;
+}
+
+void InstanceListModel::refreshCluster()
+{
+    const ClusterStatus status = m_controller.clusterStatus();
+    const bool connectionChanged = status.connected != m_clusterConnected;
+    m_clusterConnected = status.connected;
+    for (int i = 0; i < m_rows.size(); ++i) {
+        Row &row = m_rows[i];
+        if (updateCluster(row, status) || (connectionChanged && row.cluster.shared)) {
+            emit dataChanged(index(i, ClientsColumn), index(i, ClientsColumn));
+        }
+    }
+}
+
+QString InstanceListModel::clientsText(const Row &row) const
+{
+    return m_clusterConnected ? tr("%1 (%2 in cluster)").arg(row.cluster.here).arg(row.cluster.cluster)
+                              : tr("%1 (cluster disconnected)").arg(row.cluster.here);
+}
+
+QString InstanceListModel::clientsTooltip(const Row &row) const
+{
+    QStringList lines{m_clusterConnected
+                          ? tr("Shared with the cluster: %1 clients here, %2 in the whole cluster")
+                                .arg(row.cluster.here)
+                                .arg(row.cluster.cluster)
+                          : tr("Shared with the cluster, which is disconnected: other nodes' clients are not known")};
+    for (const auto &[node, clients] : row.cluster.nodes) {
+        lines.append(node == m_nodeName ? tr("%1 (this node): %2").arg(node).arg(clients)
+                                        : tr("%1: %2").arg(node).arg(clients));
+    }
+    return lines.join(u'\n');
 }
 
 void InstanceListModel::sample()

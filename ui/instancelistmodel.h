@@ -20,7 +20,9 @@ struct StatsSample {
 };
 
 // The instance list: id, type, state, clients, messages/s in and out (the rates the instance measures,
-// the admin API's messages_in_per_s / messages_out_per_s), restarts. Also keeps the last
+// the admin API's messages_in_per_s / messages_out_per_s), restarts. A shared instance (cluster=true) on a
+// node in a cluster shows its clients here and in the whole cluster, "3 (12 in cluster)", with the nodes in
+// the tooltip (ServerController::clusterClients, what GET /api/cluster reports). Also keeps the last
 // kHistorySeconds of per-second samples for the Stats charts. Thread: GUI thread; fed by the facade.
 class InstanceListModel final : public QAbstractTableModel
 {
@@ -54,6 +56,9 @@ public:
 
     // Takes one sample of every instance now (the 1 s timer calls it; tests may too).
     void sample();
+    // Re-reads the cluster's per-node clients (the cluster timer calls it every second, the heartbeat
+    // period) and repaints the Clients cells that changed.
+    void refreshCluster();
 
 Q_SIGNALS:
     void historyChanged(const QString &id);
@@ -62,12 +67,19 @@ private:
     struct Row {
         QString id;
         QList<StatsSample> history;
+        ClusterClients cluster; // shared == false: a plain count
     };
     void refreshRow(const QString &id);
+    // Updates the row's cluster counts from `status`; true when they changed.
+    bool updateCluster(Row &row, const ClusterStatus &status);
+    QString clientsText(const Row &row) const;
+    QString clientsTooltip(const Row &row) const;
 
     ServerController &m_controller;
     QList<Row> m_rows;
     QTimer *m_sampleTimer = nullptr;
+    QString m_nodeName;             // this node's, in a cluster
+    bool m_clusterConnected = true; // the last status read
 };
 
 } // namespace wsserve

@@ -30,6 +30,8 @@ public:
         bool admin = false;        // serve the admin API too (adminUrl())
         bool restoreSaved = false; // start the instances saved in the settings, as the app does
         WallClock clock;           // the facade's wall clock for address blocks (nowMs() when empty)
+        QString cluster;           // join the nodes meeting at this Redis URL (--cluster) under nodeName
+        QString nodeName = QStringLiteral("window");
     };
 
     // Settings of the running test function's own (in `dir`), with the "clients are connected" question off.
@@ -66,6 +68,14 @@ public:
         controller = std::make_unique<ServerController>();
         if (options.clock) {
             controller->setWallClock(options.clock);
+        }
+        if (!options.cluster.isEmpty()) { // as app/main.cpp: before the window and the first instance
+            ClusterSettings cluster;
+            QString error;
+            QVERIFY2(parseClusterUrl(options.cluster, &cluster, &error), qPrintable(error));
+            cluster.nodeName = options.nodeName;
+            QVERIFY2(checkClusterReachable(cluster, &error), qPrintable(error));
+            controller->joinCluster(cluster);
         }
         window = std::make_unique<MainWindow>(*controller, settings);
         ServerConfig config;

@@ -79,7 +79,10 @@ PlainIncoming *PlainIncoming::create(qintptr fd, QObject *parent, QString *error
 
 PlainIncoming::~PlainIncoming()
 {
-    delete m_socket; // still ours: neither answered nor taken
+    if (m_socket) {                 // still ours: neither answered nor taken (or an answer in progress)
+        m_socket->disconnect(this); // no relayed signal into a half-destroyed sink
+        delete m_socket;
+    }
 }
 
 QByteArray PlainIncoming::peek(qsizetype maxBytes)
@@ -115,6 +118,7 @@ void PlainIncoming::write(const QByteArray &bytes)
 {
     if (!m_writing) { // connected only for answers: the WebSocket hand-off never pays for it
         m_writing = true;
+        m_socket->setParent(this); // an answer in progress goes with us, even when the endpoint goes first
         connect(m_socket, &QTcpSocket::bytesWritten, this, &Incoming::bytesWritten);
         connect(m_socket, &QAbstractSocket::disconnected, this, &QObject::deleteLater);
     }

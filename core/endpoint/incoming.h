@@ -95,7 +95,7 @@ public:
 
 private:
     explicit PlainIncoming(QObject *parent);
-    QTcpSocket *m_socket = nullptr; // not a child: it outlives us while respondAndClose's answer is written
+    QTcpSocket *m_socket = nullptr; // a child only once the sink is used: respondAndClose lets it outlive us
     bool m_writing = false;         // the sink is in use: bytesWritten is relayed
 };
 

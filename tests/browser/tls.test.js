@@ -101,7 +101,7 @@ test('the index comes over https:// and lists the instances', { skip }, async ()
     assert.equal(response.status(), 200);
     assert.equal(await page.evaluate(() => location.protocol), 'https:');
     const security = await response.securityDetails();
-    assert.ok(security && /TLS 1\.[23]/.test(security.protocol()), `protocol ${security && security.protocol()}`);
+    assert.ok(security && /TLS 1\.[23]/.test(security.protocol), `protocol ${security && security.protocol}`);
     const lobby = page.locator('tr[data-id="lobby"]');
     await lobby.waitFor(); // filled from /instances.json, fetched over https
     assert.equal(await lobby.locator('td').nth(1).textContent(), 'chat');

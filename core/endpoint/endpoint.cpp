@@ -298,12 +298,7 @@ void Endpoint::route(Incoming *socket, const HttpRequestHead &head, qsizetype he
     if (m_pages && !head.path.startsWith("/socket/")) { // a page: one prefix test on the socket path
         m_pending.remove(socket);
         socket->disconnect(this);
-        if (QTcpSocket *plain = socket->releaseSocket()) {
-            m_pages->serve(plain, head);
-        } else { // docs/design-notes.md "Pages over TLS": not yet
-            socket->respondAndClose(501, QStringLiteral("pages are not served over TLS yet: open them over http://"),
-                                    {});
-        }
+        m_pages->serve(socket, head); // plain or TLS alike: through the connection's byte sink
         return;
     }
     // Paths: /socket/<id>/websocket (what the JS client opens) and /socket/<id>. Routed on the path as

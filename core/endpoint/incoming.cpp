@@ -79,7 +79,10 @@ PlainIncoming *PlainIncoming::create(qintptr fd, QObject *parent, QString *error
 
 PlainIncoming::~PlainIncoming()
 {
-    delete m_socket; // still ours: neither answered nor taken
+    if (m_socket) {                 // still ours: neither answered nor taken (or an answer in progress)
+        m_socket->disconnect(this); // no relayed signal into a half-destroyed sink
+        delete m_socket;
+    }
 }
 
 QByteArray PlainIncoming::peek(qsizetype maxBytes)
@@ -111,12 +114,29 @@ qintptr PlainIncoming::take(QByteArray *received)
     return fd;
 }
 
-QTcpSocket *PlainIncoming::releaseSocket()
+void PlainIncoming::write(const QByteArray &bytes)
 {
-    QTcpSocket *socket = std::exchange(m_socket, nullptr);
-    socket->disconnect(this);
-    deleteLater();
-    return socket;
+    if (!m_writing) { // connected only for answers: the WebSocket hand-off never pays for it
+        m_writing = true;
+        m_socket->setParent(this); // an answer in progress goes with us, even when the endpoint goes first
+        connect(m_socket, &QTcpSocket::bytesWritten, this, &Incoming::bytesWritten);
+        connect(m_socket, &QAbstractSocket::disconnected, this, &QObject::deleteLater);
+    }
+    m_socket->write(bytes); // QTcpSocket's own write buffer is the queue
+}
+
+qint64 PlainIncoming::bytesToWrite() const
+{
+    return m_socket->bytesToWrite();
+}
+
+void PlainIncoming::closeWhenWritten()
+{
+    connect(m_socket, &QAbstractSocket::disconnected, this, &QObject::deleteLater, Qt::UniqueConnection);
+    m_socket->disconnectFromHost(); // after the write buffer is out
+    if (m_socket->state() == QAbstractSocket::UnconnectedState) {
+        deleteLater();
+    }
 }
 
 void PlainIncoming::abort()
@@ -148,7 +168,7 @@ TlsIncoming *TlsIncoming::create(qintptr fd, const net::TlsContext &context, QOb
     incoming->m_write = new QSocketNotifier(fd, QSocketNotifier::Write, incoming);
     incoming->m_write->setEnabled(false);
     connect(incoming->m_read, &QSocketNotifier::activated, incoming, &TlsIncoming::onActivity);
-    connect(incoming->m_write, &QSocketNotifier::activated, incoming, &TlsIncoming::onActivity);
+    connect(incoming->m_write, &QSocketNotifier::activated, incoming, &TlsIncoming::onWritable);
     return incoming;
 }
 
@@ -231,6 +251,18 @@ void TlsIncoming::onActivity()
     case State::Reading:
         readPlain();
         return;
+    case State::Writing: {
+        // What the peer sends while its answer is written is discarded; its close ends the answer.
+        char scratch[4096];
+        net::IoStatus status = net::IoStatus::Ok;
+        while (net::receive(m_fd, scratch, sizeof(scratch), &status) > 0) {
+        }
+        if (status == net::IoStatus::Closed) {
+            emit disconnected();
+            finish();
+        }
+        return;
+    }
     case State::Closing: {
         // Waiting for the peer to read our answer and close: what it still sends is discarded.
         char scratch[4096];
@@ -280,6 +312,84 @@ void TlsIncoming::respondAndClose(int status, const QString &body, const QByteAr
     setWantWrite(false);
     respondHttpAndClose(m_fd, status, body, extraHeaders);
     QTimer::singleShot(kLingerMs, this, &TlsIncoming::finish);
+}
+
+void TlsIncoming::write(const QByteArray &bytes)
+{
+    if (m_state == State::Reading) {
+        m_state = State::Writing;
+    }
+    if (m_state != State::Writing || m_closeWhenWritten || bytes.isEmpty()) {
+        return;
+    }
+    // Queued and sent from the write notifier: what is written in one turn of the event loop (headers and
+    // body, or several file chunks) goes out as full records, and bytesWritten never re-enters a writer.
+    m_queue.append(bytes);
+    m_queuedBytes += bytes.size();
+    setWantWrite(true);
+}
+
+void TlsIncoming::closeWhenWritten()
+{
+    if (m_state == State::Reading) {
+        m_state = State::Writing;
+    }
+    if (m_state != State::Writing) {
+        return;
+    }
+    m_closeWhenWritten = true;
+    setWantWrite(true); // flush() closes once the queue is empty
+}
+
+void TlsIncoming::onWritable()
+{
+    if (m_state == State::Writing) {
+        flush();
+    } else {
+        onActivity(); // the handshake's writes
+    }
+}
+
+void TlsIncoming::flush()
+{
+    qint64 written = 0;
+    net::IoStatus status = net::IoStatus::Ok;
+    while (!m_queue.isEmpty()) {
+        // A record OpenSSL could not send stays at the front of the queue until reported written
+        // (tlsio::sendChunks retries it from its own copy).
+        const qsizetype n = net::sendChunks(m_fd, m_queue.constData(), m_queue.size(), m_queueOffset, &status);
+        written += n;
+        m_queuedBytes -= n;
+        qsizetype consumed = 0;
+        qsizetype remaining = n;
+        while (consumed < m_queue.size() && remaining >= m_queue.at(consumed).size() - m_queueOffset) {
+            remaining -= m_queue.at(consumed).size() - m_queueOffset;
+            m_queueOffset = 0;
+            ++consumed;
+        }
+        m_queueOffset += remaining;
+        m_queue.remove(0, consumed);
+        if (status != net::IoStatus::Ok) {
+            break;
+        }
+    }
+    if (status == net::IoStatus::Closed) {
+        emit disconnected(); // the peer went away mid-answer
+        finish();
+        return;
+    }
+    if (m_queue.isEmpty()) {
+        setWantWrite(false);
+        if (m_closeWhenWritten) {
+            m_state = State::Closing;
+            net::shutdownWrite(m_fd); // close_notify, then FIN; the peer closes, or the linger timer does
+            QTimer::singleShot(kLingerMs, this, &TlsIncoming::finish);
+            return;
+        }
+    }
+    if (written > 0) {
+        emit bytesWritten(written); // may queue more (a streamed file's next chunks)
+    }
 }
 
 qintptr TlsIncoming::take(QByteArray *received)

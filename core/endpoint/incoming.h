@@ -4,6 +4,7 @@
 
 #include <QByteArray>
 #include <QHostAddress>
+#include <QList>
 #include <QObject>
 
 #include <memory>
@@ -18,8 +19,10 @@ class TlsContext;
 }
 
 // A connection whose request head the endpoint is reading, plain or TLS: the endpoint routes on what
-// peek() shows and then either answers (respondAndClose) or hands the descriptor over (take). Deletes
-// itself (later) after either, or after abort().
+// peek() shows and then either answers (respondAndClose), hands the descriptor over (take), or gives the
+// connection to the page server, which writes its answer through the byte sink (write, bytesToWrite,
+// bytesWritten, closeWhenWritten) whatever the transport. Deletes itself (later) after respondAndClose,
+// take, abort, closeWhenWritten once done, or when the peer goes away while an answer is written.
 // Thread: the endpoint thread.
 class Incoming : public QObject
 {
@@ -41,13 +44,24 @@ public:
     // included); the caller owns the descriptor. kInvalidDescriptor on failure.
     virtual qintptr take(QByteArray *received) = 0;
     virtual void abort() = 0;
-    // The plain socket, handed to a new owner (the page server) with the head still unread; this object is
-    // deleted later. Null for TLS connections, whose bytes only this object can read and write.
-    virtual QTcpSocket *releaseSocket() { return nullptr; }
+
+    // ---- the byte sink: an answer written over time (pages, streamed files) ----
+    // Queues bytes to send, in order, as fast as the peer takes them; nothing is dropped while the peer
+    // reads. What arrives from the peer meanwhile is discarded. Call only once the head is read (the
+    // endpoint no longer reads this connection).
+    virtual void write(const QByteArray &bytes) = 0;
+    // Bytes queued and not yet handed to the kernel (TLS: not yet encrypted and sent).
+    virtual qint64 bytesToWrite() const = 0;
+    // Sends what is queued, then closes (TLS: with close_notify) and deletes itself.
+    virtual void closeWhenWritten() = 0;
 
 Q_SIGNALS:
     void readyRead();
+    // The peer closed or reset the connection (while the head was read, or while an answer was written:
+    // the connection then deletes itself).
     void disconnected();
+    // Queued bytes went out (emitted from the event loop, never from inside write()).
+    void bytesWritten(qint64 bytes);
     // A TLS connection that never became a request: handshake failed, or plain HTTP sent to the TLS port.
     void failed(const QString &reason);
 
@@ -75,11 +89,14 @@ public:
     void respondAndClose(int status, const QString &body, const QByteArray &extraHeaders) override;
     qintptr take(QByteArray *received) override;
     void abort() override;
-    QTcpSocket *releaseSocket() override;
+    void write(const QByteArray &bytes) override;
+    qint64 bytesToWrite() const override;
+    void closeWhenWritten() override;
 
 private:
     explicit PlainIncoming(QObject *parent);
-    QTcpSocket *m_socket = nullptr; // not a child: it outlives us while an answer is written
+    QTcpSocket *m_socket = nullptr; // a child only once the sink is used: respondAndClose lets it outlive us
+    bool m_writing = false;         // the sink is in use: bytesWritten is relayed
 };
 
 // A TLS connection on a raw descriptor: the handshake, then the request head read through the session,
@@ -100,11 +117,18 @@ public:
     void respondAndClose(int status, const QString &body, const QByteArray &extraHeaders) override;
     qintptr take(QByteArray *received) override;
     void abort() override;
+    void write(const QByteArray &bytes) override;
+    qint64 bytesToWrite() const override { return m_queuedBytes; }
+    void closeWhenWritten() override;
 
 private:
-    enum class State { Starting, Handshaking, Reading, Closing, Done };
+    // Writing: the sink is in use (SSL_write driven by the write notifier); Closing: close_notify sent
+    // (or a plain answer), waiting for the peer to close.
+    enum class State { Starting, Handshaking, Reading, Writing, Closing, Done };
     explicit TlsIncoming(qintptr fd, QObject *parent);
     void onActivity();
+    void onWritable();
+    void flush(); // sends what the kernel takes; emits bytesWritten
     enum class FirstByte { Closed, PlainHttp, Other };
     FirstByte firstByte();
     void readPlain();
@@ -114,6 +138,10 @@ private:
     qintptr m_fd;
     State m_state = State::Starting;
     QByteArray m_plain;
+    QList<QByteArray> m_queue; // the sink's bytes; the first one m_queueOffset bytes in
+    qsizetype m_queueOffset = 0;
+    qint64 m_queuedBytes = 0;
+    bool m_closeWhenWritten = false;
     QSocketNotifier *m_read = nullptr;
     QSocketNotifier *m_write = nullptr;
 };

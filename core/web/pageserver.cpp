@@ -3,6 +3,7 @@
 #include "pageserver.h"
 
 #include "endpoint/httprequesthead.h"
+#include "endpoint/incoming.h"
 #include "gzip.h"
 #include "http/httpresponse.h"
 #include "logging.h"
@@ -17,7 +18,6 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRegularExpression>
-#include <QTcpSocket>
 #include <QUrlQuery>
 
 namespace wsserve::web {
@@ -71,14 +71,6 @@ QString pageForType(const QString &type)
     return QStringLiteral("console.html"); // echo, chaos, realtime, script types: a channel console
 }
 
-void closeWhenWritten(QTcpSocket *socket)
-{
-    QObject::connect(socket, &QAbstractSocket::disconnected, socket, &QObject::deleteLater);
-    socket->disconnectFromHost();
-    if (socket->state() == QAbstractSocket::UnconnectedState) {
-        socket->deleteLater();
-    }
-}
 } // namespace
 
 PageServer::PageServer(std::shared_ptr<SiteDirectory> directory, RefusalLog log, QObject *parent)
@@ -108,9 +100,8 @@ const PageServer::Asset *PageServer::asset(const QString &name)
     return &*m_assets.insert(name, std::move(entry));
 }
 
-void PageServer::serve(QTcpSocket *socket, const HttpRequestHead &head)
+void PageServer::serve(Incoming *socket, const HttpRequestHead &head)
 {
-    socket->setParent(this);
     if (head.method != "GET" && head.method != "HEAD") {
         respond(socket, head,
                 Response{405,
@@ -157,7 +148,7 @@ void PageServer::serve(QTcpSocket *socket, const HttpRequestHead &head)
     notFound(socket, head);
 }
 
-void PageServer::respond(QTcpSocket *socket, const HttpRequestHead &head, Response response)
+void PageServer::respond(Incoming *socket, const HttpRequestHead &head, Response response)
 {
     QByteArray headers;
     const bool compressible = isCompressible(response.contentType) && response.body.size() >= kMinGzipBytes;
@@ -166,7 +157,7 @@ void PageServer::respond(QTcpSocket *socket, const HttpRequestHead &head, Respon
                   "\r\nCache-Control: " + response.cacheControl + (compressible ? "\r\nVary: Accept-Encoding" : "") +
                   "\r\nConnection: close\r\n\r\n";
         socket->write(headers);
-        closeWhenWritten(socket);
+        socket->closeWhenWritten();
         return;
     }
     QByteArray body = std::move(response.body);
@@ -187,10 +178,10 @@ void PageServer::respond(QTcpSocket *socket, const HttpRequestHead &head, Respon
               (etag.isEmpty() ? QByteArray() : QByteArray("ETag: " + etag + "\r\n")) +
               "X-Content-Type-Options: nosniff\r\nConnection: close\r\n" + response.extraHeaders + "\r\n";
     socket->write(head.method == "HEAD" ? headers : headers + body);
-    closeWhenWritten(socket);
+    socket->closeWhenWritten();
 }
 
-void PageServer::respondAsset(QTcpSocket *socket, const HttpRequestHead &head, const QString &name)
+void PageServer::respondAsset(Incoming *socket, const HttpRequestHead &head, const QString &name)
 {
     const Asset *entry = asset(name);
     if (!entry) {
@@ -201,7 +192,7 @@ void PageServer::respondAsset(QTcpSocket *socket, const HttpRequestHead &head, c
     respond(socket, head, Response{200, entry->contentType, entry->body, entry->gzipped, entry->etag, "no-cache", {}});
 }
 
-void PageServer::notFound(QTcpSocket *socket, const HttpRequestHead &head)
+void PageServer::notFound(Incoming *socket, const HttpRequestHead &head)
 {
     const Asset *page = asset(QStringLiteral("404.html"));
     respond(socket, head,
@@ -214,7 +205,7 @@ void PageServer::notFound(QTcpSocket *socket, const HttpRequestHead &head)
                      {}});
 }
 
-void PageServer::serveInstanceList(QTcpSocket *socket, const HttpRequestHead &head)
+void PageServer::serveInstanceList(Incoming *socket, const HttpRequestHead &head)
 {
     QJsonArray list;
     for (const SiteInstance &instance : m_directory->instances()) {
@@ -235,7 +226,7 @@ void PageServer::serveInstanceList(QTcpSocket *socket, const HttpRequestHead &he
     respond(socket, head, Response{200, "application/json", body, {}, strongEtag(body), "no-cache", {}});
 }
 
-void PageServer::serveInstancePage(QTcpSocket *socket, const HttpRequestHead &head, const QString &id)
+void PageServer::serveInstancePage(Incoming *socket, const HttpRequestHead &head, const QString &id)
 {
     const std::optional<SiteInstance> instance = m_directory->find(id);
     if (!instance) {
@@ -245,7 +236,7 @@ void PageServer::serveInstancePage(QTcpSocket *socket, const HttpRequestHead &he
     respondAsset(socket, head, pageForType(instance->type));
 }
 
-void PageServer::serveQrCode(QTcpSocket *socket, const HttpRequestHead &head)
+void PageServer::serveQrCode(Incoming *socket, const HttpRequestHead &head)
 {
     const QString text =
         QUrlQuery(QString::fromUtf8(head.query)).queryItemValue(QStringLiteral("text"), QUrl::FullyDecoded);
@@ -264,7 +255,7 @@ void PageServer::serveQrCode(QTcpSocket *socket, const HttpRequestHead &head)
     respond(socket, head, Response{200, "image/svg+xml", svg, {}, strongEtag(svg), "max-age=3600", {}});
 }
 
-void PageServer::servePlay(QTcpSocket *socket, const HttpRequestHead &head)
+void PageServer::servePlay(Incoming *socket, const HttpRequestHead &head)
 {
     // Resolved from the target as sent (percent-encoded), so "%2e%2e" is seen for what it is.
     const qsizetype question = head.target.indexOf('?');
@@ -315,8 +306,7 @@ void PageServer::servePlay(QTcpSocket *socket, const HttpRequestHead &head)
     respond(socket, head, Response{200, contentTypeForFile(file.filePath), whole.readAll(), {}, etag, "no-cache", {}});
 }
 
-void PageServer::streamFile(QTcpSocket *socket, const HttpRequestHead &head, const QString &path,
-                            const QByteArray &etag)
+void PageServer::streamFile(Incoming *socket, const HttpRequestHead &head, const QString &path, const QByteArray &etag)
 {
     auto *file = new QFile(path, socket); // goes with the socket
     if (!file->open(QIODevice::ReadOnly)) {
@@ -332,7 +322,7 @@ void PageServer::streamFile(QTcpSocket *socket, const HttpRequestHead &head, con
                   QByteArray::number(file->size()) + "\r\nCache-Control: no-cache\r\nETag: " + etag +
                   "\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n");
     if (head.method == "HEAD") {
-        closeWhenWritten(socket);
+        socket->closeWhenWritten();
         return;
     }
     // At most two chunks queued in the socket at a time: memory stays flat whatever the file's size.
@@ -344,13 +334,12 @@ void PageServer::streamFile(QTcpSocket *socket, const HttpRequestHead &head, con
             }
             if (chunk.isEmpty() || file->atEnd()) {
                 file->close();
-                QObject::disconnect(socket, &QTcpSocket::bytesWritten, file, nullptr);
-                closeWhenWritten(socket);
+                QObject::disconnect(socket, &Incoming::bytesWritten, file, nullptr);
+                socket->closeWhenWritten();
             }
         }
     };
-    connect(socket, &QTcpSocket::bytesWritten, file, pump);
-    connect(socket, &QAbstractSocket::disconnected, socket, &QObject::deleteLater);
+    connect(socket, &Incoming::bytesWritten, file, pump); // the sink drained some: the next chunks
     pump();
 }
 

@@ -10,11 +10,10 @@
 #include <functional>
 #include <memory>
 
-class QTcpSocket;
-
 namespace wsserve {
+class Incoming;
 struct HttpRequestHead;
-}
+} // namespace wsserve
 
 namespace wsserve::web {
 
@@ -41,8 +40,9 @@ public:
     static constexpr qint64 kWholeFileBytes = 256 * 1024;
     static constexpr qint64 kStreamChunkBytes = 64 * 1024;
 
-    // Answers the request on `socket`, which it then owns: written, closed and deleted.
-    void serve(QTcpSocket *socket, const HttpRequestHead &head);
+    // Answers the request on `socket` (its head read; plain or TLS), writing through the connection's byte
+    // sink; the connection closes and deletes itself once the answer is out or the peer goes away.
+    void serve(Incoming *socket, const HttpRequestHead &head);
 
 private:
     struct Response {
@@ -61,14 +61,14 @@ private:
         QByteArray contentType;
     };
     const Asset *asset(const QString &name); // a file of :/web, cached; nullptr when absent
-    void respond(QTcpSocket *socket, const HttpRequestHead &head, Response response);
-    void respondAsset(QTcpSocket *socket, const HttpRequestHead &head, const QString &name);
-    void notFound(QTcpSocket *socket, const HttpRequestHead &head);
-    void serveInstanceList(QTcpSocket *socket, const HttpRequestHead &head);
-    void serveInstancePage(QTcpSocket *socket, const HttpRequestHead &head, const QString &id);
-    void serveQrCode(QTcpSocket *socket, const HttpRequestHead &head);
-    void servePlay(QTcpSocket *socket, const HttpRequestHead &head);
-    void streamFile(QTcpSocket *socket, const HttpRequestHead &head, const QString &path, const QByteArray &etag);
+    void respond(Incoming *socket, const HttpRequestHead &head, Response response);
+    void respondAsset(Incoming *socket, const HttpRequestHead &head, const QString &name);
+    void notFound(Incoming *socket, const HttpRequestHead &head);
+    void serveInstanceList(Incoming *socket, const HttpRequestHead &head);
+    void serveInstancePage(Incoming *socket, const HttpRequestHead &head, const QString &id);
+    void serveQrCode(Incoming *socket, const HttpRequestHead &head);
+    void servePlay(Incoming *socket, const HttpRequestHead &head);
+    void streamFile(Incoming *socket, const HttpRequestHead &head, const QString &path, const QByteArray &etag);
 
     std::shared_ptr<SiteDirectory> m_directory;
     RefusalLog m_log;

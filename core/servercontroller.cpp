@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // SPDX-FileCopyrightText: wsserve contributors
 #include "servercontroller.h"
+#include "servercontrollerprivate.h"
 
 #include "auth/jwt.h"
 #include "endpoint/endpoint.h"
@@ -10,8 +11,6 @@
 #include "net/tls.h"
 #include "script/scriptcatalog.h"
 #include "supervisor/supervisor.h"
-#include "web/announcer.h"
-#include "web/hostbrowser.h"
 #include "web/sitedirectory.h"
 
 #include <QDateTime>
@@ -26,28 +25,6 @@
 #include <QTimer>
 
 namespace wsserve {
-
-struct ServerController::Private {
-    std::shared_ptr<RouteTable> routes = std::make_shared<RouteTable>();
-    std::shared_ptr<net::ListenerHealth> listenerHealth = std::make_shared<net::ListenerHealth>();
-    std::shared_ptr<web::SiteDirectory> site = std::make_shared<web::SiteDirectory>(); // what the pages show
-    web::Announcer announcer; // DNS-SD, only while something is to be announced
-    bool announceAll = false;
-    web::HostBrowser hostBrowser; // opt-in: browses only once started
-    Supervisor *supervisor = nullptr;
-    QThread endpointThread;
-    Endpoint *endpoint = nullptr;
-    script::ScriptCatalog *scripts = nullptr;
-    BehaviourRegistry baseRegistry; // what the controller was built with (the built-in types)
-    bool shuttingDown = false;
-    std::shared_ptr<Store> store = Store::inMemory();
-    std::shared_ptr<ClusterLink> cluster;
-    QList<ConnectionEvent> connectionLog;
-    quint64 connectionDropped = 0;
-    std::shared_ptr<const net::TlsContext> tls;
-    QFileSystemWatcher *tlsWatcher = nullptr;
-    QTimer *tlsReloadTimer = nullptr; // editors write a file in steps: reloaded once they settle
-};
 
 ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     : QObject(parent)
@@ -93,84 +70,6 @@ ServerController::ServerController(BehaviourRegistry registry, QObject *parent)
     connect(d->endpoint, &Endpoint::listenFailed, this, &ServerController::listenFailed);
     connect(d->endpoint, &Endpoint::connectionEvents, this, onConnectionEvents);
     d->endpointThread.start();
-}
-
-void ServerController::connectSite()
-{
-    d->site->setHostName(QSysInfo::machineHostName());
-    connect(d->supervisor, &Supervisor::instanceAdded, this, &ServerController::refreshSite);
-    connect(d->supervisor, &Supervisor::instanceStateChanged, this,
-            [this](const QString &id, InstanceState, const QString &) { refreshSite(id); });
-    connect(d->supervisor, &Supervisor::instanceRemoved, this, [this](const QString &id) {
-        d->site->remove(id);
-        refreshAnnouncement();
-    });
-    connect(d->supervisor, &Supervisor::instanceStatsChanged, this,
-            [this](const QString &id, const InstanceStats &stats) { d->site->setClients(id, stats.clients); });
-}
-
-void ServerController::refreshSite(const QString &id)
-{
-    const InstanceInfo info = instance(id);
-    d->site->upsert(web::SiteInstance{id, info.config.type, instanceStateName(info.state).toLower(), info.stats.clients,
-                                      info.config.stringOption(options::kWebRoot)});
-    refreshAnnouncement();
-}
-
-void ServerController::setAnnounceAll(bool announce)
-{
-    d->announceAll = announce;
-    refreshAnnouncement();
-}
-
-bool ServerController::announceAll() const
-{
-    return d->announceAll;
-}
-
-web::HostBrowser &ServerController::hostBrowser()
-{
-    return d->hostBrowser;
-}
-
-QList<QByteArray> ServerController::announcementTxt() const
-{
-    QStringList ids;
-    QStringList types;
-    for (const QString &id : d->supervisor->instanceIds()) {
-        const InstanceInfo info = instance(id);
-        if (info.state == InstanceState::Running && (d->announceAll || info.config.boolOption(options::kAnnounce))) {
-            ids.append(id);
-            types.append(info.config.type);
-        }
-    }
-    if (ids.isEmpty() && !d->announceAll) {
-        return {};
-    }
-    // One TXT string is at most 255 bytes: long lists are cut at a whole entry.
-    const auto joined = [](const QByteArray &key, const QStringList &values) {
-        QByteArray text = key + '=';
-        for (const QString &value : values) {
-            const QByteArray next = (text.endsWith('=') ? QByteArray() : QByteArray(",")) + value.toUtf8();
-            if (text.size() + next.size() > 255) {
-                break;
-            }
-            text += next;
-        }
-        return text;
-    };
-    return {QByteArray("version=" WSSERVE_VERSION), QByteArray("path=/"), QByteArray("socket=/socket/"),
-            joined("ids", ids), joined("types", types)};
-}
-
-void ServerController::refreshAnnouncement()
-{
-    const QList<QByteArray> txt = announcementTxt();
-    if (txt.isEmpty() || m_listeningPort == 0 || d->shuttingDown) {
-        d->announcer.withdraw();
-        return;
-    }
-    d->announcer.publish(QStringLiteral("wsserve on %1").arg(QSysInfo::machineHostName()), m_listeningPort, txt);
 }
 
 void ServerController::setTypeDirectories(const QStringList &directories)

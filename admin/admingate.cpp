@@ -509,6 +509,9 @@ void AdminListener::incomingConnection(qintptr descriptor)
         net::closeDescriptor(descriptor);
         return;
     }
+    // Qt's parser keeps a whole request in the socket buffer; nothing legitimate needs more (with TLS
+    // this also bounds what a client can pile up during the handshake).
+    socket->setReadBufferSize(kMaxHeadBytes + m_maxBodyBytes + 64 * 1024);
     ++m_connections;
     connect(socket, &QObject::destroyed, this, [this] {
         --m_connections;
@@ -540,8 +543,6 @@ void AdminListener::incomingConnection(qintptr descriptor)
 
 void AdminListener::handOver(QTcpSocket *socket)
 {
-    // Qt's parser keeps a whole request in the socket buffer; nothing legitimate needs more.
-    socket->setReadBufferSize(kMaxHeadBytes + m_maxBodyBytes + 64 * 1024);
     auto *gate = new ConnectionGate(socket, m_http, m_policy, m_maxBodyBytes, m_headTimeout, m_idleTimeout);
     connect(socket, &QTcpSocket::readyRead, gate, &ConnectionGate::beforeHttp);
     addPendingConnection(socket); // QAbstractHttpServer takes the socket and connects its handler here

@@ -20,6 +20,7 @@
 #include <QRegularExpression>
 #include <QSignalSpy>
 #include <QSslCipher>
+#include <QSslError>
 #include <QSslSocket>
 #include <QTcpSocket>
 #include <QTest>
@@ -259,6 +260,28 @@ private Q_SLOTS:
         const Reply reply = get(admin.port(), u"/healthz"_s, second.cert, kToken);
         QVERIFY2(reply.error == QNetworkReply::NoError, qPrintable(QString::number(reply.error)));
         QCOMPARE(reply.peerFingerprint, admin.tlsFingerprint().remove(u':'));
+    }
+
+    void expiredCertificateStartsWithAWarning()
+    {
+        QTemporaryDir dir;
+        const CertPair expired = makeCertPair(dir, u"old"_s, -10 * 24 * 3600, -24 * 3600);
+        const qsizetype before = logLinesContaining(u"expired"_s);
+        AdminServer admin(m_server->controller(), QString::fromLatin1(kToken));
+        QString error;
+        QVERIFY2(admin.enableTls(expired.cert, expired.key, &error), qPrintable(error));
+        QVERIFY2(admin.listen(QHostAddress::LocalHost, 0, &error), qPrintable(error));
+        QCOMPARE(logLinesContaining(u"expired"_s), before + 1);
+        QVERIFY(logLinesContaining(expired.cert) >= 1);
+        // It is served; a client that checks dates refuses it, as the warning says.
+        QSslSocket socket;
+        socket.setSslConfiguration(trustingConfiguration(expired.cert));
+        QSignalSpy failed(&socket, &QSslSocket::sslErrors);
+        socket.connectToHostEncrypted(u"localhost"_s, admin.port());
+        QVERIFY(failed.wait(10000));
+        const auto errors = failed.first().first().value<QList<QSslError>>();
+        QVERIFY(std::any_of(errors.cbegin(), errors.cend(),
+                            [](const QSslError &e) { return e.error() == QSslError::CertificateExpired; }));
     }
 
     void badFilesStopTheStart()

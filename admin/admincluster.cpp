@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // SPDX-FileCopyrightText: wsserve contributors
-// The admin API's cluster parts: GET /api/cluster, the /healthz detail and the wsserve_cluster_* metrics.
+// The admin API's cluster parts: GET /api/cluster and the /healthz detail (metrics: adminmetrics.cpp).
 #include "adminserver.h"
 
 #include "adminreply.h"
@@ -69,34 +69,6 @@ QJsonObject AdminServer::clusterJson() const
         object.insert(u"disconnected_since_ms"_s, status.disconnectedSinceMs);
     }
     return object;
-}
-
-QByteArray AdminServer::clusterMetrics() const
-{
-    const ClusterStatus status = m_controller.clusterStatus();
-    if (!status.enabled) {
-        return {};
-    }
-    QByteArray out;
-    const auto metric = [&](const char *name, const char *type, const char *help, double value) {
-        out += "# HELP " + QByteArray(name) + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n' + name + ' ' +
-               QByteArray::number(value, 'g', 17) + '\n';
-    };
-    metric("wsserve_cluster_connected", "gauge", "1 while this node is connected to the cluster's Redis.",
-           status.connected ? 1.0 : 0.0);
-    metric("wsserve_cluster_nodes", "gauge", "Nodes of the cluster this node hears from (itself included).",
-           static_cast<double>(status.nodes.size()));
-    metric("wsserve_cluster_messages_out_total", "counter", "Messages this node published to the cluster.",
-           static_cast<double>(status.messagesOut));
-    metric("wsserve_cluster_messages_in_total", "counter", "Messages received from other nodes.",
-           static_cast<double>(status.messagesIn));
-    metric("wsserve_cluster_dropped_total", "counter", "Broadcasts not published because Redis was unreachable.",
-           static_cast<double>(status.dropped));
-    metric("wsserve_cluster_reconnects_total", "counter", "Reconnections to Redis after a loss.",
-           static_cast<double>(status.reconnects));
-    metric("wsserve_cluster_redis_round_trip_seconds", "gauge", "Round trip of the last heartbeat PUBLISH.",
-           status.roundTripMs / 1000.0);
-    return out;
 }
 
 } // namespace wsserve

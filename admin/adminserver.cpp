@@ -114,27 +114,6 @@ QJsonObject clientJson(const ClientInfo &client)
     };
 }
 
-qint64 residentSetBytes()
-{
-#ifdef Q_OS_LINUX
-    QFile statm(u"/proc/self/statm"_s);
-    if (statm.open(QIODevice::ReadOnly)) {
-        const QList<QByteArray> fields = statm.readAll().split(' ');
-        if (fields.size() > 1) {
-            return fields.at(1).toLongLong() * 4096;
-        }
-    }
-#endif
-    return 0;
-}
-
-QByteArray escapeLabel(const QString &value)
-{
-    QByteArray out = value.toUtf8();
-    out.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
-    return out;
-}
-
 } // namespace
 
 AdminServer::AdminServer(ServerController &controller, QString token, QObject *parent)
@@ -597,78 +576,6 @@ QJsonObject AdminServer::instanceJson(const QString &id) const
         {u"restarts"_s, info.restarts},
         {u"uptime_s"_s, uptimeMs / 1000.0},
     };
-}
-
-QByteArray AdminServer::metrics() const
-{
-    QByteArray out;
-    const auto family = [&](const char *name, const char *type, const char *help) {
-        out += "# HELP " + QByteArray(name) + ' ' + help + "\n# TYPE " + name + ' ' + type + '\n';
-    };
-    const QStringList ids = m_controller.instanceIds();
-    const auto perInstance = [&](const char *name, const char *type, const char *help,
-                                 const std::function<double(const InstanceInfo &)> &value) {
-        family(name, type, help);
-        for (const QString &id : ids) {
-            const InstanceInfo info = m_controller.instance(id);
-            out += QByteArray(name) + "{instance=\"" + escapeLabel(id) + "\",type=\"" + escapeLabel(info.config.type) +
-                   "\"} " + QByteArray::number(value(info), 'g', 17) + '\n';
-        }
-    };
-    perInstance("wsserve_connections", "gauge", "Connected WebSocket clients.",
-                [](const InstanceInfo &i) { return i.stats.clients; });
-    perInstance("wsserve_channels", "gauge", "Joined channels.",
-                [](const InstanceInfo &i) { return i.stats.channels; });
-    perInstance("wsserve_connections_total", "counter", "WebSocket connections accepted.",
-                [](const InstanceInfo &i) { return static_cast<double>(i.stats.connectionsTotal); });
-    perInstance("wsserve_joins_total", "counter", "Successful channel joins.",
-                [](const InstanceInfo &i) { return static_cast<double>(i.stats.joinsTotal); });
-    perInstance("wsserve_messages_received_total", "counter", "Frames received from clients.",
-                [](const InstanceInfo &i) { return static_cast<double>(i.stats.messagesIn); });
-    perInstance("wsserve_messages_sent_total", "counter", "Frames sent to clients.",
-                [](const InstanceInfo &i) { return static_cast<double>(i.stats.messagesOut); });
-    perInstance("wsserve_received_bytes_total", "counter", "Bytes of frames received from clients.",
-                [](const InstanceInfo &i) { return static_cast<double>(i.stats.bytesIn); });
-    perInstance("wsserve_sent_bytes_total", "counter", "Bytes of frames sent to clients.",
-                [](const InstanceInfo &i) { return static_cast<double>(i.stats.bytesOut); });
-    perInstance("wsserve_broadcasts_total", "counter", "Broadcasts fanned out to a topic.",
-                [](const InstanceInfo &i) { return static_cast<double>(i.stats.broadcasts); });
-    perInstance("wsserve_channel_crashes_total", "counter", "Channel handlers that threw.",
-                [](const InstanceInfo &i) { return static_cast<double>(i.stats.channelCrashes); });
-    perInstance("wsserve_instance_restarts_total", "counter", "Instance restarts by the supervisor or on request.",
-                [](const InstanceInfo &i) { return i.restarts; });
-    perInstance("wsserve_instance_up", "gauge", "1 when the instance is Running.",
-                [](const InstanceInfo &i) { return i.state == InstanceState::Running ? 1.0 : 0.0; });
-    const ListenerStatus listener = m_controller.listenerStatus();
-    family("wsserve_listener_accepting", "gauge", "1 while the game port accepts connections (0: out of descriptors).");
-    out += "wsserve_listener_accepting " + QByteArray(listener.accepting ? "1" : "0") + '\n';
-    family("wsserve_accept_errors_total", "counter",
-           "Episodes in which the game port could not accept connections (EMFILE, ENFILE, ...).");
-    out += "wsserve_accept_errors_total " + QByteArray::number(listener.acceptErrors) + '\n';
-    const StoreStats store = m_controller.store()->stats();
-    const auto storeMetric = [&](const char *name, const char *type, const char *help, double value) {
-        family(name, type, help);
-        out += QByteArray(name) + ' ' + QByteArray::number(value, 'g', 17) + '\n';
-    };
-    storeMetric("wsserve_history_messages", "gauge", "History messages stored (every instance).",
-                static_cast<double>(store.storedMessages));
-    storeMetric("wsserve_history_written_bytes_total", "counter", "History payload bytes committed to disk.",
-                static_cast<double>(store.bytesWritten));
-    storeMetric("wsserve_store_queue_length", "gauge", "Changes waiting for the store's writer thread.",
-                static_cast<double>(store.queueLength));
-    storeMetric("wsserve_store_commit_seconds", "gauge", "Duration of the writer's last batch commit.",
-                static_cast<double>(store.lastCommitMs) / 1000.0);
-    storeMetric("wsserve_store_commit_max_seconds", "gauge", "Longest batch commit since start.",
-                static_cast<double>(store.maxCommitMs) / 1000.0);
-    storeMetric("wsserve_history_dropped_total", "counter",
-                "History messages not stored: the writer fell behind or the disk failed.",
-                static_cast<double>(store.droppedUnwritten));
-    storeMetric("wsserve_history_paused", "gauge", "1 while history is paused after a write error (disk full).",
-                store.paused ? 1.0 : 0.0);
-    family("wsserve_process_resident_memory_bytes", "gauge", "Resident set size of the wsserve process.");
-    out += "wsserve_process_resident_memory_bytes " + QByteArray::number(residentSetBytes()) + '\n';
-    out += clusterMetrics();
-    return out;
 }
 
 } // namespace wsserve

@@ -76,7 +76,6 @@ private:
     Reply health() const;
     // admincluster.cpp
     QJsonObject clusterJson() const;
-    QByteArray clusterMetrics() const;
     QByteArray metrics() const;
     QJsonObject instanceJson(const QString &id) const;
     bool authorized(const QHttpServerRequest &request) const;

@@ -9,12 +9,6 @@
 #include "http/httpresponse.h"
 #include "net/wsframe.h"
 
-#include <QDateTime>
-#include <QJsonArray>
-
-#include <cmath>
-#include <exception>
-
 namespace wsserve {
 
 namespace {
@@ -97,63 +91,6 @@ ChannelEngine::ChannelEngine(InstanceConfig config, std::unique_ptr<IBehaviour> 
                 QStringLiteral("auth=jwt but the key is unusable (%1): every connection is refused").arg(error));
         }
     }
-}
-
-bool ChannelEngine::authenticate(ConnectInfo &info, const QString &token, QString *reason) const
-{
-    if (!m_verifier) {
-        *reason = QStringLiteral("server key unusable");
-        return false;
-    }
-    if (token.isEmpty()) {
-        *reason = QStringLiteral("missing token");
-        return false;
-    }
-    const std::optional<auth::VerifiedToken> verified =
-        m_verifier->verify(token.toUtf8(), QDateTime::currentSecsSinceEpoch(), reason);
-    if (!verified) {
-        return false;
-    }
-    info.claims = verified->claims;
-    info.subject = verified->subject;
-    info.tokenExpiresAt = verified->expiresAt;
-    return true;
-}
-
-bool ChannelEngine::refreshToken(EngineClient &client, const QString &token, QString *reason, bool *closeAfterReply)
-{
-    *closeAfterReply = false;
-    ConnectInfo fresh = client.info;
-    if (!authenticate(fresh, token, reason)) {
-        return false;
-    }
-    if (fresh.subject != client.info.subject) {
-        *reason = QStringLiteral("token for another subject");
-        m_host.warn(QStringLiteral("client %1 (sub '%2') sent a token for sub '%3'; closing")
-                        .arg(client.id)
-                        .arg(printableText(client.info.subject), printableText(fresh.subject)));
-        *closeAfterReply = true; // the caller answers first, then closes
-        return false;
-    }
-    client.info = std::move(fresh);
-    return true;
-}
-
-bool ChannelEngine::topicAllowed(const EngineClient &client, const QString &topic) const
-{
-    const QJsonValue topics = client.info.claims.value(QStringLiteral("topics"));
-    if (!m_authRequired || !topics.isArray()) {
-        return true;
-    }
-    for (const QJsonValue &entry : topics.toArray()) {
-        const QString pattern = entry.toString();
-        if (pattern.endsWith(u'*') ? topic.startsWith(QStringView(pattern).chopped(1)) : topic == pattern) {
-            if (!pattern.isEmpty()) {
-                return true;
-            }
-        }
-    }
-    return false;
 }
 
 ChannelEngine::~ChannelEngine() = default;
@@ -404,37 +341,6 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
         removeChannel(client, topic, LeaveReason::Stopped);
         m_host.sendControl(client, joinRef, topic, events::kClose, {});
     }
-}
-
-bool ChannelEngine::parseHistoryRequest(const QJsonValue &params, HistoryRequest *parsed, QString *error)
-{
-    const QJsonValue request = params.toObject().value(QStringLiteral("history"));
-    if (request.isUndefined() || request.isNull()) {
-        return true;
-    }
-    const auto wholeNumber = [](const QJsonValue &value, double low, double high) {
-        const double number = value.toDouble(-1);
-        return value.isDouble() && number >= low && number <= high && number == std::trunc(number);
-    };
-    const QJsonObject object = request.toObject();
-    const QJsonValue limit = object.value(QStringLiteral("limit"));
-    const QJsonValue since = object.value(QStringLiteral("since"));
-    if (!request.isObject()) {
-        *error = QStringLiteral("history must be an object such as {\"limit\": 10}");
-    } else if (!limit.isUndefined() && !wholeNumber(limit, 1, Store::kMaxHistory)) {
-        *error = QStringLiteral("history.limit must be a whole number from 1 to %1").arg(Store::kMaxHistory);
-    } else if (!since.isUndefined() && !wholeNumber(since, 0, 9.0e15)) {
-        *error = QStringLiteral("history.since must be a time in ms since the epoch (a whole number >= 0)");
-    } else if (limit.isUndefined() && since.isUndefined()) {
-        *error = QStringLiteral("history needs limit, since or both");
-    }
-    if (!error->isEmpty()) {
-        return false;
-    }
-    parsed->wanted = true;
-    parsed->limit = limit.isUndefined() ? Store::kMaxHistory : limit.toInt();
-    parsed->sinceMs = static_cast<qint64>(since.toDouble(0));
-    return true;
 }
 
 void ChannelEngine::handleLeave(EngineClient &client, const Message &message)

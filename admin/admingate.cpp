@@ -2,6 +2,7 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "admingate.h"
 
+#include "admintls.h"
 #include "net/socketio.h"
 
 #include <QJsonDocument>
@@ -9,6 +10,7 @@
 #include <QLoggingCategory>
 #include <QNetworkInterface>
 #include <QPointer>
+#include <QSslSocket>
 #include <QTcpSocket>
 #include <QTimer>
 
@@ -180,7 +182,7 @@ bool adminHostAllowed(QByteArrayView hostHeader, const AdminHostPolicy &policy, 
 bool adminOriginAllowed(QByteArrayView origin, const AdminHostPolicy &policy, const QHostAddress &local)
 {
     const QByteArrayView text = origin.trimmed();
-    constexpr QByteArrayView scheme("http://");
+    const QByteArrayView scheme = policy.tls ? QByteArrayView("https://") : QByteArrayView("http://");
     if (text.size() <= scheme.size() || text.first(scheme.size()).toByteArray().toLower() != scheme) {
         return false;
     }
@@ -191,7 +193,8 @@ bool adminOriginAllowed(QByteArrayView origin, const AdminHostPolicy &policy, co
     QByteArray host;
     bool bracketed = false;
     int port = -1;
-    return splitHostPort(authority, &host, &bracketed, &port) && (port < 0 ? 80 : port) == policy.port &&
+    const int defaultPort = policy.tls ? 443 : 80;
+    return splitHostPort(authority, &host, &bracketed, &port) && (port < 0 ? defaultPort : port) == policy.port &&
            hostPartAllowed(host, bracketed, policy, local);
 }
 
@@ -500,13 +503,14 @@ void AdminListener::incomingConnection(qintptr descriptor)
         refuseOverCap(descriptor);
         return;
     }
-    auto *socket = new QTcpSocket(this);
+    QTcpSocket *socket = m_tls ? new QSslSocket(this) : new QTcpSocket(this);
     if (!socket->setSocketDescriptor(descriptor)) {
         delete socket;
         net::closeDescriptor(descriptor);
         return;
     }
-    // Qt's parser keeps a whole request in the socket buffer; nothing legitimate needs more.
+    // Qt's parser keeps a whole request in the socket buffer; nothing legitimate needs more (with TLS
+    // this also bounds what a client can pile up during the handshake).
     socket->setReadBufferSize(kMaxHeadBytes + m_maxBodyBytes + 64 * 1024);
     ++m_connections;
     connect(socket, &QObject::destroyed, this, [this] {
@@ -518,6 +522,27 @@ void AdminListener::incomingConnection(qintptr descriptor)
             m_capRefused = 0;
         }
     });
+    if (!m_tls) {
+        handOver(socket);
+        return;
+    }
+    // TLS: the gate and Qt's parser see the connection once its session is up (decrypted bytes only).
+    QPointer<AdminListener> self(this);
+    beginAdminHandshake(static_cast<QSslSocket *>(socket), *m_tls, m_headTimeout,
+                        {[self](QSslSocket *encrypted) {
+                             if (self) {
+                                 self->handOver(encrypted);
+                             }
+                         },
+                         [self](const QHostAddress &peer) {
+                             if (self) {
+                                 self->logPlainHttp(peer);
+                             }
+                         }});
+}
+
+void AdminListener::handOver(QTcpSocket *socket)
+{
     auto *gate = new ConnectionGate(socket, m_http, m_policy, m_maxBodyBytes, m_headTimeout, m_idleTimeout);
     connect(socket, &QTcpSocket::readyRead, gate, &ConnectionGate::beforeHttp);
     addPendingConnection(socket); // QAbstractHttpServer takes the socket and connects its handler here
@@ -528,11 +553,42 @@ void AdminListener::incomingConnection(qintptr descriptor)
         QTcpSocket *untaken = nextPendingConnection();
         untaken->abort();
         untaken->deleteLater();
+        return;
     }
+    if (socket->bytesAvailable() > 0) {
+        // A request decrypted together with the end of the handshake: read as if it arrived now.
+        QMetaObject::invokeMethod(
+            socket, [socket] { emit socket->readyRead(); }, Qt::QueuedConnection);
+    }
+}
+
+void AdminListener::logPlainHttp(const QHostAddress &peer)
+{
+    constexpr qsizetype kMaxRemembered = 1024;
+    const QString address = peer.toString();
+    if (m_plainHttpPeers.contains(address)) {
+        return;
+    }
+    if (m_plainHttpPeers.size() >= kMaxRemembered) {
+        m_plainHttpPeers.clear();
+    }
+    m_plainHttpPeers.insert(address);
+    qCWarning(lcAdmin).noquote() << "plain HTTP sent to the admin API's TLS port from" << address
+                                 << "- answered 400 (use https://); logged once per address";
 }
 
 void AdminListener::refuseOverCap(qintptr descriptor)
 {
+    if (m_tls) {
+        // A plain 503 would be garbage to a TLS client, and a handshake per refusal is what the cap saves.
+        net::closeDescriptor(descriptor);
+        if (!m_capBurst) {
+            m_capBurst = true;
+            qCWarning(lcAdmin) << "admin connection limit of" << kMaxConnections << "reached; closing new connections";
+        }
+        ++m_capRefused;
+        return;
+    }
     auto *socket = new QTcpSocket(this);
     if (!socket->setSocketDescriptor(descriptor)) {
         delete socket;

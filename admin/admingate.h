@@ -3,10 +3,13 @@
 #pragma once
 
 #include <QHostAddress>
+#include <QSet>
+#include <QSslConfiguration>
 #include <QStringList>
 #include <QTcpServer>
 
 #include <chrono>
+#include <optional>
 
 class QTcpSocket;
 
@@ -17,6 +20,7 @@ struct AdminHostPolicy {
     QHostAddress bound;     // the listen address (Any / AnyIPv4 / AnyIPv6: every local IP literal)
     quint16 port = 0;       // the listening port (an Origin must carry it)
     QStringList extraHosts; // --admin-host names and literals, lower case
+    bool tls = false;       // served over https:// (the Origin's scheme)
 };
 
 // True when a Host header value (name or IP literal, optional ":port") names this admin API:
@@ -24,8 +28,9 @@ struct AdminHostPolicy {
 // `local` is the address the connection arrived on.
 bool adminHostAllowed(QByteArrayView hostHeader, const AdminHostPolicy &policy, const QHostAddress &local);
 
-// True when an Origin header value is the admin API's own origin: "http://HOST:PORT" with HOST
-// allowed by adminHostAllowed and PORT the listening port (80 when absent).
+// True when an Origin header value is the admin API's own origin: "http://HOST:PORT" (with policy.tls,
+// "https://HOST:PORT") with HOST allowed by adminHostAllowed and PORT the listening port (80, or 443 with
+// TLS, when absent).
 bool adminOriginAllowed(QByteArrayView origin, const AdminHostPolicy &policy, const QHostAddress &local);
 
 // A client value made safe for a log line or a JSON error: at most 200 bytes, printable ASCII only,
@@ -54,6 +59,8 @@ public:
     // Time allowed for a request head plus its declared body, and for an idle keep-alive connection.
     void setTimeouts(std::chrono::milliseconds head, std::chrono::milliseconds idle);
     int connectionCount() const { return m_connections; }
+    // Serve TLS (admintls.h) on connections accepted from now on; before listening, or on a reload.
+    void setTls(const QSslConfiguration &configuration) { m_tls = configuration; }
     // A connection accepted on this listener's descriptor (by net::AcceptGuard): gated, then handed over.
     void takeConnection(qintptr descriptor) { incomingConnection(descriptor); }
 
@@ -62,6 +69,9 @@ protected:
 
 private:
     void refuseOverCap(qintptr descriptor);
+    // Puts the gate in front of the socket and gives it to QAbstractHttpServer.
+    void handOver(QTcpSocket *socket);
+    void logPlainHttp(const QHostAddress &peer);
 
     QObject *m_http;
     AdminHostPolicy m_policy;
@@ -71,6 +81,8 @@ private:
     int m_connections = 0;
     bool m_capBurst = false;
     int m_capRefused = 0;
+    std::optional<QSslConfiguration> m_tls;
+    QSet<QString> m_plainHttpPeers; // peers already logged for plain HTTP on the TLS port
 };
 
 } // namespace wsserve

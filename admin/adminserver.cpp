@@ -4,6 +4,7 @@
 
 #include "admingate.h"
 #include "adminreply.h"
+#include "admintls.h"
 #include "clock.h"
 #include "net/acceptguard.h"
 #include "servercontroller.h"
@@ -137,8 +138,12 @@ bool AdminServer::listen(const QHostAddress &address, quint16 port, QString *err
                  "in the config file), or bind it to 127.0.0.1"_s.arg(address.toString());
         return false;
     }
-    auto *listener = new AdminListener(this, AdminHostPolicy{address, 0, m_allowedHosts}, kMaxBodyBytes, this);
+    auto *listener =
+        new AdminListener(this, AdminHostPolicy{address, 0, m_allowedHosts, m_tls != nullptr}, kMaxBodyBytes, this);
     listener->setTimeouts(m_headTimeout, m_idleTimeout);
+    if (m_tls) {
+        listener->setTls(m_tls->configuration);
+    }
     if (!listener->listen(address, port)) {
         *error = u"cannot listen for the admin API on %1:%2: %3"_s.arg(address.toString())
                      .arg(port)

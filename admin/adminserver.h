@@ -8,10 +8,14 @@
 #include <QStringList>
 
 #include <chrono>
+#include <memory>
+
+class QFileSystemWatcher;
 
 namespace wsserve {
 
 class AdminListener;
+struct AdminTls;
 class ServerController;
 
 // The admin HTTP API: JSON endpoints over the same facade the GUI and CLI use, plus Prometheus
@@ -36,6 +40,13 @@ public:
     void setAllowedHosts(const QStringList &hosts) { m_allowedHosts = hosts; }
     // Time allowed for a request head plus its body, and for an idle keep-alive connection (tests shorten them).
     void setTimeouts(std::chrono::milliseconds head, std::chrono::milliseconds idle);
+
+    // https:// with this PEM pair (admintls.h): checked as the game port's certificate is (errors name the
+    // file and the problem), reloaded when the files change. Call before listen().
+    bool enableTls(const QString &certFile, const QString &keyFile, QString *error);
+    bool isTls() const;
+    QString tlsFingerprint() const; // SHA-256 of the certificate in use, "AB:CD:..."
+    QString tlsCertFile() const;
 
     // Binds the listener. A non-loopback address without a token is refused; `error` says why.
     bool listen(const QHostAddress &address, quint16 port, QString *error);
@@ -68,6 +79,7 @@ private:
     QByteArray metrics() const;
     QJsonObject instanceJson(const QString &id) const;
     bool authorized(const QHttpServerRequest &request) const;
+    void reloadTls(); // admintls.cpp
 
     ServerController &m_controller;
     QString m_token;
@@ -75,6 +87,8 @@ private:
     std::chrono::milliseconds m_headTimeout;
     std::chrono::milliseconds m_idleTimeout;
     AdminListener *m_listener = nullptr;
+    std::unique_ptr<AdminTls> m_tls;
+    QFileSystemWatcher *m_tlsWatcher = nullptr;
 };
 
 } // namespace wsserve

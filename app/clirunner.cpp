@@ -111,6 +111,10 @@ void CliRunner::checkAllRunning()
         std::fprintf(stdout, "wsserve: TLS certificate %s, SHA-256 fingerprint %s\n",
                      qPrintable(m_controller.tlsCertFile()), qPrintable(m_controller.tlsFingerprint()));
     }
+    if (const QString adminCert = m_start->adminTlsCertFile(); !adminCert.isEmpty()) {
+        std::fprintf(stdout, "wsserve: admin API TLS certificate %s, SHA-256 fingerprint %s\n", qPrintable(adminCert),
+                     qPrintable(m_start->adminTlsFingerprint()));
+    }
     std::fflush(stdout);
 }
 

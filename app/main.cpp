@@ -272,6 +272,19 @@ int main(int argc, char *argv[])
         QStringLiteral("'self-signed': serve wss:// and https:// with a certificate made for this host's names and "
                        "LAN addresses (kept in the data folder and reused; its SHA-256 fingerprint is printed)."),
         QStringLiteral("mode"));
+    const QCommandLineOption adminTlsCertOption(
+        QStringLiteral("admin-tls-cert"),
+        QStringLiteral("Serve the admin API over https:// with this PEM certificate (chain allowed; reloaded when "
+                       "the file changes). Needs --admin-tls-key."),
+        QStringLiteral("file"));
+    const QCommandLineOption adminTlsKeyOption(QStringLiteral("admin-tls-key"),
+                                               QStringLiteral("The PEM private key of --admin-tls-cert."),
+                                               QStringLiteral("file"));
+    const QCommandLineOption adminTlsOption(
+        QStringLiteral("admin-tls"),
+        QStringLiteral("'self-signed': serve the admin API over https:// with the same self-signed certificate as "
+                       "--tls self-signed (made in the data folder if missing)."),
+        QStringLiteral("mode"));
     const QCommandLineOption noAdminOption(QStringLiteral("no-admin"), QStringLiteral("Do not serve the admin API."));
     const QCommandLineOption announceOption(
         QStringLiteral("announce"),
@@ -289,11 +302,12 @@ int main(int argc, char *argv[])
                                         QStringLiteral("Show this help and exit."));
     const QCommandLineOption versionOption({QStringLiteral("v"), QStringLiteral("version")},
                                            QStringLiteral("Show the version and exit."));
-    parser.addOptions({headlessOption,    bindOption,      portOption,      instanceOption,   configOption,
-                       logLevelOption,    adminPortOption, adminBindOption, adminTokenOption, adminHostOption,
-                       typesDirOption,    dataDirOption,   clusterOption,   nodeNameOption,   tlsOption,
-                       tlsCertOption,     tlsKeyOption,    noAdminOption,   announceOption,   listHostsOption,
-                       listSecondsOption, helpOption,      versionOption});
+    parser.addOptions({headlessOption, bindOption,      portOption,      instanceOption,     configOption,
+                       logLevelOption, adminPortOption, adminBindOption, adminTokenOption,   adminHostOption,
+                       typesDirOption, dataDirOption,   clusterOption,   nodeNameOption,     tlsOption,
+                       tlsCertOption,  tlsKeyOption,    adminTlsOption,  adminTlsCertOption, adminTlsKeyOption,
+                       noAdminOption,  announceOption,  listHostsOption, listSecondsOption,  helpOption,
+                       versionOption});
 
     if (!parser.parse(QCoreApplication::arguments())) {
         return failStart(parser.errorText());
@@ -397,6 +411,11 @@ int main(int argc, char *argv[])
         config.tlsCert = parser.value(tlsCertOption);
         config.tlsKey = parser.value(tlsKeyOption);
         config.tlsMode = parser.value(tlsOption);
+    }
+    if (parser.isSet(adminTlsCertOption) || parser.isSet(adminTlsKeyOption) || parser.isSet(adminTlsOption)) {
+        config.adminTlsCert = parser.value(adminTlsCertOption);
+        config.adminTlsKey = parser.value(adminTlsKeyOption);
+        config.adminTlsMode = parser.value(adminTlsOption);
     }
     if (const QString problem = tlsOptionsProblem(config); !problem.isEmpty()) {
         return failStart(problem);

@@ -56,7 +56,26 @@ QStringList ServerStart::start(const ServerConfig &config, Mode mode, const QLis
         m_admin = new AdminServer(m_controller, config.adminToken, this);
         m_admin->setAllowedHosts(config.adminHosts);
         m_adminBind = config.adminBind;
-        if (!m_admin->listen(config.adminBind, config.effectiveAdminPort(), &adminError)) {
+        if (config.adminTlsEnabled()) {
+            // https:// for the admin API: its own files, or the game port's stored self-signed pair.
+            QString certFile = config.adminTlsCert;
+            QString keyFile = config.adminTlsKey;
+            QString error;
+            const bool ok =
+                (!config.adminTlsCert.isEmpty() ||
+                 ServerController::selfSignedCertificate(
+                     config.dataDir.isEmpty() ? Store::defaultDir() : config.dataDir, &certFile, &keyFile, &error)) &&
+                m_admin->enableTls(certFile, keyFile, &error);
+            if (!ok) {
+                delete m_admin;
+                m_admin = nullptr;
+                if (strict) {
+                    return {error};
+                }
+                problems.append(tr("The admin API is off: %1").arg(error));
+            }
+        }
+        if (m_admin && !m_admin->listen(config.adminBind, config.effectiveAdminPort(), &adminError)) {
             delete m_admin;
             m_admin = nullptr;
             if (strict) {
@@ -94,7 +113,20 @@ QStringList ServerStart::start(const ServerConfig &config, Mode mode, const QLis
 
 QString ServerStart::adminUrl() const
 {
-    return m_admin ? QStringLiteral("http://%1:%2").arg(urlHost(m_adminBind)).arg(m_admin->port()) : QString();
+    return m_admin ? QStringLiteral("%1://%2:%3")
+                         .arg(m_admin->isTls() ? u"https" : u"http", urlHost(m_adminBind))
+                         .arg(m_admin->port())
+                   : QString();
+}
+
+QString ServerStart::adminTlsFingerprint() const
+{
+    return m_admin ? m_admin->tlsFingerprint() : QString();
+}
+
+QString ServerStart::adminTlsCertFile() const
+{
+    return m_admin ? m_admin->tlsCertFile() : QString();
 }
 
 } // namespace wsserve

@@ -35,8 +35,12 @@ public:
     // Returns the problems met (empty: everything asked for was started or is starting).
     QStringList start(const ServerConfig &config, Mode mode, const QList<InstanceSpec> &saved = {});
 
-    // Where the admin API answers, e.g. "http://127.0.0.1:4001"; empty when it is off or failed.
+    // Where the admin API answers, e.g. "http://127.0.0.1:4001" (https:// with admin TLS); empty when it is off or
+    // failed.
     QString adminUrl() const;
+    // The admin API's TLS certificate (file, SHA-256 fingerprint); empty without admin TLS.
+    QString adminTlsCertFile() const;
+    QString adminTlsFingerprint() const;
 
 private:
     ServerController &m_controller;

@@ -142,6 +142,19 @@ void tst_ServerConfig::parseServerConfigJsonFull()
     QCOMPARE(echo.type, u"echo"_s);
     QCOMPARE(echo.start, true);
     QVERIFY(echo.options.isEmpty());
+
+    // The admin API's TLS keys, apart from the game port's.
+    ServerConfig tls;
+    QVERIFY2(parseServerConfigJson(R"({"admin_tls_cert": "a.pem", "admin_tls_key": "a.key"})", &tls, &error),
+             qPrintable(error));
+    QCOMPARE(tls.adminTlsCert, u"a.pem"_s);
+    QCOMPARE(tls.adminTlsKey, u"a.key"_s);
+    QVERIFY(tls.adminTlsEnabled());
+    QVERIFY(!tls.tlsEnabled());
+    ServerConfig selfSigned;
+    QVERIFY2(parseServerConfigJson(R"({"admin_tls": "self-signed"})", &selfSigned, &error), qPrintable(error));
+    QVERIFY(selfSigned.adminTlsEnabled());
+    QVERIFY(!selfSigned.tlsEnabled());
 }
 
 void tst_ServerConfig::parseServerConfigJsonEmptyKeepsDefaults()
@@ -195,6 +208,15 @@ void tst_ServerConfig::parseServerConfigJsonErrors_data()
                                                  << u"admin_hosts[0] 'a.test:4001': give the name without a port"_s;
     QTest::newRow("admin_hosts entry a URL")
         << QByteArray(R"({"admin_hosts": ["http://a.test"]})") << u"without a scheme or path"_s;
+    QTest::newRow("admin_tls_cert without its key")
+        << QByteArray(R"({"admin_tls_cert": "a.pem"})") << u"--admin-tls-cert needs --admin-tls-key"_s;
+    QTest::newRow("admin_tls_key without its certificate")
+        << QByteArray(R"({"admin_tls_key": "a.key"})") << u"--admin-tls-key needs --admin-tls-cert"_s;
+    QTest::newRow("admin_tls not self-signed") << QByteArray(R"({"admin_tls": "yes"})") << u"--admin-tls 'yes'"_s;
+    QTest::newRow("admin_tls both ways")
+        << QByteArray(R"({"admin_tls": "self-signed", "admin_tls_cert": "a.pem", "admin_tls_key": "a.key"})")
+        << u"exclude each other"_s;
+    QTest::newRow("admin_tls_cert not a string") << QByteArray(R"({"admin_tls_cert": 5})") << u"admin_tls_cert"_s;
 }
 
 void tst_ServerConfig::parseServerConfigJsonErrors()

@@ -190,9 +190,11 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
     }
     const QJsonObject root = document.object();
     if (!checkKeys(root,
-                   {u"bind"_s, u"port"_s, u"log_level"_s, u"instances"_s, u"admin"_s, u"admin_bind"_s, u"admin_port"_s,
-                    u"admin_token"_s, u"admin_hosts"_s, u"types_dirs"_s, u"data_dir"_s, u"cluster"_s,
-                    u"cluster_password"_s, u"node_name"_s, u"announce"_s, u"tls"_s, u"tls_cert"_s, u"tls_key"_s},
+                   {u"bind"_s,         u"port"_s,       u"log_level"_s,        u"instances"_s,   u"admin"_s,
+                    u"admin_bind"_s,   u"admin_port"_s, u"admin_token"_s,      u"admin_hosts"_s, u"types_dirs"_s,
+                    u"data_dir"_s,     u"cluster"_s,    u"cluster_password"_s, u"node_name"_s,   u"announce"_s,
+                    u"tls"_s,          u"tls_cert"_s,   u"tls_key"_s,          u"admin_tls"_s,   u"admin_tls_cert"_s,
+                    u"admin_tls_key"_s},
                    QStringLiteral("config"), error)) {
         return false;
     }
@@ -211,7 +213,10 @@ bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString
         !readString(root, u"node_name"_s, &result.nodeName, error) ||
         !readString(root, u"tls"_s, &result.tlsMode, error) ||
         !readString(root, u"tls_cert"_s, &result.tlsCert, error) ||
-        !readString(root, u"tls_key"_s, &result.tlsKey, error)) {
+        !readString(root, u"tls_key"_s, &result.tlsKey, error) ||
+        !readString(root, u"admin_tls"_s, &result.adminTlsMode, error) ||
+        !readString(root, u"admin_tls_cert"_s, &result.adminTlsCert, error) ||
+        !readString(root, u"admin_tls_key"_s, &result.adminTlsKey, error)) {
         return false;
     }
     if (const QString problem = tlsOptionsProblem(result); !problem.isEmpty()) {
@@ -321,7 +326,7 @@ bool loadServerConfigFile(const QString &path, ServerConfig *config, QString *er
     for (QString &dir : config->typesDirs) {
         dir = QDir::cleanPath(folder.absoluteFilePath(dir));
     }
-    for (QString *tlsFile : {&config->tlsCert, &config->tlsKey}) {
+    for (QString *tlsFile : {&config->tlsCert, &config->tlsKey, &config->adminTlsCert, &config->adminTlsKey}) {
         if (!tlsFile->isEmpty()) {
             *tlsFile = QDir::cleanPath(folder.absoluteFilePath(*tlsFile));
         }
@@ -329,20 +334,32 @@ bool loadServerConfigFile(const QString &path, ServerConfig *config, QString *er
     return true;
 }
 
-QString tlsOptionsProblem(const ServerConfig &config)
+namespace {
+// One TLS option set: the game port's (prefix "--tls") or the admin API's ("--admin-tls").
+QString tlsPairProblem(const QString &prefix, const QString &mode, const QString &cert, const QString &key)
 {
-    if (!config.tlsMode.isEmpty() && config.tlsMode != QLatin1String("self-signed")) {
-        return QStringLiteral("--tls '%1': the only value is 'self-signed' (or give --tls-cert and --tls-key)")
-            .arg(config.tlsMode);
+    if (!mode.isEmpty() && mode != QLatin1String("self-signed")) {
+        return QStringLiteral("%1 '%2': the only value is 'self-signed' (or give %1-cert and %1-key)")
+            .arg(prefix, mode);
     }
-    if (config.tlsCert.isEmpty() != config.tlsKey.isEmpty()) {
-        return config.tlsCert.isEmpty() ? QStringLiteral("--tls-key needs --tls-cert (the certificate it belongs to)")
-                                        : QStringLiteral("--tls-cert needs --tls-key (the certificate's private key)");
+    if (cert.isEmpty() != key.isEmpty()) {
+        return cert.isEmpty() ? QStringLiteral("%1-key needs %1-cert (the certificate it belongs to)").arg(prefix)
+                              : QStringLiteral("%1-cert needs %1-key (the certificate's private key)").arg(prefix);
     }
-    if (!config.tlsMode.isEmpty() && !config.tlsCert.isEmpty()) {
-        return QStringLiteral("--tls self-signed and --tls-cert/--tls-key exclude each other");
+    if (!mode.isEmpty() && !cert.isEmpty()) {
+        return QStringLiteral("%1 self-signed and %1-cert/%1-key exclude each other").arg(prefix);
     }
     return {};
+}
+} // namespace
+
+QString tlsOptionsProblem(const ServerConfig &config)
+{
+    if (QString problem = tlsPairProblem(QStringLiteral("--tls"), config.tlsMode, config.tlsCert, config.tlsKey);
+        !problem.isEmpty()) {
+        return problem;
+    }
+    return tlsPairProblem(QStringLiteral("--admin-tls"), config.adminTlsMode, config.adminTlsCert, config.adminTlsKey);
 }
 
 QString urlHost(const QHostAddress &address)

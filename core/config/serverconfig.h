@@ -48,6 +48,12 @@ struct ServerConfig {
     QString tlsKey;
     QString tlsMode;
     bool tlsEnabled() const { return !tlsCert.isEmpty() || tlsMode == QLatin1String("self-signed"); }
+    // TLS on the admin API (https://): its own PEM pair, or adminTlsMode "self-signed" (the game port's
+    // stored self-signed certificate, the same files).
+    QString adminTlsCert;
+    QString adminTlsKey;
+    QString adminTlsMode;
+    bool adminTlsEnabled() const { return !adminTlsCert.isEmpty() || adminTlsMode == QLatin1String("self-signed"); }
 
     static constexpr quint16 kDefaultAdminPort = 4001;
     quint16 effectiveAdminPort() const
@@ -65,6 +71,7 @@ bool parseInstanceSpec(const QString &text, InstanceSpec *spec, QString *error);
 //    "admin_hosts": ["wsserve.internal"], "types_dirs": ["types"], "data_dir": "/var/lib/wsserve",
 //    "cluster": "redis://127.0.0.1:6379/0", "cluster_password": "...", "node_name": "a",
 //    "tls_cert": "cert.pem", "tls_key": "key.pem" (or "tls": "self-signed"),
+//    "admin_tls_cert": "admin.pem", "admin_tls_key": "admin.key" (or "admin_tls": "self-signed"),
 //    "instances": [{"id": "lobby", "type": "chat", "options": {"presence": true}, "start": true}]}
 // Unknown keys are errors, so typos do not pass silently. Errors name the key or the JSON offset.
 bool parseServerConfigJson(const QByteArray &json, ServerConfig *config, QString *error);
@@ -79,7 +86,7 @@ QString adminHostProblem(const QString &text, QString *normalized);
 // Parses a bind address: an IPv4/IPv6 literal, "localhost", "any" or "*".
 bool parseBindAddress(const QString &text, QHostAddress *address, QString *error);
 
-// What is wrong with the TLS options together (empty: nothing).
+// What is wrong with the TLS options together, the game port's and the admin API's (empty: nothing).
 QString tlsOptionsProblem(const ServerConfig &config);
 
 // The host part of a URL for an address: IPv6 in brackets ("[::1]"), IPv4 as it is.

@@ -23,10 +23,6 @@
 namespace wsserve::net {
 
 namespace {
-// TLS 1.2 suites with forward secrecy and AEAD only (TLS 1.3's own suites are all modern).
-constexpr const char *kCipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-                                    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-                                    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 constexpr int kMaxRecordPlaintext = 16384;
 constexpr int kRecordsPerSend = 4;
 
@@ -110,7 +106,7 @@ std::shared_ptr<TlsContext> TlsContext::load(const QString &certFile, const QStr
     context->m_ctx = ctx;
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION);
-    SSL_CTX_set_cipher_list(ctx, kCipherList);
+    SSL_CTX_set_cipher_list(ctx, kTls12CipherList);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
     // Writes are retried with the same bytes from another buffer (tlsio::sendChunks); idle sessions give
     // their record buffers back (thousands of mostly idle game clients).

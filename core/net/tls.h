@@ -23,6 +23,12 @@ namespace wsserve::net {
 // the handshake and the request head, then the instance's after the hand-off, which the queued call
 // orders). See docs/design-notes.md "TLS on the game port".
 
+// TLS 1.2 suites with forward secrecy and AEAD only (TLS 1.3's own suites are all modern); OpenSSL's
+// cipher-list syntax. The game port's sessions and the admin API's Qt sockets use the same list.
+inline constexpr const char *kTls12CipherList = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                                "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                                "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
 // A loaded certificate chain and key: what new sessions are made from. Immutable once loaded; shared
 // by the threads that make sessions (a reload makes a new one; sessions keep the context they began with).
 // Thread: any.

@@ -8,6 +8,7 @@
 #include "rawhttp.h"
 #include "testserver.h"
 #include "web/gzip.h"
+#include "web/pageserver.h"
 #include "web/webroot.h"
 
 #include <QDir>
@@ -16,6 +17,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRandomGenerator>
+#include <QScopeGuard>
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
@@ -307,6 +309,40 @@ private Q_SLOTS:
         QCOMPARE(get(port(), "/play/game/big.bin", "If-None-Match: " + reply.header("etag") + "\r\n").status, 304);
     }
 
+    void stalledReaderIsClosed()
+    {
+        // Far bigger than the socket buffers on both sides; sparse, so it costs no disk.
+        QFile huge(QDir(m_tmp.path()).filePath(u"root/huge.bin"_s));
+        QVERIFY(huge.open(QIODevice::WriteOnly));
+        constexpr qint64 kHugeBytes = 64LL * 1024 * 1024;
+        QVERIFY(huge.resize(kHugeBytes));
+        huge.close();
+        web::PageServer::setStallTimeoutMs(500);
+        const auto restore =
+            qScopeGuard([] { web::PageServer::setStallTimeoutMs(web::PageServer::kDefaultStallTimeoutMs); });
+
+        QTcpSocket reader;
+        reader.setReadBufferSize(64 * 1024); // once full, Qt takes nothing more from the kernel: a stalled reader
+        reader.connectToHost(QHostAddress::LocalHost, port());
+        QVERIFY(reader.waitForConnected(10000));
+        reader.write("GET /play/game/huge.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        // The server gives up on it and says so in the connection log, naming the file.
+        QTRY_COMPARE_WITH_TIMEOUT(stallsLogged(), 1, 20000);
+        // The reader wakes up: the connection ends, the download cut short.
+        reader.setReadBufferSize(0);
+        qint64 received = 0;
+        QVERIFY(QTest::qWaitFor(
+            [&] {
+                received += reader.readAll().size();
+                return reader.state() == QAbstractSocket::UnconnectedState;
+            },
+            20000));
+        QVERIFY2(received < kHugeBytes, QByteArray::number(received).constData());
+        // Nobody else noticed.
+        QCOMPARE(get(port(), "/play/game/sub/a.txt").body, QByteArray("inside"));
+        QVERIFY(QFile::remove(huge.fileName()));
+    }
+
     void traversalRefused_data()
     {
         QTest::addColumn<QByteArray>("target");
@@ -363,6 +399,13 @@ private:
         const QList<ConnectionEvent> log = m_server->controller().connectionLog();
         return std::count_if(log.cbegin(), log.cend(), [](const ConnectionEvent &event) {
             return event.instanceId == u"game" && event.code == 404 && event.reason.startsWith(u"/play/game/:");
+        });
+    }
+    qsizetype stallsLogged() const
+    {
+        const QList<ConnectionEvent> log = m_server->controller().connectionLog();
+        return std::count_if(log.cbegin(), log.cend(), [](const ConnectionEvent &event) {
+            return event.instanceId == u"game" && event.code == 408 && event.reason.startsWith(u"/play/game/huge.bin:");
         });
     }
     void write(const QString &relative, const QByteArray &content)

@@ -18,12 +18,16 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QRegularExpression>
+#include <QTimer>
 #include <QUrlQuery>
+
+#include <atomic>
 
 namespace wsserve::web {
 
 namespace {
 constexpr qsizetype kMinGzipBytes = 512; // smaller answers are not worth a gzip header
+std::atomic<int> g_stallTimeoutMs{PageServer::kDefaultStallTimeoutMs};
 
 QByteArray strongEtag(const QByteArray &content)
 {
@@ -178,6 +182,7 @@ void PageServer::respond(Incoming *socket, const HttpRequestHead &head, Response
               (etag.isEmpty() ? QByteArray() : QByteArray("ETag: " + etag + "\r\n")) +
               "X-Content-Type-Options: nosniff\r\nConnection: close\r\n" + response.extraHeaders + "\r\n";
     socket->write(head.method == "HEAD" ? headers : headers + body);
+    watchStall(socket, printableText(QString::fromLatin1(head.target)));
     socket->closeWhenWritten();
 }
 
@@ -295,7 +300,7 @@ void PageServer::servePlay(Incoming *socket, const HttpRequestHead &head)
     const QByteArray etag = '"' + QByteArray::number(info.size(), 16) + '-' +
                             QByteArray::number(info.lastModified().toMSecsSinceEpoch(), 16) + '"';
     if (info.size() > kWholeFileBytes) {
-        streamFile(socket, head, file.filePath, etag);
+        streamFile(socket, head, file.filePath, etag, instance->id);
         return;
     }
     QFile whole(file.filePath);
@@ -306,7 +311,37 @@ void PageServer::servePlay(Incoming *socket, const HttpRequestHead &head)
     respond(socket, head, Response{200, contentTypeForFile(file.filePath), whole.readAll(), {}, etag, "no-cache", {}});
 }
 
-void PageServer::streamFile(Incoming *socket, const HttpRequestHead &head, const QString &path, const QByteArray &etag)
+void PageServer::setStallTimeoutMs(int milliseconds)
+{
+    g_stallTimeoutMs.store(milliseconds, std::memory_order_relaxed);
+}
+
+int PageServer::stallTimeoutMs()
+{
+    return g_stallTimeoutMs.load(std::memory_order_relaxed);
+}
+
+void PageServer::watchStall(Incoming *socket, const QString &what, const QString &instanceId)
+{
+    auto *timer = new QTimer(socket); // goes with the connection
+    timer->setSingleShot(true);
+    timer->setInterval(stallTimeoutMs());
+    connect(socket, &Incoming::bytesWritten, timer, qOverload<>(&QTimer::start)); // progress: the clock restarts
+    connect(timer, &QTimer::timeout, socket, [this, socket, what, instanceId] {
+        const QString address = socket->peerAddress().toString();
+        const QString reason =
+            QStringLiteral("%1: the reader took nothing for %2 s; closed").arg(what).arg(stallTimeoutMs() / 1000.0);
+        qCInfo(lcEndpoint).noquote() << "page answer to" << address << "stalled -" << reason;
+        if (m_log && !instanceId.isEmpty()) {
+            m_log(instanceId, address, 408, reason);
+        }
+        socket->abort(); // frees the connection and, with it, an open file
+    });
+    timer->start();
+}
+
+void PageServer::streamFile(Incoming *socket, const HttpRequestHead &head, const QString &path, const QByteArray &etag,
+                            const QString &instanceId)
 {
     auto *file = new QFile(path, socket); // goes with the socket
     if (!file->open(QIODevice::ReadOnly)) {
@@ -340,6 +375,7 @@ void PageServer::streamFile(Incoming *socket, const HttpRequestHead &head, const
         }
     };
     connect(socket, &Incoming::bytesWritten, file, pump); // the sink drained some: the next chunks
+    watchStall(socket, QStringLiteral("/play/%1/%2").arg(instanceId, QFileInfo(path).fileName()), instanceId);
     pump();
 }
 

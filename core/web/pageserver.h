@@ -39,6 +39,11 @@ public:
     // Files up to this size are read whole (and gzipped when worth it); larger ones are streamed.
     static constexpr qint64 kWholeFileBytes = 256 * 1024;
     static constexpr qint64 kStreamChunkBytes = 64 * 1024;
+    // An answer whose reader takes nothing for this long is aborted (the file closed, the connection
+    // freed): a stalled reader never keeps a download open. Tests shorten it (process-wide).
+    static constexpr int kDefaultStallTimeoutMs = 30000;
+    static void setStallTimeoutMs(int milliseconds);
+    static int stallTimeoutMs();
 
     // Answers the request on `socket` (its head read; plain or TLS), writing through the connection's byte
     // sink; the connection closes and deletes itself once the answer is out or the peer goes away.
@@ -68,7 +73,10 @@ private:
     void serveInstancePage(Incoming *socket, const HttpRequestHead &head, const QString &id);
     void serveQrCode(Incoming *socket, const HttpRequestHead &head);
     void servePlay(Incoming *socket, const HttpRequestHead &head);
-    void streamFile(Incoming *socket, const HttpRequestHead &head, const QString &path, const QByteArray &etag);
+    void streamFile(Incoming *socket, const HttpRequestHead &head, const QString &path, const QByteArray &etag,
+                    const QString &instanceId);
+    // Aborts `socket` when its answer makes no progress for stallTimeoutMs(); `what` names it in the log.
+    void watchStall(Incoming *socket, const QString &what, const QString &instanceId = {});
 
     std::shared_ptr<SiteDirectory> m_directory;
     RefusalLog m_log;

@@ -3,8 +3,8 @@
 // Unit tests for the built-in `tictactoe` type through the BehaviourHarness, against its header comment:
 // run twice, against the C++ type and against its JavaScript twin examples/types/tictactoe.js.
 // topics game:<name>, roles X / O / spectator, the state shape, move validation with its messages, a win
-// and a draw, reset rules, a seat freed when a player leaves, and the game kept while anyone (a spectator
-// too) is there and dropped with its last member. No sockets.
+// and a draw, reset rules, a seat freed when a player leaves, spectators listed (bounded) as they come and
+// go, and the game kept while anyone (a spectator too) is there and dropped with its last member. No sockets.
 
 #include "behaviours/builtins.h"
 #include "harnesstools.h"
@@ -83,6 +83,8 @@ private slots:
     void onlyGameTopics();
     void rolesAndJoinReply();
     void playerJoinBroadcastsState();
+    void spectatorsAreListed();
+    void spectatorNamesAreBounded();
     void moveValidation_data();
     void moveValidation();
     void spectatorsCannotMove();
@@ -126,6 +128,8 @@ void tst_TicTacToe::rolesAndJoinReply()
         {u"moves"_s, 0},
         {u"move_timeout_ms"_s, 0},
         {u"timed_out"_s, QJsonValue::Null},
+        {u"spectators"_s, QJsonArray{}},
+        {u"spectator_count"_s, 0},
     };
     QCOMPARE(first.json().value(u"state"_s).toObject(), expectedState);
 
@@ -156,8 +160,63 @@ void tst_TicTacToe::playerJoinBroadcastsState()
     QCOMPARE(harness.received(o).size(), 1); // its join reply carries the state; no broadcast to itself
 
     harness.takeReceived(x);
-    harness.join(harness.connect(), kGame);
-    QVERIFY2(harness.takeReceived(x).isEmpty(), "a spectator joining changes nothing");
+    harness.join(harness.connect(), kGame, {{u"name"_s, u"sam"_s}});
+    const QList<Frame> seen = harness.takeReceived(x);
+    QCOMPARE(seen.size(), 1);
+    QCOMPARE(seen.first().event, u"state"_s);
+    QCOMPARE(seen.first().json()[u"spectators"_s].toArray(), QJsonArray{u"sam"_s});
+    QCOMPARE(seen.first().json()[u"moves"_s].toInt(), 0); // nothing else changed
+}
+
+void tst_TicTacToe::spectatorsAreListed()
+{
+    Table table; // its spectator joined without a name
+    const QString first = u"client-%1"_s.arg(table.spectator);
+    QCOMPARE(table.harness.lastReceived(table.x, kGame, u"state"_s)->json()[u"spectators"_s].toArray(),
+             QJsonArray{first});
+    const quint64 sam = table.harness.connect();
+    const Reply joined = table.harness.join(sam, kGame, {{u"name"_s, u"sam"_s}});
+    QCOMPARE(joined.json()[u"role"_s].toString(), u"spectator"_s);
+    QCOMPARE(joined.json()[u"state"_s][u"spectators"_s].toArray(), (QJsonArray{first, u"sam"_s}));
+    QCOMPARE(joined.json()[u"state"_s][u"spectator_count"_s].toInt(), 2);
+    for (const quint64 member : {table.x, table.o, table.spectator}) {
+        const QJsonObject state = table.harness.lastReceived(member, kGame, u"state"_s)->json().toObject();
+        QCOMPARE(state.value(u"spectators"_s).toArray(), (QJsonArray{first, u"sam"_s}));
+    }
+    // Moves carry the list too; a rejoin is listed once.
+    QCOMPARE(table.move(table.x, 4).json()[u"spectator_count"_s].toInt(), 2);
+    QVERIFY(table.harness.join(sam, kGame, {{u"name"_s, u"sam"_s}}).isOk());
+    QCOMPARE(table.harness.lastReceived(table.x, kGame, u"state"_s)->json()[u"spectator_count"_s].toInt(), 2);
+
+    // A spectator leaving (phx_leave or a disconnect) is broadcast to the others, seats untouched.
+    table.harness.takeReceived(sam);
+    QVERIFY(table.harness.leave(table.spectator, kGame).isOk());
+    const QJsonObject afterLeave = table.harness.lastReceived(sam, kGame, u"state"_s)->json().toObject();
+    QCOMPARE(afterLeave.value(u"spectators"_s).toArray(), QJsonArray{u"sam"_s});
+    QCOMPARE(afterLeave.value(u"spectator_count"_s).toInt(), 1);
+    QCOMPARE(afterLeave[u"players"_s][u"O"_s][u"name"_s].toString(), u"otto"_s);
+    QCOMPARE(afterLeave.value(u"moves"_s).toInt(), 1);
+    table.harness.disconnect(sam);
+    const QJsonObject afterDisconnect = table.harness.lastReceived(table.o, kGame, u"state"_s)->json().toObject();
+    QCOMPARE(afterDisconnect.value(u"spectators"_s).toArray(), QJsonArray{});
+    QCOMPARE(afterDisconnect.value(u"spectator_count"_s).toInt(), 0);
+    // A player leaving is not a spectator leaving.
+    QVERIFY(table.harness.leave(table.o, kGame).isOk());
+    QCOMPARE(table.harness.lastReceived(table.x, kGame, u"state"_s)->json()[u"spectator_count"_s].toInt(), 0);
+}
+
+void tst_TicTacToe::spectatorNamesAreBounded()
+{
+    Table table;
+    for (int i = 0; i < 59; ++i) {
+        table.harness.join(table.harness.connect(), kGame, {{u"name"_s, u"fan%1"_s.arg(i)}});
+    }
+    const QJsonObject state = table.harness.lastReceived(table.x, kGame, u"state"_s)->json().toObject();
+    QCOMPARE(state.value(u"spectator_count"_s).toInt(), 60);
+    const QJsonArray names = state.value(u"spectators"_s).toArray();
+    QCOMPARE(names.size(), 50); // the first 50, in join order
+    QCOMPARE(names.at(0).toString(), u"client-%1"_s.arg(table.spectator));
+    QCOMPARE(names.at(49).toString(), u"fan48"_s);
 }
 
 void tst_TicTacToe::moveValidation_data()

@@ -37,6 +37,10 @@ QJsonObject TicTacToeBehaviour::stateOf(const Game &game) const
                        : QJsonValue(QJsonObject{{QStringLiteral("client_id"), QString::number(id)},
                                                 {QStringLiteral("name"), name}});
     };
+    QJsonArray spectators;
+    for (qsizetype i = 0; i < game.spectators.size() && i < kMaxSpectatorNames; ++i) {
+        spectators.append(game.spectators.at(i).second);
+    }
     return QJsonObject{
         {QStringLiteral("board"), board},
         {QStringLiteral("turn"), game.winner.isEmpty() ? QJsonValue(QString(game.turn)) : QJsonValue::Null},
@@ -47,6 +51,8 @@ QJsonObject TicTacToeBehaviour::stateOf(const Game &game) const
         {QStringLiteral("move_timeout_ms"), m_moveTimeoutMs},
         {QStringLiteral("timed_out"),
          game.timedOut.isEmpty() ? QJsonValue(QJsonValue::Null) : QJsonValue(game.timedOut)},
+        {QStringLiteral("spectators"), spectators},
+        {QStringLiteral("spectator_count"), static_cast<int>(game.spectators.size())},
     };
 }
 
@@ -126,9 +132,15 @@ QString TicTacToeBehaviour::computeWinner(const Game &game)
     return game.moves == 9 ? QStringLiteral("draw") : QString();
 }
 
+bool TicTacToeBehaviour::removeSpectator(Game &game, quint64 clientId)
+{
+    return game.spectators.removeIf([clientId](const auto &spectator) { return spectator.first == clientId; }) > 0;
+}
+
 JoinResult TicTacToeBehaviour::join(ChannelContext &channel, const QJsonValue &params)
 {
     Game &game = gameFor(channel.instance(), channel.topic());
+    removeSpectator(game, channel.clientId()); // a client rejoining is listed once
     QString name = params.toObject().value(QStringLiteral("name")).toString().left(64);
     if (name.isEmpty()) {
         name = QStringLiteral("client-%1").arg(channel.clientId());
@@ -153,11 +165,13 @@ JoinResult TicTacToeBehaviour::join(ChannelContext &channel, const QJsonValue &p
         role = QStringLiteral("O");
     }
     channel.assigns().insert(kRole, role);
-    if (role != u"spectator") {
+    if (role == u"spectator") {
+        game.spectators.append({channel.clientId(), name});
+    } else {
         save(channel.instance(), channel.topic(), game);
         armClock(channel.instance(), channel.topic(), game);
-        channel.broadcast(kState, Payload::fromJson(stateOf(game)));
     }
+    channel.broadcast(kState, Payload::fromJson(stateOf(game))); // a new player or spectator: the others see it
     return JoinResult::accept(QJsonObject{{kRole, role}, {kState, stateOf(game)}});
 }
 
@@ -250,6 +264,10 @@ void TicTacToeBehaviour::leave(ChannelContext &channel, LeaveReason)
         game.playerO = 0;
         game.nameO.clear();
         changed = true;
+    }
+    if (channel.assigns().value(kRole).toString() == u"spectator" && removeSpectator(game, channel.clientId())) {
+        channel.broadcastFrom(kState, Payload::fromJson(stateOf(game)));
+        return;
     }
     if (changed) {
         save(channel.instance(), channel.topic(), game);

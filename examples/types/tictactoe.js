@@ -5,8 +5,16 @@ const LINES = [[0, 1, 2], [3, 4, 5], [6, 7, 8], [0, 3, 6], [1, 4, 7], [2, 5, 8],
 
 const newGame = () => ({
     cells: Array(9).fill(null), turn: "X", winner: null, moves: 0, timedOut: null, clock: 0,
-    playerX: 0, playerO: 0, nameX: "", nameO: "",
+    playerX: 0, playerO: 0, nameX: "", nameO: "", spectators: [],
 });
+const MAX_SPECTATOR_NAMES = 50; // the state lists this many names; spectator_count counts them all
+
+// Drops clientId from the spectators; true when it was one.
+function removeSpectator(game, clientId) {
+    const before = game.spectators.length;
+    game.spectators = game.spectators.filter((spectator) => spectator.id !== clientId);
+    return game.spectators.length !== before;
+}
 
 function stateOf(game, instance) {
     const player = (id, name) => (id === 0 ? null : { client_id: String(id), name });
@@ -18,6 +26,8 @@ function stateOf(game, instance) {
         moves: game.moves,
         move_timeout_ms: instance.options.move_timeout_ms,
         timed_out: game.timedOut,
+        spectators: game.spectators.slice(0, MAX_SPECTATOR_NAMES).map((spectator) => spectator.name),
+        spectator_count: game.spectators.length,
     };
 }
 
@@ -101,6 +111,7 @@ export default {
 
     join(channel, params) {
         const game = gameOf(channel);
+        removeSpectator(game, channel.clientId); // a client rejoining is listed once
         let name = params !== null && typeof params === "object" && typeof params.name === "string"
             ? params.name.slice(0, 64) : "";
         if (name === "") {
@@ -117,10 +128,12 @@ export default {
             role = "O";
         }
         channel.assigns.role = role;
-        if (role !== "spectator") {
+        if (role === "spectator") {
+            game.spectators.push({ id: channel.clientId, name });
+        } else {
             armClock(channel.instance, channel.topic, game);
-            channel.broadcast("state", stateOf(game, channel.instance));
         }
+        channel.broadcast("state", stateOf(game, channel.instance)); // a new player or spectator: the others see it
         return JoinResult.accept({ role, state: stateOf(game, channel.instance) });
     },
 
@@ -160,6 +173,10 @@ export default {
             game.playerO = 0;
             game.nameO = "";
             changed = true;
+        }
+        if (channel.assigns.role === "spectator" && removeSpectator(game, channel.clientId)) {
+            channel.broadcastFrom("state", stateOf(game, channel.instance));
+            return;
         }
         if (changed) {
             armClock(channel.instance, channel.topic, game); // a seat is free: the clock stops

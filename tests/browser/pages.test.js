@@ -121,6 +121,12 @@ test('two players finish a tic-tac-toe game', { skip: !haveChromium && `no Chrom
     await bob.locator('#role', { hasText: 'You play O' }).waitFor();
     await watcher.locator('#role', { hasText: 'watching' }).waitFor();
     await alice.locator('#player-O', { hasText: 'bob' }).waitFor();
+    // Both players see who watches, live, in the labelled list (the watcher joined after them).
+    const watching = (page) => page.getByRole('list', { name: /Watching/ });
+    for (const page of [alice, bob, watcher]) {
+        await watching(page).getByRole('listitem').filter({ hasText: 'carol' }).waitFor();
+        await page.locator('#spectator-count', { hasText: '1' }).waitFor();
+    }
     // X takes the top row; O answers in the middle row.
     const cell = (page, i) => page.locator(`#board button[data-cell="${i}"]`);
     const moves = [[alice, 0], [bob, 3], [alice, 1], [bob, 4], [alice, 2]];
@@ -139,7 +145,14 @@ test('two players finish a tic-tac-toe game', { skip: !haveChromium && `no Chrom
         await page.locator('#turn', { hasText: /X to play|Your turn/ }).waitFor();
     }
     assert.equal(await cell(alice, 0).textContent(), '');
-    for (const page of [alice, bob, watcher]) {
+    // The watcher goes: both players' lists follow.
+    assert.deepEqual(watcher.errors, []);
+    await watcher.context().close();
+    for (const page of [alice, bob]) {
+        await page.locator('#spectator-count', { hasText: '0' }).waitFor();
+        assert.equal(await watching(page).getByRole('listitem').count(), 0);
+    }
+    for (const page of [alice, bob]) {
         assert.deepEqual(page.errors, []);
         await page.context().close();
     }

@@ -1,5 +1,6 @@
 // The tic-tac-toe page: topic game:<name>; the server decides roles (X, O, spectator), checks moves and
-// broadcasts "state" after each.
+// broadcasts "state" after each (a spectator joining or leaving too: "spectators" names the first 50 of
+// them, "spectator_count" counts them all).
 "use strict";
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -42,6 +43,23 @@
     else text = (state.turn === role ? "Your turn" : state.turn + " to play") + ".";
     $("turn").textContent = text;
     $("reset").disabled = !playing || !state.winner;
+    renderSpectators(state.spectators || [], state.spectator_count || 0);
+  }
+  function renderSpectators(names, count) {
+    const list = $("spectators");
+    list.textContent = "";
+    for (const name of names) {
+      const li = document.createElement("li");
+      li.textContent = name;
+      list.appendChild(li);
+    }
+    if (count > names.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = "and " + (count - names.length) + " more";
+      list.appendChild(li);
+    }
+    $("spectator-count").textContent = String(count);
   }
   function move(cell) {
     channel.push("move", { cell })

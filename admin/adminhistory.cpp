@@ -66,7 +66,7 @@ AdminServer::Reply AdminServer::history(const QString &id, const QHttpServerRequ
                                 {u"event"_s, message.event},
                                 {u"payload"_s, message.payload.isBinary
                                                    ? QJsonValue(QString::fromLatin1(message.payload.bytes.toBase64()))
-                                                   : message.payload.json},
+                                                   : message.payload.json.value()},
                                 {u"binary"_s, message.payload.isBinary}});
     }
     return Reply::json(list);

@@ -11,7 +11,7 @@ wsserve_packages=(build-essential cmake ninja-build pkg-config
     qt6-declarative-private-dev libgl-dev libssl-dev clang-format
     zlib1g-dev libqrencode-dev chromium libavahi-client-dev avahi-daemon avahi-utils iproute2 dbus
     dpkg-dev appstream desktop-file-utils lintian
-    libhiredis-dev redis-server)
+    libhiredis-dev redis-server libsimdjson-dev)
 
 wsserve_install_deps() {
     local missing=()

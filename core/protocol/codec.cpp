@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "codec.h"
 
+#include "jsontext.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonParseError>
@@ -32,6 +34,9 @@ qsizetype Payload::sizeHint() const
     if (isBinary) {
         return bytes.size();
     }
+    if (json.hasText()) {
+        return json.text().size();
+    }
     if (json.isObject()) {
         return QJsonDocument(json.toObject()).toJson(QJsonDocument::Compact).size();
     }
@@ -54,11 +59,6 @@ DecodeResult failure(quint16 code, const QString &error)
 
 constexpr quint16 kInvalidData = 1007;
 constexpr quint16 kUnsupportedData = 1003;
-
-bool isRefValue(const QJsonValue &value)
-{
-    return value.isNull() || value.isString() || value.isDouble() || value.isUndefined();
-}
 
 // Refs travel as strings in binary frames; numeric refs from text clients are written in decimal.
 QByteArray refBytes(const QJsonValue &ref)
@@ -84,21 +84,77 @@ QJsonValue refFromBytes(const QByteArray &bytes)
     return QString::fromUtf8(bytes);
 }
 
-Frame textFrame(WireFormat format, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
-                const QString &event, const QJsonValue &payload)
+// The payload part of a text frame: the client's own bytes when it came from the wire, else the
+// server's value written as compact JSON.
+void appendPayload(QByteArray &out, const LazyJson &json)
 {
-    const QJsonValue refOrNull = ref.isUndefined() ? QJsonValue(QJsonValue::Null) : ref;
-    if (format == WireFormat::V1Json) {
-        // V1 server frames never carry join_ref (phoenix-protocol.md 2.2).
-        QJsonObject object{{QStringLiteral("topic"), topic},
-                           {QStringLiteral("event"), event},
-                           {QStringLiteral("payload"), payload},
-                           {QStringLiteral("ref"), refOrNull}};
-        return Frame{QJsonDocument(object).toJson(QJsonDocument::Compact), false};
+    if (json.hasText()) {
+        out.append(json.text());
+    } else {
+        jsontext::appendValue(out, json.value());
     }
-    const QJsonValue joinRefOrNull = joinRef.isUndefined() ? QJsonValue(QJsonValue::Null) : joinRef;
-    QJsonArray array{joinRefOrNull, refOrNull, topic, event, payload};
-    return Frame{QJsonDocument(array).toJson(QJsonDocument::Compact), false};
+}
+
+// A reply's payload: {"response": body, "status": status}, where a null or absent body is {}. Keys in
+// QJsonDocument's (sorted) order, so frames read byte for byte as they did.
+void appendReplyBody(QByteArray &out, QStringView status, const LazyJson &body)
+{
+    out.append(R"({"response":)");
+    if (body.hasText() ? body.text() == "null" : body.isUndefined() || body.isNull()) {
+        out.append("{}", 2);
+    } else {
+        appendPayload(out, body);
+    }
+    out.append(R"(,"status":)");
+    jsontext::appendString(out, status);
+    out.append('}');
+}
+
+// Writes the envelope around a payload written by `body(out)`: V2 [join_ref, ref, topic, event, payload];
+// V1 {"event", "payload", "ref", "topic"} (server frames never carry join_ref, phoenix-protocol.md 2.2).
+// Built byte by byte into one buffer: no JSON document, the payload spliced in as it is.
+template <typename Body>
+Frame textFrame(WireFormat format, const QJsonValue &joinRef, const QJsonValue &ref, QStringView topic,
+                QStringView event, qsizetype payloadHint, Body &&body)
+{
+    QByteArray out;
+    out.reserve(48 + 3 * (topic.size() + event.size()) + payloadHint);
+    if (format == WireFormat::V1Json) {
+        out.append(R"({"event":)"); // keys sorted, as QJsonDocument wrote them
+        jsontext::appendString(out, event);
+        out.append(R"(,"payload":)");
+        body(out);
+        out.append(R"(,"ref":)");
+        jsontext::appendScalar(out, ref);
+        out.append(R"(,"topic":)");
+        jsontext::appendString(out, topic);
+        out.append('}');
+        return Frame{out, false};
+    }
+    out.append('[');
+    jsontext::appendScalar(out, joinRef);
+    out.append(',');
+    jsontext::appendScalar(out, ref);
+    out.append(',');
+    jsontext::appendString(out, topic);
+    out.append(',');
+    jsontext::appendString(out, event);
+    out.append(',');
+    body(out);
+    out.append(']');
+    return Frame{out, false};
+}
+
+qsizetype payloadHint(const LazyJson &json)
+{
+    return json.hasText() ? json.text().size() : 64;
+}
+
+Frame textFrame(WireFormat format, const QJsonValue &joinRef, const QJsonValue &ref, QStringView topic,
+                QStringView event, const LazyJson &payload)
+{
+    return textFrame(format, joinRef, ref, topic, event, payloadHint(payload),
+                     [&](QByteArray &out) { appendPayload(out, payload); });
 }
 
 bool appendField(QByteArray &header, QByteArray &body, const QByteArray &field, const char *name, QString *error)
@@ -230,6 +286,113 @@ Frame userBroadcastFrame(WireFormat format, const QString &topic, const Payload 
     return textFrame(format, QJsonValue::Null, QJsonValue::Null, topic, QStringLiteral("broadcast"), payload.json);
 }
 
+// Where the parts of a Phoenix envelope are in a text frame.
+enum Part { kJoinRef = 0, kRef, kTopic, kEvent, kPayload, kPartCount };
+struct Envelope {
+    jsontext::Token top;
+    jsontext::Token parts[kPartCount];
+    int count = 0; // elements of a V2 array
+};
+
+// A V2 frame: an array whose first five elements are the parts (more are validated and ignored).
+bool readArray(jsontext::Reader &reader, Envelope *envelope)
+{
+    envelope->top.kind = jsontext::Token::Kind::Array;
+    reader.take('[');
+    if (reader.take(']')) {
+        return true;
+    }
+    jsontext::Token extra;
+    for (;;) {
+        jsontext::Token *element = envelope->count < kPartCount ? &envelope->parts[envelope->count] : &extra;
+        if (!reader.value(element, 2)) {
+            return false;
+        }
+        ++envelope->count;
+        if (reader.take(',')) {
+            continue;
+        }
+        if (reader.take(']')) {
+            return true;
+        }
+        return reader.fail("',' or ']' expected in an array");
+    }
+}
+
+// A V1 frame: an object whose keys topic, event, payload, ref and join_ref are the parts (the last of a
+// repeated key wins, as in QJsonDocument; other keys are validated and ignored).
+bool readObject(jsontext::Reader &reader, const char *text, Envelope *envelope)
+{
+    static constexpr std::pair<Part, QLatin1StringView> kKeys[] = {{kTopic, QLatin1StringView("topic")},
+                                                                   {kEvent, QLatin1StringView("event")},
+                                                                   {kPayload, QLatin1StringView("payload")},
+                                                                   {kRef, QLatin1StringView("ref")},
+                                                                   {kJoinRef, QLatin1StringView("join_ref")}};
+    envelope->top.kind = jsontext::Token::Kind::Object;
+    reader.take('{');
+    if (reader.take('}')) {
+        return true;
+    }
+    jsontext::Token key;
+    jsontext::Token member;
+    for (;;) {
+        reader.skipSpace();
+        if (reader.peek() != '"') {
+            return reader.fail("a string key was expected in an object");
+        }
+        if (!reader.value(&key, 2)) {
+            return false;
+        }
+        if (!reader.take(':')) {
+            return reader.fail("':' expected after an object key");
+        }
+        if (!reader.value(&member, 2)) {
+            return false;
+        }
+        for (const auto &[part, name] : kKeys) {
+            if (jsontext::stringEquals(text, key, name)) {
+                envelope->parts[part] = member;
+                break;
+            }
+        }
+        if (reader.take(',')) {
+            continue;
+        }
+        if (reader.take('}')) {
+            return true;
+        }
+        return reader.fail("',' or '}' expected in an object");
+    }
+}
+
+// Topics and event names repeat from frame to frame: a small per-thread cache hands out the same shared
+// QString for the same bytes, so the steady state allocates none (escaped or long strings bypass it).
+QString internedString(const char *text, const jsontext::Token &token)
+{
+    constexpr qsizetype kMaxCached = 64;
+    constexpr int kSlots = 128;
+    const qsizetype length = token.end - token.begin - 2;
+    if (token.escaped || length > kMaxCached) {
+        return jsontext::stringValue(text, token);
+    }
+    const char *bytes = text + token.begin + 1;
+    quint32 hash = 2166136261U;
+    for (qsizetype i = 0; i < length; ++i) {
+        hash = (hash ^ static_cast<quint8>(bytes[i])) * 16777619U;
+    }
+    struct Slot {
+        QByteArray bytes;
+        QString value;
+    };
+    thread_local Slot cache[kSlots];
+    Slot &slot = cache[hash % kSlots];
+    if (slot.bytes.size() != length || std::memcmp(slot.bytes.constData(), bytes, length) != 0) {
+        slot.bytes = QByteArray(bytes, length);
+        slot.value = QString::fromUtf8(bytes, length);
+    }
+    return slot.value;
+}
+
 } // namespace
 
 Frame encodeUserBroadcast(const QString &topic, const UserBroadcast &broadcast, QString *error)
@@ -248,57 +411,77 @@ Frame encodeUserBroadcast(const QString &topic, const UserBroadcast &broadcast, 
 
 DecodeResult decodeText(WireFormat format, const QByteArray &data)
 {
-    QJsonParseError parseError{};
-    const QJsonDocument document = QJsonDocument::fromJson(data, &parseError);
-    if (parseError.error != QJsonParseError::NoError) {
-        return failure(
-            kInvalidData,
-            QStringLiteral("invalid JSON at offset %1: %2").arg(parseError.offset).arg(parseError.errorString()));
+    if (format != WireFormat::V1Json && format != WireFormat::V2Json) {
+        return failure(kInvalidData, QStringLiteral("no wire format negotiated"));
     }
-    DecodeResult result;
-    Message &message = result.message;
+    // One pass validates the whole frame (syntax and UTF-8) and notes where the envelope's parts are; the
+    // payload stays bytes (phoenix-protocol.md 2; design-notes "Envelope-only decoding").
+    const char *text = data.constData();
+    jsontext::Reader reader(text, data.size());
+    Envelope envelope;
+    reader.skipSpace();
+    const char first = reader.peek();
+    const bool read = first == '['   ? readArray(reader, &envelope)
+                      : first == '{' ? readObject(reader, text, &envelope)
+                                     : reader.value(&envelope.top);
+    if (!read || !reader.atEnd()) {
+        if (read) {
+            reader.fail("garbage after the JSON value");
+        }
+        // Rare and final (the connection closes): Qt's parser words the error and its offset as before,
+        // unless it accepts what RFC 8259 does not (`.5`, `\x`, a raw tab in a string), then ours does.
+        QJsonParseError qtError{};
+        QJsonDocument::fromJson(data, &qtError);
+        const bool qtRefuses = qtError.error != QJsonParseError::NoError;
+        return failure(kInvalidData, QStringLiteral("invalid JSON at offset %1: %2")
+                                         .arg(qtRefuses ? qtError.offset : reader.errorOffset())
+                                         .arg(qtRefuses ? qtError.errorString() : QString::fromLatin1(reader.error())));
+    }
+    using Kind = jsontext::Token::Kind;
     if (format == WireFormat::V2Json) {
-        if (!document.isArray()) {
+        if (envelope.top.kind != Kind::Array) {
             return failure(kInvalidData, QStringLiteral("V2 frame is not a JSON array"));
         }
-        const QJsonArray array = document.array();
-        if (array.size() < 5) {
-            return failure(kInvalidData, QStringLiteral("V2 frame has %1 elements; expected 5").arg(array.size()));
+        if (envelope.count < 5) {
+            return failure(kInvalidData, QStringLiteral("V2 frame has %1 elements; expected 5").arg(envelope.count));
         }
-        message.joinRef = array.at(0);
-        message.ref = array.at(1);
-        if (!array.at(2).isString() || !array.at(3).isString()) {
+        if (envelope.parts[kTopic].kind != Kind::String || envelope.parts[kEvent].kind != Kind::String) {
             return failure(kInvalidData, QStringLiteral("V2 frame topic and event must be strings"));
         }
-        message.topic = array.at(2).toString();
-        message.event = array.at(3).toString();
-        message.payload = Payload::fromJson(array.at(4));
-    } else if (format == WireFormat::V1Json) {
-        if (!document.isObject()) {
+    } else {
+        if (envelope.top.kind != Kind::Object) {
             return failure(kInvalidData, QStringLiteral("V1 frame is not a JSON object"));
         }
-        const QJsonObject object = document.object();
-        for (const char *key : {"topic", "event", "payload", "ref"}) {
-            if (!object.contains(QLatin1String(key))) {
+        static constexpr std::pair<int, const char *> kRequired[] = {
+            {kTopic, "topic"}, {kEvent, "event"}, {kPayload, "payload"}, {kRef, "ref"}};
+        for (const auto &[part, key] : kRequired) {
+            if (envelope.parts[part].kind == Kind::None) {
                 return failure(kInvalidData,
                                QStringLiteral("V1 frame lacks the required key '%1'").arg(QLatin1String(key)));
             }
         }
-        if (!object.value(QLatin1String("topic")).isString() || !object.value(QLatin1String("event")).isString()) {
+        if (envelope.parts[kTopic].kind != Kind::String || envelope.parts[kEvent].kind != Kind::String) {
             return failure(kInvalidData, QStringLiteral("V1 frame topic and event must be strings"));
         }
-        message.topic = object.value(QLatin1String("topic")).toString();
-        message.event = object.value(QLatin1String("event")).toString();
-        message.ref = object.value(QLatin1String("ref"));
-        message.joinRef = object.contains(QLatin1String("join_ref")) ? object.value(QLatin1String("join_ref"))
-                                                                     : QJsonValue(QJsonValue::Null);
-        message.payload = Payload::fromJson(object.value(QLatin1String("payload")));
-    } else {
-        return failure(kInvalidData, QStringLiteral("no wire format negotiated"));
     }
-    if (!isRefValue(message.joinRef) || !isRefValue(message.ref)) {
+    const auto isRef = [](const jsontext::Token &token) {
+        return token.kind == Kind::None || token.kind == Kind::Null || token.kind == Kind::String ||
+               token.kind == Kind::Number;
+    };
+    if (!isRef(envelope.parts[kJoinRef]) || !isRef(envelope.parts[kRef])) {
         return failure(kInvalidData, QStringLiteral("join_ref and ref must be strings, numbers or null"));
     }
+    DecodeResult result;
+    Message &message = result.message;
+    const auto ref = [&](const jsontext::Token &token) {
+        return token.kind == Kind::None ? QJsonValue(QJsonValue::Null) : jsontext::scalarValue(text, token);
+    };
+    message.joinRef = ref(envelope.parts[kJoinRef]);
+    message.ref = ref(envelope.parts[kRef]);
+    message.topic = internedString(text, envelope.parts[kTopic]);
+    message.event = internedString(text, envelope.parts[kEvent]);
+    const jsontext::Token &payload = envelope.parts[kPayload];
+    message.payload = Payload::fromJsonText(data, payload.begin, payload.end - payload.begin);
     result.ok = true;
     return result;
 }
@@ -367,10 +550,8 @@ Frame encodeReply(WireFormat format, const QJsonValue &joinRef, const QJsonValue
                   const QString &status, const Payload &response, QString *error)
 {
     if (!response.isBinary) {
-        const QJsonValue body =
-            response.json.isUndefined() || response.json.isNull() ? QJsonValue(QJsonObject{}) : response.json;
-        const QJsonObject reply{{QStringLiteral("status"), status}, {QStringLiteral("response"), body}};
-        return textFrame(format, joinRef, ref, topic, events::kReply, reply);
+        return textFrame(format, joinRef, ref, topic, events::kReply, 32 + payloadHint(response.json),
+                         [&](QByteArray &out) { appendReplyBody(out, status, response.json); });
     }
     if (refuseBinaryForV1(format, error)) {
         return {};
@@ -401,7 +582,7 @@ Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &ev
 Frame encodeChannelControl(WireFormat format, const QJsonValue &joinRef, const QString &topic, const QString &event,
                            const QJsonObject &payload)
 {
-    return textFrame(format, joinRef, joinRef, topic, event, payload);
+    return textFrame(format, joinRef, joinRef, topic, event, LazyJson(payload));
 }
 
 Frame encodeClientMessage(WireFormat format, const Message &message, QString *error)
@@ -421,20 +602,25 @@ Frame encodeClientMessage(WireFormat format, const Message &message, QString *er
         return frame;
     }
     if (!message.payload.isBinary) {
+        QByteArray out;
+        out.reserve(48 + 3 * (message.topic.size() + message.event.size()) + payloadHint(message.payload.json));
         if (format == WireFormat::V1Json) {
-            QJsonObject object{{QStringLiteral("topic"), message.topic},
-                               {QStringLiteral("event"), message.event},
-                               {QStringLiteral("payload"), message.payload.json},
-                               {QStringLiteral("ref"), message.ref}};
+            out.append(R"({"event":)");
+            jsontext::appendString(out, message.event);
             if (!message.joinRef.isNull() && !message.joinRef.isUndefined()) {
-                object.insert(QStringLiteral("join_ref"), message.joinRef);
+                out.append(R"(,"join_ref":)");
+                jsontext::appendScalar(out, message.joinRef);
             }
-            return Frame{QJsonDocument(object).toJson(QJsonDocument::Compact), false};
+            out.append(R"(,"payload":)");
+            appendPayload(out, message.payload.json);
+            out.append(R"(,"ref":)");
+            jsontext::appendScalar(out, message.ref);
+            out.append(R"(,"topic":)");
+            jsontext::appendString(out, message.topic);
+            out.append('}');
+            return Frame{out, false};
         }
-        return Frame{
-            QJsonDocument(QJsonArray{message.joinRef, message.ref, message.topic, message.event, message.payload.json})
-                .toJson(QJsonDocument::Compact),
-            false};
+        return textFrame(format, message.joinRef, message.ref, message.topic, message.event, message.payload.json);
     }
     if (refuseBinaryForV1(format, error)) {
         return {};

@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #pragma once
 
+#include "lazyjson.h"
+
 #include <QByteArray>
 #include <QJsonObject>
 #include <QJsonValue>
@@ -26,9 +28,10 @@ struct UserBroadcast {
     bool json = true;
 };
 
-// A message payload: a JSON value (text frames) or raw bytes (V2 binary frames).
+// A message payload: a JSON value (text frames) or raw bytes (V2 binary frames). A JSON payload decoded
+// from a client keeps the client's bytes and is parsed only when read (LazyJson).
 struct Payload {
-    QJsonValue json = QJsonObject{};
+    LazyJson json;
     QByteArray bytes;
     bool isBinary = false;
     // Set for a Supabase user broadcast; `json` then holds its JSON form
@@ -38,6 +41,11 @@ struct Payload {
 
     static Payload fromJson(const QJsonValue &value) { return Payload{value, {}, false, {}}; }
     static Payload fromBinary(const QByteArray &data) { return Payload{QJsonValue(), data, true, {}}; }
+    // Validated JSON text: `size` bytes of `buffer` from `offset` (shared, not copied).
+    static Payload fromJsonText(const QByteArray &buffer, qsizetype offset, qsizetype size)
+    {
+        return Payload{LazyJson::fromText(buffer, offset, size), {}, false, {}};
+    }
     static Payload fromUserBroadcast(UserBroadcast broadcast, const QJsonValue &jsonForm)
     {
         return Payload{jsonForm, {}, false, std::make_shared<const UserBroadcast>(std::move(broadcast))};

@@ -47,7 +47,7 @@ Payload ScriptBridge::payloadFrom(const QJSValue &value, bool binary) const
 
 QJSValue ScriptBridge::toScript(const Payload &payload) const
 {
-    return payload.isBinary ? m_engine->toScriptValue(payload.bytes) : m_engine->toScriptValue(payload.json);
+    return payload.isBinary ? m_engine->toScriptValue(payload.bytes) : m_engine->toScriptValue(payload.json.value());
 }
 
 void ScriptBridge::log(int level, const QString &text) const

@@ -30,9 +30,15 @@ QString nextConnectionName(const char *what)
     return QStringLiteral("wsserve-store-%1-%2").arg(QLatin1String(what)).arg(counter.fetch_add(1));
 }
 
-QByteArray serialize(const QJsonValue &value)
+// A document holds any value as [value]. A client's payload is stored as the bytes it sent (validated).
+QByteArray serialize(const LazyJson &value)
 {
-    return QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact); // a document holds any value this way
+    if (value.hasText()) {
+        QByteArray text;
+        text.reserve(value.text().size() + 2);
+        return text.append('[').append(value.text()).append(']');
+    }
+    return QJsonDocument(QJsonArray{value.value()}).toJson(QJsonDocument::Compact);
 }
 
 QJsonValue deserialize(const QByteArray &text)

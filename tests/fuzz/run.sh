@@ -14,7 +14,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 seconds="${1:-60}"
 shift || true
-all_targets=(fuzz_v1json fuzz_v2json fuzz_v2binary fuzz_queryparams fuzz_httphead fuzz_config fuzz_wsframe fuzz_userbroadcast fuzz_tls)
+all_targets=(fuzz_envelope fuzz_v1json fuzz_v2json fuzz_v2binary fuzz_queryparams fuzz_httphead fuzz_config fuzz_wsframe fuzz_userbroadcast fuzz_tls)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all_targets[@]}")
 build="${WSSERVE_FUZZ_BUILD_DIR:-$root/build/fuzz}"

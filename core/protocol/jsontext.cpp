@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: MIT
+// SPDX-FileCopyrightText: wsserve contributors
+#include "jsontext.h"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+namespace wsserve::jsontext {
+
+namespace {
+
+constexpr quint64 kOnes = 0x0101010101010101ULL;
+constexpr quint64 kHighs = 0x8080808080808080ULL;
+
+// Eight string bytes at once: true when one of them needs a closer look (a quote, a backslash, a control
+// character or a non-ASCII byte).
+inline bool needsAttention(quint64 word)
+{
+    const quint64 quote = word ^ (kOnes * '"');
+    const quint64 backslash = word ^ (kOnes * '\\');
+    const quint64 zeroQuote = (quote - kOnes) & ~quote;
+    const quint64 zeroBackslash = (backslash - kOnes) & ~backslash;
+    const quint64 control = (word - kOnes * 0x20) & ~word;
+    return ((zeroQuote | zeroBackslash | control | word) & kHighs) != 0;
+}
+
+inline bool isDigit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+inline int hexValue(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+void appendUtf8(QByteArray &out, char32_t code)
+{
+    if (code < 0x80) {
+        out.append(static_cast<char>(code));
+    } else if (code < 0x800) {
+        out.append(static_cast<char>(0xC0 | (code >> 6)));
+        out.append(static_cast<char>(0x80 | (code & 0x3F)));
+    } else if (code < 0x10000) {
+        out.append(static_cast<char>(0xE0 | (code >> 12)));
+        out.append(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+        out.append(static_cast<char>(0x80 | (code & 0x3F)));
+    } else {
+        out.append(static_cast<char>(0xF0 | (code >> 18)));
+        out.append(static_cast<char>(0x80 | ((code >> 12) & 0x3F)));
+        out.append(static_cast<char>(0x80 | ((code >> 6) & 0x3F)));
+        out.append(static_cast<char>(0x80 | (code & 0x3F)));
+    }
+}
+
+void appendUnicodeEscape(QByteArray &out, char16_t unit)
+{
+    static constexpr char kHex[] = "0123456789abcdef";
+    const char escape[6] = {
+        '\\', 'u', kHex[(unit >> 12) & 0xF], kHex[(unit >> 8) & 0xF], kHex[(unit >> 4) & 0xF], kHex[unit & 0xF]};
+    out.append(escape, 6);
+}
+
+} // namespace
+
+Reader::Reader(const char *data, qsizetype size)
+    : m_data(data)
+    , m_size(size)
+{
+    if (size >= 3 && std::memcmp(data, "\xEF\xBB\xBF", 3) == 0) {
+        m_pos = 3; // a UTF-8 byte-order mark, which QJsonDocument also skips
+    }
+}
+
+bool Reader::fail(const char *why)
+{
+    if (!m_error) {
+        m_error = why;
+        m_errorOffset = m_pos;
+    }
+    return false;
+}
+
+void Reader::skipSpace()
+{
+    while (m_pos < m_size) {
+        const char c = m_data[m_pos];
+        if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+            return;
+        }
+        ++m_pos;
+    }
+}
+
+bool Reader::take(char c)
+{
+    skipSpace();
+    if (m_pos < m_size && m_data[m_pos] == c) {
+        ++m_pos;
+        return true;
+    }
+    return false;
+}
+
+bool Reader::atEnd()
+{
+    skipSpace();
+    return m_pos == m_size;
+}
+
+bool Reader::value(Token *token, int depth)
+{
+    skipSpace();
+    if (m_pos >= m_size) {
+        return fail("a value was expected, the text ended");
+    }
+    token->begin = m_pos;
+    token->escaped = false;
+    switch (m_data[m_pos]) {
+    case '"':
+        return string(token);
+    case '{':
+        token->kind = Token::Kind::Object;
+        if (!object(depth)) {
+            return false;
+        }
+        break;
+    case '[':
+        token->kind = Token::Kind::Array;
+        if (!array(depth)) {
+            return false;
+        }
+        break;
+    case 't':
+        return literal("true", 4, Token::Kind::True, token);
+    case 'f':
+        return literal("false", 5, Token::Kind::False, token);
+    case 'n':
+        return literal("null", 4, Token::Kind::Null, token);
+    default:
+        return number(token);
+    }
+    token->end = m_pos;
+    return true;
+}
+
+bool Reader::literal(const char *word, qsizetype length, Token::Kind kind, Token *token)
+{
+    if (m_size - m_pos < length || std::memcmp(m_data + m_pos, word, length) != 0) {
+        return fail("illegal value");
+    }
+    m_pos += length;
+    token->kind = kind;
+    token->end = m_pos;
+    return true;
+}
+
+bool Reader::number(Token *token)
+{
+    token->kind = Token::Kind::Number;
+    const qsizetype begin = m_pos;
+    if (m_data[m_pos] == '-') {
+        ++m_pos;
+    }
+    const qsizetype intBegin = m_pos;
+    if (m_pos < m_size && m_data[m_pos] == '0') {
+        ++m_pos;
+    } else if (m_pos < m_size && isDigit(m_data[m_pos])) {
+        while (m_pos < m_size && isDigit(m_data[m_pos])) {
+            ++m_pos;
+        }
+    } else {
+        return fail("illegal value");
+    }
+    const qsizetype intDigits = m_pos - intBegin;
+    if (m_pos < m_size && isDigit(m_data[m_pos])) {
+        return fail("illegal number (a leading zero)");
+    }
+    if (m_pos < m_size && m_data[m_pos] == '.') {
+        ++m_pos;
+        if (m_pos >= m_size || !isDigit(m_data[m_pos])) {
+            return fail("illegal number (no digit after the decimal point)");
+        }
+        while (m_pos < m_size && isDigit(m_data[m_pos])) {
+            ++m_pos;
+        }
+    }
+    bool exponent = false;
+    if (m_pos < m_size && (m_data[m_pos] == 'e' || m_data[m_pos] == 'E')) {
+        exponent = true;
+        ++m_pos;
+        if (m_pos < m_size && (m_data[m_pos] == '+' || m_data[m_pos] == '-')) {
+            ++m_pos;
+        }
+        if (m_pos >= m_size || !isDigit(m_data[m_pos])) {
+            return fail("illegal number (no digit in the exponent)");
+        }
+        while (m_pos < m_size && isDigit(m_data[m_pos])) {
+            ++m_pos;
+        }
+    }
+    if (exponent || intDigits > 300) {
+        // Only a number this long or with an exponent can leave the range of a double (refused, as
+        // QJsonDocument refuses it); one that rounds to zero is fine.
+        double parsed = 0;
+        const auto [end, error] = std::from_chars(m_data + begin, m_data + m_pos, parsed);
+        if (error == std::errc::result_out_of_range) {
+            const char *e = m_data + begin;
+            while (e < m_data + m_pos && *e != 'e' && *e != 'E') {
+                ++e;
+            }
+            const bool tiny = (e < m_data + m_pos - 1 && e[1] == '-') || (intDigits == 1 && m_data[intBegin] == '0');
+            if (!tiny) {
+                return fail("illegal number (out of the range of a double)");
+            }
+        }
+    }
+    token->end = m_pos;
+    return true;
+}
+
+bool Reader::utf8Sequence()
+{
+    // Same rules as the WebSocket layer's text check: no overlong forms, no surrogates, nothing past U+10FFFF.
+    const auto *p = reinterpret_cast<const unsigned char *>(m_data);
+    const unsigned char c = p[m_pos];
+    int extra = 0;
+    unsigned char low = 0x80;
+    unsigned char high = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+        extra = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        extra = 2;
+        low = c == 0xE0 ? 0xA0 : 0x80;
+        high = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        extra = 3;
+        low = c == 0xF0 ? 0x90 : 0x80;
+        high = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return fail("invalid UTF-8 in a string");
+    }
+    if (m_size - m_pos <= extra) {
+        return fail("invalid UTF-8 in a string (cut short)");
+    }
+    if (p[m_pos + 1] < low || p[m_pos + 1] > high) {
+        return fail("invalid UTF-8 in a string");
+    }
+    for (int i = 2; i <= extra; ++i) {
+        if ((p[m_pos + i] & 0xC0) != 0x80) {
+            return fail("invalid UTF-8 in a string");
+        }
+    }
+    m_pos += 1 + extra;
+    return true;
+}
+
+bool Reader::string(Token *token)
+{
+    token->kind = Token::Kind::String;
+    ++m_pos; // the opening quote
+    const auto *p = reinterpret_cast<const unsigned char *>(m_data);
+    for (;;) {
+        while (m_size - m_pos >= 8) {
+            quint64 word;
+            std::memcpy(&word, m_data + m_pos, 8);
+            if (needsAttention(word)) {
+                break;
+            }
+            m_pos += 8;
+        }
+        while (m_pos < m_size) {
+            const unsigned char c = p[m_pos];
+            if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) {
+                break;
+            }
+            ++m_pos;
+        }
+        if (m_pos >= m_size) {
+            return fail("unterminated string");
+        }
+        const unsigned char c = p[m_pos];
+        if (c == '"') {
+            ++m_pos;
+            token->end = m_pos;
+            return true;
+        }
+        if (c == '\\') {
+            token->escaped = true;
+            if (m_pos + 1 >= m_size) {
+                return fail("unterminated string");
+            }
+            switch (m_data[m_pos + 1]) {
+            case '"':
+            case '\\':
+            case '/':
+            case 'b':
+            case 'f':
+            case 'n':
+            case 'r':
+            case 't':
+                m_pos += 2;
+                break;
+            case 'u':
+                if (m_size - m_pos < 6 || hexValue(m_data[m_pos + 2]) < 0 || hexValue(m_data[m_pos + 3]) < 0 ||
+                    hexValue(m_data[m_pos + 4]) < 0 || hexValue(m_data[m_pos + 5]) < 0) {
+                    return fail("illegal \\u escape (four hex digits expected)");
+                }
+                m_pos += 6;
+                break;
+            default:
+                ++m_pos;
+                return fail("illegal escape sequence");
+            }
+            continue;
+        }
+        if (c < 0x20) {
+            return fail("control character in a string (it must be escaped)");
+        }
+        if (!utf8Sequence()) {
+            return false;
+        }
+    }
+}
+
+bool Reader::array(int depth)
+{
+    if (depth > kMaxDepth) {
+        return fail("too deeply nested");
+    }
+    ++m_pos; // '['
+    if (take(']')) {
+        return true;
+    }
+    Token element;
+    for (;;) {
+        if (!value(&element, depth + 1)) {
+            return false;
+        }
+        if (take(',')) {
+            continue;
+        }
+        if (take(']')) {
+            return true;
+        }
+        return fail("',' or ']' expected in an array");
+    }
+}
+
+bool Reader::object(int depth)
+{
+    if (depth > kMaxDepth) {
+        return fail("too deeply nested");
+    }
+    ++m_pos; // '{'
+    if (take('}')) {
+        return true;
+    }
+    Token key;
+    Token member;
+    for (;;) {
+        skipSpace();
+        if (m_pos >= m_size || m_data[m_pos] != '"') {
+            return fail("a string key was expected in an object");
+        }
+        key.begin = m_pos;
+        if (!string(&key)) {
+            return false;
+        }
+        if (!take(':')) {
+            return fail("':' expected after an object key");
+        }
+        if (!value(&member, depth + 1)) {
+            return false;
+        }
+        if (take(',')) {
+            continue;
+        }
+        if (take('}')) {
+            return true;
+        }
+        return fail("',' or '}' expected in an object");
+    }
+}
+
+QString stringValue(const char *data, const Token &token)
+{
+    const char *begin = data + token.begin + 1;
+    const char *end = data + token.end - 1;
+    if (!token.escaped) {
+        return QString::fromUtf8(begin, end - begin);
+    }
+    QByteArray utf8;
+    utf8.reserve(end - begin);
+    QString result;
+    const auto flush = [&] {
+        if (!utf8.isEmpty()) {
+            result.append(QString::fromUtf8(utf8));
+            utf8.clear();
+        }
+    };
+    for (const char *p = begin; p < end;) {
+        if (*p != '\\') {
+            utf8.append(*p++);
+            continue;
+        }
+        const char kind = p[1];
+        p += 2;
+        switch (kind) {
+        case 'b':
+            utf8.append('\b');
+            break;
+        case 'f':
+            utf8.append('\f');
+            break;
+        case 'n':
+            utf8.append('\n');
+            break;
+        case 'r':
+            utf8.append('\r');
+            break;
+        case 't':
+            utf8.append('\t');
+            break;
+        case 'u': {
+            const auto unit = static_cast<char16_t>((hexValue(p[0]) << 12) | (hexValue(p[1]) << 8) |
+                                                    (hexValue(p[2]) << 4) | hexValue(p[3]));
+            p += 4;
+            if (unit < 0xD800 || unit > 0xDFFF) {
+                appendUtf8(utf8, unit);
+            } else {
+                flush(); // a surrogate (paired or not) goes in as a UTF-16 unit, as QJsonDocument keeps it
+                result.append(QChar(unit));
+            }
+            break;
+        }
+        default: // '"', '\\', '/'
+            utf8.append(kind);
+            break;
+        }
+    }
+    flush();
+    return result;
+}
+
+bool stringEquals(const char *data, const Token &token, QLatin1StringView ascii)
+{
+    if (!token.escaped) {
+        const qsizetype length = token.end - token.begin - 2;
+        return length == ascii.size() && std::memcmp(data + token.begin + 1, ascii.data(), length) == 0;
+    }
+    return stringValue(data, token) == ascii;
+}
+
+QJsonValue scalarValue(const char *data, const Token &token)
+{
+    switch (token.kind) {
+    case Token::Kind::Null:
+        return QJsonValue(QJsonValue::Null);
+    case Token::Kind::True:
+        return QJsonValue(true);
+    case Token::Kind::False:
+        return QJsonValue(false);
+    case Token::Kind::String:
+        return QJsonValue(stringValue(data, token));
+    case Token::Kind::Number: {
+        const char *begin = data + token.begin;
+        const char *end = data + token.end;
+        const bool integral = std::find_if(begin, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end;
+        if (integral && token.end - token.begin <= 16) {
+            qint64 value = 0;
+            std::from_chars(begin, end, value);
+            return QJsonValue(value);
+        }
+        double value = 0;
+        const auto [at, error] = std::from_chars(begin, end, value);
+        if (error == std::errc::result_out_of_range) {
+            value = *begin == '-' ? -0.0 : 0.0; // the reader refused the other way out of range
+        }
+        return QJsonValue(value);
+    }
+    case Token::Kind::None:
+    case Token::Kind::Array:
+    case Token::Kind::Object:
+        break;
+    }
+    return QJsonValue(QJsonValue::Undefined);
+}
+
+void appendString(QByteArray &out, QStringView text)
+{
+    out.append('"');
+    const qsizetype size = text.size();
+    for (qsizetype i = 0; i < size; ++i) {
+        // Runs of plain ASCII (the usual topic, event and ref) are narrowed in one go.
+        qsizetype run = i;
+        while (run < size && text[run].unicode() >= 0x20 && text[run].unicode() < 0x80 && text[run] != u'"' &&
+               text[run] != u'\\') {
+            ++run;
+        }
+        if (run > i) {
+            const qsizetype at = out.size();
+            out.resize(at + (run - i));
+            char *to = out.data() + at;
+            for (qsizetype k = i; k < run; ++k) {
+                *to++ = static_cast<char>(text[k].unicode());
+            }
+            i = run;
+            if (i == size) {
+                break;
+            }
+        }
+        const char16_t unit = text[i].unicode();
+        if (unit >= 0x20 && unit < 0x80) {
+            if (unit == '"' || unit == '\\') {
+                out.append('\\');
+            }
+            out.append(static_cast<char>(unit));
+        } else if (unit < 0x20) {
+            switch (unit) {
+            case '\b':
+                out.append("\\b", 2);
+                break;
+            case '\f':
+                out.append("\\f", 2);
+                break;
+            case '\n':
+                out.append("\\n", 2);
+                break;
+            case '\r':
+                out.append("\\r", 2);
+                break;
+            case '\t':
+                out.append("\\t", 2);
+                break;
+            default:
+                appendUnicodeEscape(out, unit);
+                break;
+            }
+        } else if (QChar::isHighSurrogate(unit) && i + 1 < size && QChar::isLowSurrogate(text[i + 1].unicode())) {
+            appendUtf8(out, QChar::surrogateToUcs4(unit, text[i + 1].unicode()));
+            ++i;
+        } else if (QChar::isSurrogate(unit)) {
+            appendUnicodeEscape(out, unit); // a lone surrogate has no UTF-8 form
+        } else {
+            appendUtf8(out, unit);
+        }
+    }
+    out.append('"');
+}
+
+void appendScalar(QByteArray &out, const QJsonValue &value)
+{
+    switch (value.type()) {
+    case QJsonValue::Null:
+    case QJsonValue::Undefined:
+        out.append("null", 4);
+        return;
+    case QJsonValue::String:
+        appendString(out, value.toString());
+        return;
+    case QJsonValue::Bool:
+        value.toBool() ? out.append("true", 4) : out.append("false", 5);
+        return;
+    case QJsonValue::Double:
+    case QJsonValue::Array:
+    case QJsonValue::Object:
+        appendValue(out, value);
+        return;
+    }
+}
+
+void appendValue(QByteArray &out, const QJsonValue &value)
+{
+    switch (value.type()) {
+    case QJsonValue::Object:
+        out.append(QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact));
+        return;
+    case QJsonValue::Array:
+        out.append(QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact));
+        return;
+    case QJsonValue::Double: {
+        // Numbers exactly as QJsonDocument writes them (integers without a fraction, shortest doubles).
+        const QByteArray text = QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact);
+        out.append(text.constData() + 1, text.size() - 2);
+        return;
+    }
+    case QJsonValue::Null:
+    case QJsonValue::Undefined:
+    case QJsonValue::String:
+    case QJsonValue::Bool:
+        appendScalar(out, value);
+        return;
+    }
+}
+
+} // namespace wsserve::jsontext

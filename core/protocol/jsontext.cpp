@@ -214,19 +214,11 @@ bool Reader::number(Token *token)
         }
     }
     if (exponent || intDigits > 300) {
-        // Only a number this long or with an exponent can leave the range of a double (refused, as
-        // QJsonDocument refuses it); one that rounds to zero is fine.
+        // Only a number this long or with an exponent can leave the range of a double; QJsonDocument
+        // refuses it either way (1e400 and 1e-400 alike), and so do we.
         double parsed = 0;
-        const auto [end, error] = std::from_chars(m_data + begin, m_data + m_pos, parsed);
-        if (error == std::errc::result_out_of_range) {
-            const char *e = m_data + begin;
-            while (e < m_data + m_pos && *e != 'e' && *e != 'E') {
-                ++e;
-            }
-            const bool tiny = (e < m_data + m_pos - 1 && e[1] == '-') || (intDigits == 1 && m_data[intBegin] == '0');
-            if (!tiny) {
-                return fail("illegal number (out of the range of a double)");
-            }
+        if (std::from_chars(m_data + begin, m_data + m_pos, parsed).ec == std::errc::result_out_of_range) {
+            return fail("illegal number (out of the range of a double)");
         }
     }
     token->end = m_pos;
@@ -404,56 +396,74 @@ QString stringValue(const char *data, const Token &token)
     if (!token.escaped) {
         return QString::fromUtf8(begin, end - begin);
     }
-    QByteArray utf8;
-    utf8.reserve(end - begin);
+    // QString::fromUtf8 drops a byte-order mark at the start of a string (QJsonDocument's strings lose it
+    // the same way); anywhere else it is a character.
+    if (end - begin >= 3 && std::memcmp(begin, "\xEF\xBB\xBF", 3) == 0) {
+        begin += 3;
+    }
     QString result;
-    const auto flush = [&] {
-        if (!utf8.isEmpty()) {
-            result.append(QString::fromUtf8(utf8));
-            utf8.clear();
-        }
-    };
-    for (const char *p = begin; p < end;) {
-        if (*p != '\\') {
-            utf8.append(*p++);
+    result.reserve(end - begin);
+    const auto *p = reinterpret_cast<const unsigned char *>(begin);
+    const auto *stop = reinterpret_cast<const unsigned char *>(end);
+    while (p < stop) {
+        const unsigned char c = *p;
+        if (c == '\\') {
+            const char kind = static_cast<char>(p[1]);
+            p += 2;
+            switch (kind) {
+            case 'b':
+                result.append(u'\b');
+                break;
+            case 'f':
+                result.append(u'\f');
+                break;
+            case 'n':
+                result.append(u'\n');
+                break;
+            case 'r':
+                result.append(u'\r');
+                break;
+            case 't':
+                result.append(u'\t');
+                break;
+            case 'u':
+                // Surrogates, paired or not, go in as UTF-16 units, as QJsonDocument keeps them.
+                result.append(QChar(static_cast<char16_t>((hexValue(static_cast<char>(p[0])) << 12) |
+                                                          (hexValue(static_cast<char>(p[1])) << 8) |
+                                                          (hexValue(static_cast<char>(p[2])) << 4) |
+                                                          hexValue(static_cast<char>(p[3])))));
+                p += 4;
+                break;
+            default: // '"', '\\', '/'
+                result.append(QLatin1Char(kind));
+                break;
+            }
             continue;
         }
-        const char kind = p[1];
-        p += 2;
-        switch (kind) {
-        case 'b':
-            utf8.append('\b');
-            break;
-        case 'f':
-            utf8.append('\f');
-            break;
-        case 'n':
-            utf8.append('\n');
-            break;
-        case 'r':
-            utf8.append('\r');
-            break;
-        case 't':
-            utf8.append('\t');
-            break;
-        case 'u': {
-            const auto unit = static_cast<char16_t>((hexValue(p[0]) << 12) | (hexValue(p[1]) << 8) |
-                                                    (hexValue(p[2]) << 4) | hexValue(p[3]));
-            p += 4;
-            if (unit < 0xD800 || unit > 0xDFFF) {
-                appendUtf8(utf8, unit);
-            } else {
-                flush(); // a surrogate (paired or not) goes in as a UTF-16 unit, as QJsonDocument keeps it
-                result.append(QChar(unit));
-            }
-            break;
+        // Validated UTF-8: decode one sequence.
+        char32_t code = c;
+        int extra = 0;
+        if (c >= 0xF0) {
+            code = c & 0x07;
+            extra = 3;
+        } else if (c >= 0xE0) {
+            code = c & 0x0F;
+            extra = 2;
+        } else if (c >= 0xC0) {
+            code = c & 0x1F;
+            extra = 1;
         }
-        default: // '"', '\\', '/'
-            utf8.append(kind);
-            break;
+        for (int i = 1; i <= extra; ++i) {
+            code = (code << 6) | (p[i] & 0x3F);
+        }
+        p += 1 + extra;
+        if (code >= 0x10000) {
+            result.append(QChar(QChar::highSurrogate(code)));
+            result.append(QChar(QChar::lowSurrogate(code)));
+        } else {
+            result.append(QChar(static_cast<char16_t>(code)));
         }
     }
-    flush();
     return result;
 }
 

@@ -80,23 +80,23 @@ void Instance::flushSplit()
 {
     // Only the sends run on other threads (parallelflush.h); nothing is queued meanwhile, and what their
     // results mean is handled here afterwards, as flushClient does.
-    QList<quint64> rest;
     m_splitClients.clear();
     m_splitConnections.clear();
-    for (const quint64 id : std::as_const(m_dirty)) {
-        Client *client = m_clients.find(id);
+    qsizetype kept = 0; // long-poll clients stay in m_dirty (in place: the list keeps its capacity)
+    for (qsizetype i = 0; i < m_dirty.size(); ++i) {
+        Client *client = m_clients.find(m_dirty.at(i));
         if (!client) {
             continue;
         }
         if (client->longPoll) {
-            rest.append(id);
+            m_dirty[kept++] = client->id;
             continue;
         }
         client->dirty = false;
         m_splitClients.push_back(client);
         m_splitConnections.push_back(&client->conn);
     }
-    m_dirty = std::move(rest);
+    m_dirty.resize(kept);
     m_splitStatuses.resize(m_splitConnections.size());
     parallelflush::flush(m_splitConnections, m_splitStatuses);
     for (size_t i = 0; i < m_splitClients.size(); ++i) {

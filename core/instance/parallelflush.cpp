@@ -12,6 +12,10 @@
 #include <thread>
 #include <vector>
 
+#ifdef Q_OS_LINUX
+#include <pthread.h>
+#endif
+
 namespace wsserve::parallelflush {
 
 namespace {
@@ -59,7 +63,12 @@ public:
     {
         m_threads.reserve(static_cast<size_t>(workers));
         for (int i = 0; i < workers; ++i) {
-            m_threads.emplace_back([this] { work(); });
+            m_threads.emplace_back([this] {
+#ifdef Q_OS_LINUX
+                pthread_setname_np(pthread_self(), "flush-worker"); // in top and perf, not "instance:<id>"
+#endif
+                work();
+            });
         }
     }
     Pool(const Pool &) = delete;

@@ -259,7 +259,8 @@ private slots:
         QVERIFY(server.addInstance(u"room"_s, u"chat"_s,
                                    {{u"presence"_s, false},
                                     {u"max_messages_per_second"_s, 0},
-                                    {u"max_send_buffer_bytes"_s, 256 * 1024 * 1024}}));
+                                    {u"max_send_buffer_bytes"_s, 256 * 1024 * 1024},
+                                    {u"idle_timeout_ms"_s, 600000}})); // nobody heartbeats; sanitizer runs are slow
 
         constexpr int kFast = 40;
         std::vector<std::unique_ptr<PhoenixTestClient>> fast;

@@ -24,6 +24,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 
 class QTimer;
 
@@ -149,6 +150,11 @@ private:
     // Writes every queued frame (one vectored send per client); drops clients whose peer is gone.
     void flushAll();
     void flushClient(Client &client);
+    // flushAll's part for a flush over parallelflush::threshold(): the sends spread over worker threads.
+    void flushSplit();
+    // What a client's flush result means: dropped when failed, write interest while pending, shutdown
+    // after the close frame.
+    void applyFlush(Client &client, net::WsConnection::FlushStatus status);
     // Removes the clients whose sockets failed during a flush; only where no handler is running.
     void reap();
     // Records a frame for the live message flow (only while someone watches).
@@ -207,6 +213,10 @@ private:
     QHash<qintptr, HttpWrite> m_httpWrites;
     QList<quint64> m_dirty; // clients with frames queued since the last flush
     QList<quint64> m_gone;  // clients whose peer went away while writing
+    // flushSplit's lists, kept between flushes (a very large broadcast reuses them).
+    std::vector<Client *> m_splitClients;
+    std::vector<net::WsConnection *> m_splitConnections;
+    std::vector<net::WsConnection::FlushStatus> m_splitStatuses;
     bool m_inBatch = false;
     bool m_flushQueued = false;
     QList<qint64> m_crashTimesMs;

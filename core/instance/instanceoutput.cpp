@@ -8,6 +8,7 @@
 #include "clock.h"
 #include "logging.h"
 #include "net/poller.h"
+#include "parallelflush.h"
 
 namespace wsserve {
 
@@ -62,6 +63,9 @@ void Instance::scheduleFlush()
 
 void Instance::flushAll()
 {
+    if (parallelflush::threshold() > 0 && m_dirty.size() >= parallelflush::threshold()) {
+        flushSplit(); // the socket clients of a very large broadcast; long-poll ones stay for the loop
+    }
     // Index loop: a client dropped here may make the behaviour send to others, which appends.
     for (qsizetype i = 0; i < m_dirty.size(); ++i) {
         if (Client *client = m_clients.find(m_dirty.at(i))) {
@@ -70,6 +74,34 @@ void Instance::flushAll()
         }
     }
     m_dirty.clear();
+}
+
+void Instance::flushSplit()
+{
+    // Only the sends run on other threads (parallelflush.h); nothing is queued meanwhile, and what their
+    // results mean is handled here afterwards, as flushClient does.
+    m_splitClients.clear();
+    m_splitConnections.clear();
+    qsizetype kept = 0; // long-poll clients stay in m_dirty (in place: the list keeps its capacity)
+    for (qsizetype i = 0; i < m_dirty.size(); ++i) {
+        Client *client = m_clients.find(m_dirty.at(i));
+        if (!client) {
+            continue;
+        }
+        if (client->longPoll) {
+            m_dirty[kept++] = client->id;
+            continue;
+        }
+        client->dirty = false;
+        m_splitClients.push_back(client);
+        m_splitConnections.push_back(&client->conn);
+    }
+    m_dirty.resize(kept);
+    m_splitStatuses.resize(m_splitConnections.size());
+    parallelflush::flush(m_splitConnections, m_splitStatuses);
+    for (size_t i = 0; i < m_splitClients.size(); ++i) {
+        applyFlush(*m_splitClients[i], m_splitStatuses[i]);
+    }
 }
 
 void Instance::reap()
@@ -88,7 +120,12 @@ void Instance::flushClient(Client &client)
         }
         return;
     }
-    switch (client.conn.flush()) {
+    applyFlush(client, client.conn.flush());
+}
+
+void Instance::applyFlush(Client &client, net::WsConnection::FlushStatus status)
+{
+    switch (status) {
     case net::WsConnection::FlushStatus::Failed:
         // Not removed here: a behaviour callback (stallThread, failInstance) may be flushing while its
         // own client is on the stack.

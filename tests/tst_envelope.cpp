@@ -58,8 +58,8 @@ void tst_Envelope::payloadBytesAreSplicedUnchanged()
     // A client's null payload is answered with an empty response object, as before.
     const DecodeResult nullPayload = codec::decodeText(WireFormat::V2Json, R"(["1","2","t","e",null])");
     QVERIFY(nullPayload.ok);
-    const Frame nullReply = codec::encodeReply(WireFormat::V2Json, nullPayload.message.joinRef,
-                                               nullPayload.message.ref, u"t"_s, u"ok"_s, nullPayload.message.payload);
+    const Frame nullReply = codec::encodeReply(WireFormat::V2Json, nullPayload.message.joinRef, nullPayload.message.ref,
+                                               u"t"_s, u"ok"_s, nullPayload.message.payload);
     QCOMPARE(nullReply.data, R"(["1","2","t","phx_reply",{"response":{},"status":"ok"}])");
 }
 
@@ -197,7 +197,8 @@ void tst_Envelope::stringsRoundTripThroughTheWriter()
 void tst_Envelope::rawDataInputIsCopied()
 {
     QByteArray storage = R"(["1","2","t","e",{"kept":true}])";
-    DecodeResult decoded = codec::decodeText(WireFormat::V2Json, QByteArray::fromRawData(storage.data(), storage.size()));
+    DecodeResult decoded =
+        codec::decodeText(WireFormat::V2Json, QByteArray::fromRawData(storage.data(), storage.size()));
     QVERIFY(decoded.ok);
     storage.fill('x'); // the caller's buffer goes away; the payload kept its own bytes
     QCOMPARE(decoded.message.payload.json.text(), QByteArrayView(R"({"kept":true})"));

@@ -396,11 +396,9 @@ QString stringValue(const char *data, const Token &token)
     if (!token.escaped) {
         return QString::fromUtf8(begin, end - begin);
     }
-    // QString::fromUtf8 drops a byte-order mark at the start of a string (QJsonDocument's strings lose it
-    // the same way); anywhere else it is a character.
-    if (end - begin >= 3 && std::memcmp(begin, "\xEF\xBB\xBF", 3) == 0) {
-        begin += 3;
-    }
+    // Decoded by hand, not in QString::fromUtf8 chunks: that drops a byte-order mark at the start of each
+    // chunk, and QJsonDocument keeps it in a string with escapes (it drops it only at the start of a
+    // string without any, as QString::fromUtf8 does above).
     QString result;
     result.reserve(end - begin);
     const auto *p = reinterpret_cast<const unsigned char *>(begin);
@@ -428,10 +426,9 @@ QString stringValue(const char *data, const Token &token)
                 break;
             case 'u':
                 // Surrogates, paired or not, go in as UTF-16 units, as QJsonDocument keeps them.
-                result.append(QChar(static_cast<char16_t>((hexValue(static_cast<char>(p[0])) << 12) |
-                                                          (hexValue(static_cast<char>(p[1])) << 8) |
-                                                          (hexValue(static_cast<char>(p[2])) << 4) |
-                                                          hexValue(static_cast<char>(p[3])))));
+                result.append(QChar(static_cast<char16_t>(
+                    (hexValue(static_cast<char>(p[0])) << 12) | (hexValue(static_cast<char>(p[1])) << 8) |
+                    (hexValue(static_cast<char>(p[2])) << 4) | hexValue(static_cast<char>(p[3])))));
                 p += 4;
                 break;
             default: // '"', '\\', '/'
@@ -564,8 +561,10 @@ void appendString(QByteArray &out, QStringView text)
         } else if (QChar::isHighSurrogate(unit) && i + 1 < size && QChar::isLowSurrogate(text[i + 1].unicode())) {
             appendUtf8(out, QChar::surrogateToUcs4(unit, text[i + 1].unicode()));
             ++i;
-        } else if (QChar::isSurrogate(unit)) {
-            appendUnicodeEscape(out, unit); // a lone surrogate has no UTF-8 form
+        } else if (QChar::isSurrogate(unit) || unit == 0xFEFF) {
+            // A lone surrogate has no UTF-8 form; a byte-order mark written raw at the start of a string
+            // would be dropped by the reader (QString::fromUtf8), so it is escaped too.
+            appendUnicodeEscape(out, unit);
         } else {
             appendUtf8(out, unit);
         }

@@ -406,7 +406,7 @@ void LoadGen::sendText(size_t idx, std::string_view text)
     if (c.fd < 0)
         return;
     appendFrame(c.out, 0x1, text);
-    if (c.st != St::Connecting)
+    if (c.st != St::Connecting && !batchingOut)
         flush(idx);
 }
 
@@ -458,6 +458,18 @@ void LoadGen::onEvent(size_t idx, uint32_t events)
 }
 
 void LoadGen::onReadable(size_t idx)
+{
+    // What the replies of one read make the clients send (the next pushes) goes out in one send() at the
+    // end, not one per message: the generator then costs a syscall per batch, as a pipelining client would.
+    batchingOut = true;
+    readAll(idx);
+    batchingOut = false;
+    Conn &c = conns[idx];
+    if (c.fd >= 0 && c.outOff < c.out.size() && c.st != St::Connecting)
+        flush(idx);
+}
+
+void LoadGen::readAll(size_t idx)
 {
     char buf[65536];
     for (;;) {

@@ -169,6 +169,7 @@ private:
     uint64_t errors = 0;
     std::string firstError;
     bool stopping = false;
+    bool batchingOut = false; // inside onReadable: sendText() queues, onReadable() flushes once
 
     // generic counters
     uint64_t opened = 0, joinedCount = 0, failed = 0;
@@ -205,6 +206,7 @@ private:
     void flush(size_t idx);
     void onEvent(size_t idx, uint32_t events);
     void onReadable(size_t idx);
+    void readAll(size_t idx);
     void processInput(size_t idx);
     void onOpen(size_t idx);
     void onText(size_t idx, std::string_view text);

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # ctest bench_loadgen_smoke: every loadgen scenario for about a second with tiny counts against the built
 # wsserve (and the echo scenario against the raw Qt baseline), so the benchmark tooling never rots.
-# Usage: bench/smoke.sh WSSERVE_BINARY LOADGEN_BINARY [QTRAW_BINARY]. Prints "bench smoke: ok" on success.
+# Usage: bench/smoke.sh WSSERVE_BINARY LOADGEN_BINARY [QTRAW_BINARY [PLAIN_BINARY]]. Prints "bench smoke: ok" on
+# success.
 set -euo pipefail
 WSSERVE=$1
 LOADGEN=$2
 QTRAW=${3:-}
+PLAIN=${4:-}
 TMP=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -51,6 +53,7 @@ WPORT=$PORT WPID=$PID
 ECHO_PATH="/socket/bench/websocket?vsn=2.0.0"
 ROOM_PATH="/socket/room/websocket?vsn=2.0.0"
 run echo      --scenario echo      --port "$WPORT" --path "$ECHO_PATH" --clients 8 --in-flight 2 --server-pid "$WPID"
+run echo4k    --scenario echo      --port "$WPORT" --path "$ECHO_PATH" --clients 4 --payload 4096 --server-pid "$WPID"
 run broadcast --scenario broadcast --port "$WPORT" --path "$ROOM_PATH" --clients 20 --in-flight 2 --server-pid "$WPID"
 run connect   --scenario connect   --port "$WPORT" --path "$ROOM_PATH" --clients 100 --server-pid "$WPID"
 run churn     --scenario churn     --port "$WPORT" --path "$ROOM_PATH" --clients 4 --server-pid "$WPID"
@@ -63,6 +66,14 @@ run tls-broadcast --scenario broadcast --port "$PORT" --path "$ROOM_PATH" --clie
 if [[ -n $QTRAW ]]; then
     start qtraw "$QTRAW" --mode echo
     run qtraw-echo --scenario echo --port "$PORT" --clients 4
+    start qtraw-plain "$QTRAW" --mode broadcast --plain
+    run qtraw-plain-broadcast --scenario broadcast --port "$PORT" --clients 8 --in-flight 2 --plain --server-pid "$PID"
+fi
+if [[ -n $PLAIN ]]; then # issue 13: wsserve's I/O layer with raw frames
+    start plain-echo "$PLAIN" --mode echo
+    run plain-echo --scenario echo --port "$PORT" --clients 8 --in-flight 4 --plain --server-pid "$PID"
+    start plain-fanout "$PLAIN" --mode fanout
+    run plain-fanout --scenario broadcast --port "$PORT" --clients 20 --in-flight 2 --plain --server-pid "$PID"
 fi
 if [[ $FAIL != 0 ]]; then exit 1; fi
 echo "bench smoke: ok"

@@ -1,67 +1,8 @@
-// wsserve_loadgen: a single-threaded epoll load generator speaking the Phoenix Channels V2 protocol over
-// WebSocket (RFC 6455, its own minimal framing: masked client frames, text only, close/ping handled).
-// No Qt, so the generator costs as little CPU per message as possible and is never the bottleneck.
-//
-// Scenarios (see docs/benchmarks.md):
-//   connect   N idle joined clients: connect+join rate, server RSS before/after (KB per connection), then
-//             heartbeat round trips (p50/p99) at the rate N clients produce (one per client per 30 s,
-//             at least 50/s), round-robin over all clients, for --seconds.
-//   echo      C clients, K pushes in flight each, payload of B bytes: msgs/s, p50/p99 send-to-reply.
-//   broadcast N subscribers of topic `bench` plus one publisher pushing to the same topic (chat instance
-//             with presence=false, or a baseline in broadcast mode); at most K broadcasts awaiting the
-//             publisher's ok reply; deliveries/s and publish-to-last-delivery p50/p99; loss once deliveries
-//             have stopped arriving for --drain-seconds (default 3).
-//   churn     C concurrent loops connect -> join -> leave -> close for --seconds: joins/s; server RSS and
-//             open fds at start and end.
-// Output: exactly one line `loadgen: scenario=... key=value ...` on stdout; exit 0 when errors=0 (and
-// lost=0 for broadcast), 1 otherwise, 2 on bad usage.
-#include <arpa/inet.h>
-#include <dirent.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/epoll.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <unistd.h>
+// wsserve_loadgen: options, connections and framing (the scenarios are in loadgen_scenarios.cpp; see
+// loadgen.h for what the tool does).
+#include "loadgen.h"
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <csignal>
-#include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <ctime>
-#include <deque>
-#include <string>
-#include <string_view>
-#include <vector>
-
-namespace {
-
-// ---------------------------------------------------------------------------------------------- options
-struct Options {
-    std::string scenario = "echo";
-    std::string host = "127.0.0.1";
-    int port = 0;
-    std::string path = "/socket/bench/websocket?vsn=2.0.0";
-    std::string topic = "bench";
-    int clients = 100;
-    int inFlight = 1;
-    int payload = 32;
-    double seconds = 10;
-    long serverPid = 0;
-    int sourceAddresses = 16;
-    int connectConcurrency = 256;
-    double drainSeconds = 3;
-    int maxUndelivered = 0; // broadcast: published but not yet delivered to every subscriber; 0 = 4 x in-flight
-    int port2 = 0;          // a second node (cluster-broadcast): odd-numbered connections go there
-    bool tls = false;       // wss:// (OpenSSL; the server's certificate is not verified: a loopback benchmark)
-};
+namespace loadgen {
 
 [[noreturn]] void usage(const char *msg)
 {
@@ -70,7 +11,8 @@ struct Options {
         "loadgen: %s\nusage: wsserve_loadgen --scenario connect|echo|broadcast|churn --port P [--host 127.0.0.1]\n"
         "  [--path /socket/ID/websocket?vsn=2.0.0] [--topic bench] [--clients N] [--in-flight K] [--payload BYTES]\n"
         "  [--seconds S] [--server-pid PID] [--source-addresses 16] [--connect-concurrency 256] [--drain-seconds 3]\n"
-        "  [--max-undelivered 4xK] [--port2 P (odd-numbered connections to a second node)] [--tls]\n",
+        "  [--max-undelivered 4xK] [--port2 P (odd-numbered connections to a second node)] [--tls]\n"
+        "  [--plain (raw frames, echo/broadcast)] [--start-at UNIX_TIME (echo/broadcast window start)]\n",
         msg);
     std::exit(2);
 }
@@ -117,6 +59,10 @@ Options parseArgs(int argc, char **argv)
             o.port2 = std::atoi(val());
         else if (a == "--tls")
             o.tls = true;
+        else if (a == "--plain")
+            o.plain = true;
+        else if (a == "--start-at")
+            o.startAt = std::atof(val());
         else if (a == "--help" || a == "-h")
             usage("help");
         else
@@ -127,8 +73,10 @@ Options parseArgs(int argc, char **argv)
     if (o.port <= 0 || o.port > 65535)
         usage("bad --port");
     if (o.clients < 1 || o.inFlight < 1 || o.payload < 0 || o.seconds <= 0 || o.sourceAddresses < 1 ||
-        o.sourceAddresses > 254 || o.connectConcurrency < 1)
+        o.sourceAddresses > 254 || o.connectConcurrency < 1 || o.payload > (16 << 20) || o.startAt < 0)
         usage("bad numeric flag");
+    if (o.plain && o.scenario != "echo" && o.scenario != "broadcast")
+        usage("--plain works with --scenario echo or broadcast");
     in_addr tmp{};
     if (inet_pton(AF_INET, o.host.c_str(), &tmp) != 1 || (ntohl(tmp.s_addr) >> 24) != 127)
         usage("--host must be an IPv4 loopback address (127.x.x.x)");
@@ -178,6 +126,66 @@ long countFds(long pid)
     return n;
 }
 
+long long readCpuTicks(long pid)
+{
+    if (pid <= 0)
+        return -1;
+    char p[64];
+    std::snprintf(p, sizeof p, "/proc/%ld/stat", pid);
+    FILE *f = std::fopen(p, "r");
+    if (!f)
+        return -1;
+    char buf[1024];
+    const size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+    std::fclose(f);
+    buf[n] = 0;
+    // fields after the command name (which may hold spaces): state(3) ... utime(14) stime(15)
+    const char *s = std::strrchr(buf, ')');
+    if (!s)
+        return -1;
+    unsigned long long utime = 0, stime = 0;
+    if (std::sscanf(s + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+        return -1;
+    return static_cast<long long>(utime + stime);
+}
+
+double realtimeS()
+{
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+
+bool LoadGen::startDue() const
+{
+    return opt.startAt <= 0 || realtimeS() >= opt.startAt;
+}
+
+void LoadGen::openWindow()
+{
+    if (opt.startAt > 0 && realtimeS() > opt.startAt + 0.05)
+        error("not ready at --start-at (connecting and warm-up took longer)");
+    cpuStart = readCpuTicks(opt.serverPid);
+    windowStartNs = nowNs();
+    measuring = true;
+}
+
+void LoadGen::closeWindow()
+{
+    measuring = false;
+    windowEndNs = nowNs();
+    cpuEnd = readCpuTicks(opt.serverPid);
+}
+
+std::string LoadGen::windowFields() const
+{
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "window_s=%.4f server_cpu_ticks=%lld plain=%d",
+                  double(windowEndNs - windowStartNs) / 1e9, cpuStart >= 0 && cpuEnd >= 0 ? cpuEnd - cpuStart : -1LL,
+                  opt.plain ? 1 : 0);
+    return buf;
+}
+
 std::string loadAvg1()
 {
     FILE *f = std::fopen("/proc/loadavg", "r");
@@ -190,26 +198,7 @@ std::string loadAvg1()
     return buf;
 }
 
-struct Stats {
-    std::vector<uint32_t> us;
-    void add(uint64_t ns)
-    {
-        if (us.size() < 50'000'000)
-            us.push_back(uint32_t(std::min<uint64_t>(ns / 1000, 0xffffffffu)));
-    }
-    // Percentile by nearest rank; -1 without samples.
-    long pct(double p)
-    {
-        if (us.empty())
-            return -1;
-        size_t k = size_t(p / 100.0 * double(us.size()));
-        if (k >= us.size())
-            k = us.size() - 1;
-        std::nth_element(us.begin(), us.begin() + long(k), us.end());
-        return long(us[k]);
-    }
-};
-
+namespace {
 uint64_t rngState = 0x9e3779b97f4a7c15ull;
 inline uint32_t rng32()
 {
@@ -218,6 +207,7 @@ inline uint32_t rng32()
     rngState ^= rngState << 17;
     return uint32_t(rngState >> 16);
 }
+} // namespace
 
 // Appends one masked client frame (FIN set) to out.
 void appendFrame(std::string &out, uint8_t opcode, std::string_view payload)
@@ -249,175 +239,6 @@ void appendFrame(std::string &out, uint8_t opcode, std::string_view payload)
     for (size_t i = 0; i < n; ++i)
         p[i] = char(uint8_t(p[i]) ^ mask[i & 3]);
 }
-
-// Minimal V2 frame view: [join_ref, ref, topic, event, payload]. Header strings are taken verbatim
-// (escapes are not decoded: the strings this tool matches on contain none).
-struct Msg {
-    std::string_view joinRef, ref, topic, event, payload;
-};
-
-bool parseField(std::string_view s, size_t &i, std::string_view &out, bool &isNull)
-{
-    while (i < s.size() && (s[i] == ' ' || s[i] == ','))
-        ++i;
-    if (i >= s.size())
-        return false;
-    if (s[i] == '"') {
-        size_t j = i + 1;
-        while (j < s.size() && s[j] != '"')
-            j += (s[j] == '\\') ? 2 : 1;
-        if (j >= s.size())
-            return false;
-        out = s.substr(i + 1, j - i - 1);
-        isNull = false;
-        i = j + 1;
-        return true;
-    }
-    if (s.compare(i, 4, "null") == 0) {
-        out = {};
-        isNull = true;
-        i += 4;
-        return true;
-    }
-    // a number (refs sent as numbers by some clients)
-    size_t j = i;
-    while (j < s.size() && s[j] != ',' && s[j] != ']')
-        ++j;
-    out = s.substr(i, j - i);
-    isNull = false;
-    i = j;
-    return true;
-}
-
-bool parseMsg(std::string_view s, Msg &m)
-{
-    size_t i = 0;
-    while (i < s.size() && s[i] == ' ')
-        ++i;
-    if (i >= s.size() || s[i] != '[')
-        return false;
-    ++i;
-    bool n1 = false, n2 = false, n3 = false, n4 = false;
-    if (!parseField(s, i, m.joinRef, n1) || !parseField(s, i, m.ref, n2) || !parseField(s, i, m.topic, n3) ||
-        !parseField(s, i, m.event, n4))
-        return false;
-    while (i < s.size() && (s[i] == ' ' || s[i] == ','))
-        ++i;
-    size_t end = s.size();
-    while (end > i && (s[end - 1] == ' ' || s[end - 1] == '\n'))
-        --end;
-    if (end <= i || s[end - 1] != ']')
-        return false;
-    m.payload = s.substr(i, end - 1 - i);
-    return true;
-}
-
-uint64_t toU64(std::string_view v)
-{
-    uint64_t r = 0;
-    for (char ch : v) {
-        if (ch < '0' || ch > '9')
-            return UINT64_MAX;
-        r = r * 10 + uint64_t(ch - '0');
-    }
-    return v.empty() ? UINT64_MAX : r;
-}
-
-bool replyOk(std::string_view payload)
-{
-    return payload.find("\"status\":\"ok\"") != std::string_view::npos;
-}
-
-// ---------------------------------------------------------------------------------------------- connections
-enum class St : uint8_t { Free, Connecting, TlsHandshake, Handshaking, Open, Closing };
-
-struct Conn {
-    int fd = -1;
-    SSL *ssl = nullptr; // with --tls
-    uint32_t gen = 0;
-    St st = St::Free;
-    bool joined = false;
-    bool publisher = false;
-    bool wantOut = false;
-    bool leaving = false;
-    bool closeAcked = false;
-    std::string out;
-    size_t outOff = 0;
-    std::string in;
-    size_t inOff = 0;
-    std::string frag;
-    uint8_t fragOp = 0;
-    uint64_t nextRef = 2; // "1" is the join
-    uint64_t tStart = 0;
-    uint64_t closeDeadline = 0;
-    std::deque<std::pair<uint64_t, uint64_t>> pending; // (ref, send time)
-};
-
-class LoadGen
-{
-public:
-    explicit LoadGen(Options o)
-        : opt(std::move(o))
-    {}
-    int run();
-
-private:
-    Options opt;
-    int ep = -1;
-    std::vector<Conn> conns;
-    sockaddr_in dst{};
-    SSL_CTX *tlsCtx = nullptr;
-    std::string upgradeReq;
-    std::string pushPayloadJson; // {"p":"xxx"}
-    uint64_t errors = 0;
-    std::string firstError;
-    bool stopping = false;
-
-    // generic counters
-    uint64_t opened = 0, joinedCount = 0, failed = 0;
-    Stats lat;
-    uint64_t msgs = 0; // echo replies counted in the measuring window
-    bool measuring = false;
-
-    // broadcast
-    int pubIdx = -1;
-    uint64_t published = 0, acked = 0, deliveries = 0, fullyDelivered = 0;
-    uint64_t windowStartSeq = UINT64_MAX, windowEndSeq = UINT64_MAX;
-    std::vector<uint64_t> seqSent;
-    std::vector<uint32_t> seqCount;
-    int subscribers = 0;
-
-    // churn
-    uint64_t churnJoins = 0, churnCycles = 0;
-    bool churnStop = false;
-
-    void error(const char *what)
-    {
-        ++errors;
-        if (firstError.empty())
-            firstError = what;
-    }
-    int startConn(size_t idx);
-    void closeConn(size_t idx, bool isError, const char *why);
-    void continueTls(size_t idx);
-    void send(size_t idx, std::string_view frameBytes);
-    void sendText(size_t idx, std::string_view text);
-    void flush(size_t idx);
-    void onEvent(size_t idx, uint32_t events);
-    void onReadable(size_t idx);
-    void processInput(size_t idx);
-    void onOpen(size_t idx);
-    void onText(size_t idx, std::string_view text);
-    void updateInterest(size_t idx);
-    void poll(int timeoutMs);
-    void pushEcho(size_t idx);
-    void publish();
-
-    int runConnect();
-    int runEcho();
-    int runBroadcast();
-    int runChurn();
-};
 
 int LoadGen::startConn(size_t idx)
 {
@@ -585,7 +406,7 @@ void LoadGen::sendText(size_t idx, std::string_view text)
     if (c.fd < 0)
         return;
     appendFrame(c.out, 0x1, text);
-    if (c.st != St::Connecting)
+    if (c.st != St::Connecting && !batchingOut)
         flush(idx);
 }
 
@@ -637,6 +458,18 @@ void LoadGen::onEvent(size_t idx, uint32_t events)
 }
 
 void LoadGen::onReadable(size_t idx)
+{
+    // What the replies of one read make the clients send (the next pushes) goes out in one send() at the
+    // end, not one per message: the generator then costs a syscall per batch, as a pipelining client would.
+    batchingOut = true;
+    readAll(idx);
+    batchingOut = false;
+    Conn &c = conns[idx];
+    if (c.fd >= 0 && c.outOff < c.out.size() && c.st != St::Connecting)
+        flush(idx);
+}
+
+void LoadGen::readAll(size_t idx)
 {
     char buf[65536];
     for (;;) {
@@ -815,142 +648,6 @@ void LoadGen::processInput(size_t idx)
     }
 }
 
-void LoadGen::onOpen(size_t idx)
-{
-    std::string join = "[\"1\",\"1\",\"" + opt.topic + "\",\"phx_join\",{}]";
-    sendText(idx, join);
-}
-
-void LoadGen::pushEcho(size_t idx)
-{
-    Conn &c = conns[idx];
-    const uint64_t ref = c.nextRef++;
-    char head[96];
-    int n = std::snprintf(head, sizeof head, "[\"1\",\"%llu\",\"", static_cast<unsigned long long>(ref));
-    std::string msg;
-    msg.reserve(size_t(n) + opt.topic.size() + pushPayloadJson.size() + 16);
-    msg.append(head, size_t(n));
-    msg += opt.topic;
-    msg += "\",\"e\",";
-    msg += pushPayloadJson;
-    msg += ']';
-    c.pending.emplace_back(ref, nowNs());
-    sendText(idx, msg);
-}
-
-void LoadGen::publish()
-{
-    Conn &c = conns[size_t(pubIdx)];
-    const uint64_t seq = published++;
-    const uint64_t ref = c.nextRef++;
-    char head[128];
-    int n =
-        std::snprintf(head, sizeof head, "[\"1\",\"%llu\",\"%s\",\"e\",{\"s\":%llu,\"p\":\"",
-                      static_cast<unsigned long long>(ref), opt.topic.c_str(), static_cast<unsigned long long>(seq));
-    std::string msg(head, size_t(n));
-    msg.append(size_t(opt.payload), 'x');
-    msg += "\"}]";
-    seqSent.push_back(nowNs());
-    seqCount.push_back(0);
-    c.pending.emplace_back(ref, seqSent.back());
-    sendText(size_t(pubIdx), msg);
-}
-
-void LoadGen::onText(size_t idx, std::string_view text)
-{
-    Msg m;
-    if (!parseMsg(text, m)) {
-        error("unparseable frame from server");
-        return;
-    }
-    Conn &c = conns[idx];
-    const uint64_t now = nowNs();
-    if (m.event == "phx_reply") {
-        const uint64_t ref = toU64(m.ref);
-        const bool ok = replyOk(m.payload);
-        if (ref == 1 && m.topic == opt.topic) { // join reply
-            if (!ok) {
-                closeConn(idx, true, "join refused");
-                return;
-            }
-            if (!c.joined) {
-                c.joined = true;
-                ++joinedCount;
-                if (opt.scenario == "churn") {
-                    ++churnJoins;
-                    const uint64_t r = c.nextRef++;
-                    char buf[96];
-                    int n = std::snprintf(buf, sizeof buf, "[\"1\",\"%llu\",\"%s\",\"phx_leave\",{}]",
-                                          static_cast<unsigned long long>(r), opt.topic.c_str());
-                    c.leaving = true;
-                    c.pending.emplace_back(r, now);
-                    sendText(idx, std::string_view(buf, size_t(n)));
-                }
-            }
-            return;
-        }
-        if (!ok) {
-            error("error reply");
-            return;
-        }
-        // match a pending push / heartbeat / leave
-        auto it = c.pending.begin();
-        while (it != c.pending.end() && it->first != ref)
-            ++it;
-        if (it == c.pending.end())
-            return; // a reply we do not track
-        const uint64_t sent = it->second;
-        c.pending.erase(it);
-        if (opt.scenario == "echo") {
-            if (measuring) {
-                ++msgs;
-                lat.add(now - sent);
-            }
-            if (!stopping)
-                pushEcho(idx);
-        } else if (opt.scenario == "connect") {
-            if (measuring)
-                lat.add(now - sent);
-        } else if (opt.scenario == "broadcast") {
-            ++acked;
-        } else if (opt.scenario == "churn") {
-            // leave acknowledged: close the WebSocket; the server answers with its close frame
-            std::string cl;
-            appendFrame(cl, 0x8, std::string_view("\x03\xe8", 2));
-            c.st = St::Closing;
-            c.closeDeadline = now + 2'000'000'000ull;
-            send(idx, cl);
-        }
-        return;
-    }
-    if (opt.scenario == "broadcast" && m.event == "e") {
-        if (c.publisher)
-            return;
-        size_t s = m.payload.find("\"s\":");
-        if (s == std::string_view::npos) {
-            error("broadcast without sequence number");
-            return;
-        }
-        size_t e = s + 4;
-        while (e < m.payload.size() && m.payload[e] >= '0' && m.payload[e] <= '9')
-            ++e;
-        const uint64_t seq = toU64(m.payload.substr(s + 4, e - s - 4));
-        if (seq >= seqCount.size()) {
-            error("broadcast with unknown sequence number");
-            return;
-        }
-        ++deliveries;
-        if (++seqCount[seq] == uint32_t(subscribers)) {
-            ++fullyDelivered;
-            if (seq >= windowStartSeq && seq < windowEndSeq)
-                lat.add(now - seqSent[seq]);
-        }
-        return;
-    }
-    if (m.event == "phx_error")
-        error("phx_error from server");
-}
-
 void LoadGen::poll(int timeoutMs)
 {
     epoll_event evs[1024];
@@ -996,281 +693,10 @@ int LoadGen::run()
     return runChurn();
 }
 
-int LoadGen::runConnect()
-{
-    const size_t n = size_t(opt.clients);
-    conns.resize(n);
-    const long rssBefore = readRssKb(opt.serverPid);
-    const long fdsBefore = countFds(opt.serverPid);
-    const uint64_t t0 = nowNs();
-    const uint64_t deadline = t0 + 120'000'000'000ull;
-    size_t next = 0;
-    while (joinedCount + failed < n && nowNs() < deadline) {
-        while (next < n && (opened - joinedCount - failed) < uint64_t(opt.connectConcurrency)) {
-            if (startConn(next++) != 0)
-                ++failed;
-        }
-        poll(10);
-    }
-    const uint64_t tJoined = nowNs();
-    const double connectS = double(tJoined - t0) / 1e9;
-    // let the server settle, then read its memory
-    const uint64_t settle = nowNs() + 1'000'000'000ull;
-    while (nowNs() < settle)
-        poll(50);
-    const long rssAfter = readRssKb(opt.serverPid);
-    const long fdsAfter = countFds(opt.serverPid);
-    // heartbeats: one per client per 30 s like the JS client, at least 50/s, round-robin over all clients
-    const double rate = std::max(50.0, double(n) / 30.0);
-    const uint64_t interval = uint64_t(1e9 / rate);
-    measuring = true;
-    const uint64_t hbStart = nowNs();
-    const uint64_t hbEnd = hbStart + uint64_t(opt.seconds * 1e9);
-    uint64_t nextHb = hbStart;
-    size_t rr = 0;
-    uint64_t hbSent = 0;
-    while (nowNs() < hbEnd) {
-        uint64_t now = nowNs();
-        while (nextHb <= now) {
-            for (size_t tries = 0; tries < n; ++tries) {
-                size_t i = rr++ % n;
-                if (conns[i].fd >= 0 && conns[i].joined) {
-                    Conn &c = conns[i];
-                    const uint64_t ref = c.nextRef++;
-                    char buf[80];
-                    int len = std::snprintf(buf, sizeof buf, "[null,\"%llu\",\"phoenix\",\"heartbeat\",{}]",
-                                            static_cast<unsigned long long>(ref));
-                    c.pending.emplace_back(ref, nowNs());
-                    sendText(i, std::string_view(buf, size_t(len)));
-                    ++hbSent;
-                    break;
-                }
-            }
-            nextHb += interval;
-        }
-        poll(1);
-    }
-    // wait for outstanding heartbeat replies
-    const uint64_t drainEnd = nowNs() + 2'000'000'000ull;
-    while (lat.us.size() < hbSent && nowNs() < drainEnd)
-        poll(5);
-    const uint64_t hbLost = hbSent - lat.us.size();
-    if (hbLost)
-        error("heartbeat replies missing");
-    const long rssEnd = readRssKb(opt.serverPid);
-    stopping = true;
-    char kbPer[32] = "-1";
-    if (rssBefore >= 0 && rssAfter >= 0 && joinedCount > 0)
-        std::snprintf(kbPer, sizeof kbPer, "%.2f", double(rssAfter - rssBefore) / double(joinedCount));
-    std::printf(
-        "loadgen: scenario=connect clients=%zu joined=%llu failed=%llu connect_s=%.3f joins_per_s=%.0f "
-        "rss_before_kb=%ld rss_after_kb=%ld rss_end_kb=%ld kb_per_conn=%s fds_before=%ld fds_after=%ld "
-        "hb_per_s=%.0f hb_samples=%zu hb_p50_us=%ld hb_p99_us=%ld hb_max_us=%ld seconds=%g load1=%s errors=%llu%s%s\n",
-        n, static_cast<unsigned long long>(joinedCount), static_cast<unsigned long long>(failed), connectS,
-        double(joinedCount) / connectS, rssBefore, rssAfter, rssEnd, kbPer, fdsBefore, fdsAfter, rate, lat.us.size(),
-        lat.pct(50), lat.pct(99), lat.pct(100), opt.seconds, loadAvg1().c_str(),
-        static_cast<unsigned long long>(errors),
-        firstError.empty() ? "" : " first_error=", firstError.empty() ? "" : ("\"" + firstError + "\"").c_str());
-    return errors == 0 && joinedCount == n ? 0 : 1;
-}
-
-int LoadGen::runEcho()
-{
-    const size_t n = size_t(opt.clients);
-    conns.resize(n);
-    const uint64_t deadline = nowNs() + 60'000'000'000ull;
-    size_t next = 0;
-    while (joinedCount + failed < n && nowNs() < deadline) {
-        while (next < n && (opened - joinedCount - failed) < uint64_t(opt.connectConcurrency))
-            if (startConn(next++) != 0)
-                ++failed;
-        poll(10);
-    }
-    if (joinedCount == 0)
-        error("no client joined");
-    // warm-up 0.5 s, then measure
-    for (size_t i = 0; i < n; ++i)
-        if (conns[i].joined)
-            for (int k = 0; k < opt.inFlight; ++k)
-                pushEcho(i);
-    const uint64_t warm = nowNs() + 500'000'000ull;
-    while (nowNs() < warm)
-        poll(5);
-    measuring = true;
-    const uint64_t t0 = nowNs();
-    const uint64_t end = t0 + uint64_t(opt.seconds * 1e9);
-    while (nowNs() < end)
-        poll(5);
-    measuring = false;
-    const double el = double(nowNs() - t0) / 1e9;
-    stopping = true;
-    const uint64_t drain = nowNs() + 1'000'000'000ull;
-    auto outstanding = [&] {
-        size_t k = 0;
-        for (auto &c : conns)
-            k += c.fd >= 0 ? c.pending.size() : 0;
-        return k;
-    };
-    while (outstanding() > 0 && nowNs() < drain)
-        poll(5);
-    if (outstanding() > 0)
-        error("replies missing after drain");
-    std::printf(
-        "loadgen: scenario=echo clients=%zu joined=%llu in_flight=%d payload=%d seconds=%g msgs_per_s=%.0f "
-        "p50_us=%ld p99_us=%ld max_us=%ld load1=%s errors=%llu%s%s\n",
-        n, static_cast<unsigned long long>(joinedCount), opt.inFlight, opt.payload, opt.seconds, double(msgs) / el,
-        lat.pct(50), lat.pct(99), lat.pct(100), loadAvg1().c_str(), static_cast<unsigned long long>(errors),
-        firstError.empty() ? "" : " first_error=", firstError.empty() ? "" : ("\"" + firstError + "\"").c_str());
-    return errors == 0 ? 0 : 1;
-}
-
-int LoadGen::runBroadcast()
-{
-    const size_t n = size_t(opt.clients);
-    subscribers = opt.clients;
-    conns.resize(n + 1);
-    pubIdx = int(n);
-    conns[n].publisher = true;
-    const uint64_t deadline = nowNs() + 120'000'000'000ull;
-    size_t next = 0;
-    while (joinedCount + failed < n + 1 && nowNs() < deadline) {
-        while (next < n + 1 && (opened - joinedCount - failed) < uint64_t(opt.connectConcurrency))
-            if (startConn(next++) != 0)
-                ++failed;
-        poll(10);
-    }
-    if (failed > 0 || !conns[n].joined) {
-        error("not every subscriber joined");
-        // a broadcast's completion is counted against the joined subscribers only
-        subscribers = int(joinedCount) - (conns[n].joined ? 1 : 0);
-    }
-    seqSent.reserve(1 << 20);
-    seqCount.reserve(1 << 20);
-    const uint64_t maxIncomplete = uint64_t(opt.maxUndelivered > 0 ? opt.maxUndelivered : 4 * opt.inFlight);
-    auto pump = [&] {
-        while (conns[n].fd >= 0 && conns[n].joined && published - acked < uint64_t(opt.inFlight) &&
-               published - fullyDelivered < maxIncomplete)
-            publish();
-    };
-    // warm-up 0.5 s
-    uint64_t t = nowNs() + 500'000'000ull;
-    while (nowNs() < t) {
-        pump();
-        poll(1);
-    }
-    measuring = true;
-    const uint64_t firstSeq = published;
-    windowStartSeq = firstSeq;
-    const uint64_t t0 = nowNs();
-    const uint64_t end = t0 + uint64_t(opt.seconds * 1e9);
-    const uint64_t delivBefore = deliveries;
-    while (nowNs() < end) {
-        pump();
-        poll(1);
-    }
-    measuring = false;
-    windowEndSeq = published;
-    const double el = double(nowNs() - t0) / 1e9;
-    const uint64_t delivWindow = deliveries - delivBefore;
-    stopping = true;
-    // drain: wait while deliveries still arrive (a server may be seconds behind with 10 000 subscribers);
-    // give up after --drain-seconds without progress, or 60 s in all
-    const uint64_t hardEnd = nowNs() + 60'000'000'000ull;
-    uint64_t lastProgress = nowNs(), seen = deliveries + acked;
-    while ((fullyDelivered < published || acked < published) && nowNs() < hardEnd &&
-           nowNs() - lastProgress < uint64_t(opt.drainSeconds * 1e9)) {
-        poll(5);
-        if (deliveries + acked != seen) {
-            seen = deliveries + acked;
-            lastProgress = nowNs();
-        }
-    }
-    const uint64_t expected = published * uint64_t(subscribers);
-    const uint64_t lost = expected > deliveries ? expected - deliveries : 0;
-    std::printf(
-        "loadgen: scenario=broadcast subscribers=%d in_flight=%d payload=%d seconds=%g broadcasts=%llu "
-        "broadcasts_per_s=%.0f deliveries_per_s=%.0f p50_us=%ld p99_us=%ld max_us=%ld lost=%llu load1=%s "
-        "errors=%llu%s%s\n",
-        subscribers, opt.inFlight, opt.payload, opt.seconds, static_cast<unsigned long long>(windowEndSeq - firstSeq),
-        double(windowEndSeq - firstSeq) / el, double(delivWindow) / el, lat.pct(50), lat.pct(99), lat.pct(100),
-        static_cast<unsigned long long>(lost), loadAvg1().c_str(), static_cast<unsigned long long>(errors),
-        firstError.empty() ? "" : " first_error=", firstError.empty() ? "" : ("\"" + firstError + "\"").c_str());
-    return errors == 0 && lost == 0 ? 0 : 1;
-}
-
-int LoadGen::runChurn()
-{
-    const size_t n = size_t(opt.clients);
-    conns.resize(n);
-    const long rssStart = readRssKb(opt.serverPid);
-    const long fdsStart = countFds(opt.serverPid);
-    const uint64_t t0 = nowNs();
-    const uint64_t end = t0 + uint64_t(opt.seconds * 1e9);
-    for (size_t i = 0; i < n; ++i)
-        startConn(i);
-    uint64_t lastSweep = t0;
-    while (nowNs() < end) {
-        poll(5);
-        const uint64_t now = nowNs();
-        for (size_t i = 0; i < n; ++i) {
-            Conn &c = conns[i];
-            if (c.fd < 0) {
-                startConn(i); // finished (or failed): start the next cycle in this slot
-            }
-        }
-        if (now - lastSweep > 100'000'000ull) {
-            lastSweep = now;
-            for (size_t i = 0; i < n; ++i) {
-                Conn &c = conns[i];
-                if (c.fd >= 0 && c.st == St::Closing && now > c.closeDeadline) {
-                    if (c.closeAcked) {
-                        closeConn(i, false, "");
-                        ++churnCycles;
-                    } else {
-                        closeConn(i, true, "server did not answer the close frame");
-                    }
-                } else if (c.fd >= 0 && c.st != St::Closing && now > c.tStart + 10'000'000'000ull)
-                    closeConn(i, true, "cycle stuck for 10 s");
-            }
-        }
-    }
-    const double el = double(nowNs() - t0) / 1e9;
-    const uint64_t joins = churnJoins;
-    const uint64_t cyclesInWindow = churnCycles;
-    stopping = true;
-    // let cycles in progress finish, then drop whatever is left
-    const uint64_t drain = nowNs() + 3'000'000'000ull;
-    auto active = [&] {
-        size_t k = 0;
-        for (auto &c : conns)
-            k += c.fd >= 0;
-        return k;
-    };
-    while (active() > 0 && nowNs() < drain)
-        poll(5);
-    for (size_t i = 0; i < n; ++i)
-        if (conns[i].fd >= 0)
-            closeConn(i, true, "cycle unfinished at the end");
-    // the server needs a moment to tear the last sockets down
-    const uint64_t settle = nowNs() + 1'500'000'000ull;
-    while (nowNs() < settle)
-        poll(50);
-    const long rssEnd = readRssKb(opt.serverPid);
-    const long fdsEnd = countFds(opt.serverPid);
-    std::printf("loadgen: scenario=churn clients=%zu seconds=%g joins=%llu joins_per_s=%.0f cycles=%llu "
-                "rss_start_kb=%ld rss_end_kb=%ld fds_start=%ld fds_end=%ld load1=%s errors=%llu%s%s\n",
-                n, opt.seconds, static_cast<unsigned long long>(joins), double(joins) / el,
-                static_cast<unsigned long long>(cyclesInWindow), rssStart, rssEnd, fdsStart, fdsEnd, loadAvg1().c_str(),
-                static_cast<unsigned long long>(errors), firstError.empty() ? "" : " first_error=",
-                firstError.empty() ? "" : ("\"" + firstError + "\"").c_str());
-    const bool fdLeak = fdsStart >= 0 && fdsEnd > fdsStart;
-    return errors == 0 && !fdLeak ? 0 : 1;
-}
-
-} // namespace
+} // namespace loadgen
 
 int main(int argc, char **argv)
 {
-    LoadGen g(parseArgs(argc, argv));
+    loadgen::LoadGen g(loadgen::parseArgs(argc, argv));
     return g.run();
 }

@@ -6,6 +6,9 @@
 //   --mode broadcast  joins, leaves and heartbeats are answered ok with {}; any other event is sent as
 //                     [null, null, topic, event, payload] to every connected client (sender included,
 //                     encoded once) and the sender gets an ok reply.
+//   --plain           no Phoenix at all (bench/run's plain-frames rows): in echo mode every text/binary
+//                     message goes back to its sender as it came; in broadcast mode every text message
+//                     goes to every connected client (sender included), as raw QtWebSockets code would.
 // Prints `qtraw: listening on PORT` once listening (127.0.0.1 only).
 #include <QCommandLineParser>
 #include <QCoreApplication>
@@ -42,7 +45,10 @@ int main(int argc, char **argv)
                                QStringLiteral("port"), QStringLiteral("0"));
     parser.addOption(modeOpt);
     parser.addOption(portOpt);
+    QCommandLineOption plainOpt(QStringLiteral("plain"), QStringLiteral("raw frames, no Phoenix envelope"));
+    parser.addOption(plainOpt);
     parser.process(app);
+    const bool plain = parser.isSet(plainOpt);
     const QString mode = parser.value(modeOpt);
     if (mode != QStringLiteral("echo") && mode != QStringLiteral("broadcast")) {
         std::fprintf(stderr, "qtraw: --mode must be echo or broadcast\n");
@@ -71,6 +77,19 @@ int main(int argc, char **argv)
                 clients.removeOne(c);
                 c->deleteLater();
             });
+            if (plain) {
+                QObject::connect(c, &QWebSocket::textMessageReceived, c, [&clients, c, broadcast](const QString &text) {
+                    if (!broadcast) {
+                        c->sendTextMessage(text);
+                        return;
+                    }
+                    for (QWebSocket *other : std::as_const(clients))
+                        other->sendTextMessage(text);
+                });
+                QObject::connect(c, &QWebSocket::binaryMessageReceived, c,
+                                 [c](const QByteArray &data) { c->sendBinaryMessage(data); });
+                continue;
+            }
             QObject::connect(c, &QWebSocket::textMessageReceived, c, [&clients, c, broadcast](const QString &text) {
                 const QJsonArray msg = QJsonDocument::fromJson(text.toUtf8()).array();
                 if (msg.size() < 5)

@@ -365,15 +365,16 @@ bool readObject(jsontext::Reader &reader, const char *text, Envelope *envelope)
     }
 }
 
-// Topics and event names repeat from frame to frame: a small per-thread cache hands out the same shared
-// QString for the same bytes, so the steady state allocates none (escaped or long strings bypass it).
-QString internedString(const char *text, const jsontext::Token &token)
+// Topics, event names and a channel's join_ref repeat from frame to frame: a small per-thread cache (one
+// per value type) hands out the same shared value for the same bytes, so the steady state allocates none.
+// Escaped or long strings bypass it.
+template <typename Value, typename Make> Value interned(const char *text, const jsontext::Token &token, Make &&make)
 {
     constexpr qsizetype kMaxCached = 64;
     constexpr int kSlots = 128;
     const qsizetype length = token.end - token.begin - 2;
     if (token.escaped || length > kMaxCached) {
-        return jsontext::stringValue(text, token);
+        return make(jsontext::stringValue(text, token));
     }
     const char *bytes = text + token.begin + 1;
     quint32 hash = 2166136261U;
@@ -382,15 +383,30 @@ QString internedString(const char *text, const jsontext::Token &token)
     }
     struct Slot {
         QByteArray bytes;
-        QString value;
+        Value value;
     };
     thread_local Slot cache[kSlots];
     Slot &slot = cache[hash % kSlots];
-    if (slot.bytes.size() != length || std::memcmp(slot.bytes.constData(), bytes, length) != 0) {
+    if (slot.bytes.isNull() || slot.bytes.size() != length || std::memcmp(slot.bytes.constData(), bytes, length) != 0) {
         slot.bytes = QByteArray(bytes, length);
-        slot.value = QString::fromUtf8(bytes, length);
+        slot.value = make(QString::fromUtf8(bytes, length));
     }
     return slot.value;
+}
+
+QString internedString(const char *text, const jsontext::Token &token)
+{
+    return interned<QString>(text, token, [](QString value) { return value; });
+}
+
+// A join_ref: the same for every message on a channel. (A ref differs on every message: not cached.)
+QJsonValue internedJoinRef(const char *text, const jsontext::Token &token)
+{
+    if (token.kind != jsontext::Token::Kind::String) {
+        return token.kind == jsontext::Token::Kind::None ? QJsonValue(QJsonValue::Null)
+                                                         : jsontext::scalarValue(text, token);
+    }
+    return interned<QJsonValue>(text, token, [](const QString &value) { return QJsonValue(value); });
 }
 
 } // namespace
@@ -476,7 +492,7 @@ DecodeResult decodeText(WireFormat format, const QByteArray &data)
     const auto ref = [&](const jsontext::Token &token) {
         return token.kind == Kind::None ? QJsonValue(QJsonValue::Null) : jsontext::scalarValue(text, token);
     };
-    message.joinRef = ref(envelope.parts[kJoinRef]);
+    message.joinRef = internedJoinRef(text, envelope.parts[kJoinRef]);
     message.ref = ref(envelope.parts[kRef]);
     message.topic = internedString(text, envelope.parts[kTopic]);
     message.event = internedString(text, envelope.parts[kEvent]);

@@ -168,7 +168,8 @@ void Instance::send(Client &client, const Frame &frame, const QString &topic, co
     if (client.longPoll) {
         queueLongPoll(client, frame.data);
     } else {
-        queueFrame(client, prepare(frame));
+        client.conn.queueMessage(frame.binary ? ws::Opcode::Binary : ws::Opcode::Text, frame.data);
+        markDirty(client);
     }
     countOut(client, frame.data.size());
     checkSendBuffer(client);

@@ -48,6 +48,21 @@ public:
         }
         m_out.push_back(frame);
     }
+    // One message framed straight into the last queued buffer when it is small and nobody else holds
+    // that buffer (a reply or a push: no buffer of its own, no second copy); otherwise as queue().
+    void queueMessage(ws::Opcode opcode, QByteArrayView payload)
+    {
+        const qsizetype size = ws::frameSize(payload.size());
+        if (size <= kCoalesceBytes && m_out.size() > m_outHead) {
+            QByteArray &tail = m_out.back();
+            if (tail.size() + size <= kCoalescedBufferBytes && tail.isDetached()) {
+                ws::appendFrame(tail, opcode, payload);
+                m_outBytes += size;
+                return;
+            }
+        }
+        queue(ws::prepareFrame(opcode, payload));
+    }
     static constexpr qsizetype kCoalesceBytes = 512;
     static constexpr qsizetype kCoalescedBufferBytes = 16 * 1024;
     qint64 queuedBytes() const { return m_outBytes; }

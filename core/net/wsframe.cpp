@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "wsframe.h"
 
+#include "protocol/textbytes.h"
+
 #include <QCryptographicHash>
 
 #include <cstring>
@@ -44,10 +46,19 @@ bool isValidClientKey(QByteArrayView clientKey)
 
 QByteArray prepareFrame(Opcode opcode, QByteArrayView payload)
 {
+    QByteArray frame;
+    frame.reserve(frameSize(payload.size()));
+    appendFrame(frame, opcode, payload);
+    return frame;
+}
+
+void appendFrame(QByteArray &frame, Opcode opcode, QByteArrayView payload)
+{
     const auto size = static_cast<quint64>(payload.size());
-    const qsizetype header = size < 126 ? 2 : size <= 0xFFFF ? 4 : 10;
-    QByteArray frame(header + payload.size(), Qt::Uninitialized);
-    auto *out = reinterpret_cast<unsigned char *>(frame.data());
+    const qsizetype header = frameSize(payload.size()) - payload.size();
+    const qsizetype at = frame.size();
+    frame.resize(at + header + payload.size());
+    auto *out = reinterpret_cast<unsigned char *>(frame.data() + at);
     out[0] = static_cast<unsigned char>(0x80 | static_cast<quint8>(opcode));
     if (header == 2) {
         out[1] = static_cast<unsigned char>(size);
@@ -64,7 +75,6 @@ QByteArray prepareFrame(Opcode opcode, QByteArrayView payload)
     if (!payload.isEmpty()) {
         std::memcpy(out + header, payload.data(), static_cast<size_t>(payload.size()));
     }
-    return frame;
 }
 
 QByteArray prepareClose(quint16 code, const QString &reason)
@@ -107,34 +117,11 @@ bool isValidUtf8(QByteArrayView bytes)
             ++i;
             continue;
         }
-        int extra = 0;
-        unsigned char low = 0x80;
-        unsigned char high = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            extra = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            extra = 2;
-            low = c == 0xE0 ? 0xA0 : 0x80;  // no overlong forms
-            high = c == 0xED ? 0x9F : 0xBF; // no UTF-16 surrogates
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            extra = 3;
-            low = c == 0xF0 ? 0x90 : 0x80;
-            high = c == 0xF4 ? 0x8F : 0xBF; // nothing above U+10FFFF
-        } else {
+        const int length = textbytes::utf8SequenceLength(s + i, n - i);
+        if (length == 0) {
             return false;
         }
-        if (i + extra >= n) {
-            return false; // truncated sequence
-        }
-        if (s[i + 1] < low || s[i + 1] > high) {
-            return false;
-        }
-        for (int k = 2; k <= extra; ++k) {
-            if ((s[i + k] & 0xC0) != 0x80) {
-                return false;
-            }
-        }
-        i += 1 + extra;
+        i += length;
     }
     return true;
 }

@@ -38,6 +38,13 @@ bool isValidClientKey(QByteArrayView clientKey);
 // A complete server frame (header and payload in one buffer), ready to be written to any number of
 // sockets unchanged.
 QByteArray prepareFrame(Opcode opcode, QByteArrayView payload);
+// The same frame appended to `out` (which the caller owns and has not shared).
+void appendFrame(QByteArray &out, Opcode opcode, QByteArrayView payload);
+// Bytes on the wire of a server frame with this much payload (the header is 2, 4 or 10 bytes).
+inline qsizetype frameSize(qsizetype payload)
+{
+    return payload + (payload < 126 ? 2 : payload <= 0xFFFF ? 4 : 10);
+}
 // A close frame; the reason is cut at a UTF-8 boundary to fit a control frame.
 QByteArray prepareClose(quint16 code, const QString &reason);
 

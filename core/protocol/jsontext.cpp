@@ -2,6 +2,8 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "jsontext.h"
 
+#include "textbytes.h"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
@@ -36,16 +38,7 @@ inline bool isDigit(char c)
 
 inline int hexValue(char c)
 {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    return textbytes::hexDigit(c);
 }
 
 void appendUtf8(QByteArray &out, char32_t code)
@@ -227,37 +220,13 @@ bool Reader::number(Token *token)
 
 bool Reader::utf8Sequence()
 {
-    // Same rules as the WebSocket layer's text check: no overlong forms, no surrogates, nothing past U+10FFFF.
-    const auto *p = reinterpret_cast<const unsigned char *>(m_data);
-    const unsigned char c = p[m_pos];
-    int extra = 0;
-    unsigned char low = 0x80;
-    unsigned char high = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-        extra = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        extra = 2;
-        low = c == 0xE0 ? 0xA0 : 0x80;
-        high = c == 0xED ? 0x9F : 0xBF;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        extra = 3;
-        low = c == 0xF0 ? 0x90 : 0x80;
-        high = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
+    // Same rules as the WebSocket layer's text check.
+    const int length =
+        textbytes::utf8SequenceLength(reinterpret_cast<const unsigned char *>(m_data) + m_pos, m_size - m_pos);
+    if (length == 0) {
         return fail("invalid UTF-8 in a string");
     }
-    if (m_size - m_pos <= extra) {
-        return fail("invalid UTF-8 in a string (cut short)");
-    }
-    if (p[m_pos + 1] < low || p[m_pos + 1] > high) {
-        return fail("invalid UTF-8 in a string");
-    }
-    for (int i = 2; i <= extra; ++i) {
-        if ((p[m_pos + i] & 0xC0) != 0x80) {
-            return fail("invalid UTF-8 in a string");
-        }
-    }
-    m_pos += 1 + extra;
+    m_pos += length;
     return true;
 }
 

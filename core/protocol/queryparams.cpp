@@ -2,25 +2,13 @@
 // SPDX-FileCopyrightText: wsserve contributors
 #include "queryparams.h"
 
+#include "textbytes.h"
+
 #include <QJsonArray>
 #include <QStringList>
 
 namespace wsserve {
 namespace {
-
-int hexValue(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
 
 // Splits `a[b][c]` into {"a","b","c"}; a key with unbalanced brackets is kept whole, as Plug does.
 QStringList splitKey(const QString &key)
@@ -74,8 +62,8 @@ QByteArray percentDecode(const QByteArray &input, bool plusIsSpace)
     for (qsizetype i = 0; i < input.size(); ++i) {
         const char c = input.at(i);
         if (c == '%' && i + 2 < input.size()) {
-            const int high = hexValue(input.at(i + 1));
-            const int low = hexValue(input.at(i + 2));
+            const int high = textbytes::hexDigit(input.at(i + 1));
+            const int low = textbytes::hexDigit(input.at(i + 2));
             if (high >= 0 && low >= 0) {
                 output.append(static_cast<char>(high * 16 + low));
                 i += 2;

@@ -37,6 +37,16 @@ done
 ip -n "$nsa" link set "${tag}va" up multicast on
 ip -n "$nsb" link set "${tag}vb" up multicast on
 
+# Waits (bounded) until COMMAND succeeds.
+wait_for() {
+    local deadline=$((SECONDS + $1)); shift
+    until "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $deadline ] || return 1
+        sleep 0.2
+    done
+}
+bus_ready() { [ -s "$1" ]; }
+
 start_daemons() {
     local ns="$1" iface="$2" name="$3"
     local dir="$work/$ns"
@@ -71,8 +81,12 @@ publish-workstation=no
 [reflector]
 enable-reflector=no
 CONF
-    ip netns exec "$ns" dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile >"$dir/dbus.log" 2>&1 &
+    # dbus-daemon prints its address once it accepts connections; avahi-daemon started before that cannot
+    # reach the bus and exits ("Failed to contact D-Bus daemon").
+    ip netns exec "$ns" dbus-daemon --config-file="$dir/bus.conf" --nofork --nopidfile --print-address=3 \
+        3>"$dir/bus.address" >"$dir/dbus.log" 2>&1 &
     pids+=($!)
+    wait_for 15 bus_ready "$dir/bus.address" || { cat "$dir/dbus.log"; echo "FAIL: dbus-daemon in $ns did not start"; exit 1; }
     mkdir -p /run/avahi-daemon
     ip netns exec "$ns" unshare --mount --propagation private sh -c \
         "mount -t tmpfs tmpfs /run/avahi-daemon && DBUS_SYSTEM_BUS_ADDRESS=unix:path=$dir/bus exec avahi-daemon -f $dir/avahi.conf --no-drop-root --no-chroot --no-rlimits" \
@@ -80,14 +94,6 @@ CONF
     pids+=($!)
 }
 
-# Waits (bounded) until COMMAND succeeds.
-wait_for() {
-    local deadline=$((SECONDS + $1)); shift
-    until "$@" >/dev/null 2>&1; do
-        [ $SECONDS -lt $deadline ] || return 1
-        sleep 0.2
-    done
-}
 avahi_up() { grep -q "Server startup complete" "$work/$1/avahi.log"; }
 
 start_daemons "$nsa" "${tag}va" "wsserve-host-a"

@@ -39,29 +39,23 @@ public:
     void queue(const QByteArray &frame)
     {
         m_outBytes += frame.size();
-        if (frame.size() <= kCoalesceBytes && m_out.size() > m_outHead) {
-            QByteArray &tail = m_out.back();
-            if (tail.size() + frame.size() <= kCoalescedBufferBytes && tail.isDetached()) {
-                tail.append(frame);
-                return;
-            }
+        if (QByteArray *tail = coalescingTail(frame.size())) {
+            tail->append(frame);
+            return;
         }
         m_out.push_back(frame);
     }
-    // One message framed straight into the last queued buffer when it is small and nobody else holds
-    // that buffer (a reply or a push: no buffer of its own, no second copy); otherwise as queue().
+    // One message framed straight into that tail buffer when it fits (a reply or a push: no buffer of its
+    // own, no second copy); otherwise framed into a buffer of its own.
     void queueMessage(ws::Opcode opcode, QByteArrayView payload)
     {
         const qsizetype size = ws::frameSize(payload.size());
-        if (size <= kCoalesceBytes && m_out.size() > m_outHead) {
-            QByteArray &tail = m_out.back();
-            if (tail.size() + size <= kCoalescedBufferBytes && tail.isDetached()) {
-                ws::appendFrame(tail, opcode, payload);
-                m_outBytes += size;
-                return;
-            }
+        m_outBytes += size;
+        if (QByteArray *tail = coalescingTail(size)) {
+            ws::appendFrame(*tail, opcode, payload);
+            return;
         }
-        queue(ws::prepareFrame(opcode, payload));
+        m_out.push_back(ws::prepareFrame(opcode, payload));
     }
     static constexpr qsizetype kCoalesceBytes = 512;
     static constexpr qsizetype kCoalescedBufferBytes = 16 * 1024;
@@ -72,6 +66,16 @@ public:
     FlushStatus flush();
 
 private:
+    // The last queued buffer, when `size` more bytes may be appended to it: a small frame, a buffer nobody
+    // else holds (not a shared broadcast frame), with room under the cap.
+    QByteArray *coalescingTail(qsizetype size)
+    {
+        if (size > kCoalesceBytes || m_out.size() <= m_outHead) {
+            return nullptr;
+        }
+        QByteArray &tail = m_out.back();
+        return tail.size() + size <= kCoalescedBufferBytes && tail.isDetached() ? &tail : nullptr;
+    }
     template <typename Sink> qsizetype parse(char *data, qsizetype size, Sink &sink);
     void compact();
 

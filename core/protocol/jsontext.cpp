@@ -36,11 +36,6 @@ inline bool isDigit(char c)
     return c >= '0' && c <= '9';
 }
 
-inline int hexValue(char c)
-{
-    return textbytes::hexDigit(c);
-}
-
 void appendUtf8(QByteArray &out, char32_t code)
 {
     if (code < 0x80) {
@@ -277,8 +272,9 @@ bool Reader::string(Token *token)
                 m_pos += 2;
                 break;
             case 'u':
-                if (m_size - m_pos < 6 || hexValue(m_data[m_pos + 2]) < 0 || hexValue(m_data[m_pos + 3]) < 0 ||
-                    hexValue(m_data[m_pos + 4]) < 0 || hexValue(m_data[m_pos + 5]) < 0) {
+                if (m_size - m_pos < 6 || textbytes::hexDigit(m_data[m_pos + 2]) < 0 ||
+                    textbytes::hexDigit(m_data[m_pos + 3]) < 0 || textbytes::hexDigit(m_data[m_pos + 4]) < 0 ||
+                    textbytes::hexDigit(m_data[m_pos + 5]) < 0) {
                     return fail("illegal \\u escape (four hex digits expected)");
                 }
                 m_pos += 6;
@@ -395,9 +391,10 @@ QString stringValue(const char *data, const Token &token)
                 break;
             case 'u':
                 // Surrogates, paired or not, go in as UTF-16 units, as QJsonDocument keeps them.
-                result.append(QChar(static_cast<char16_t>(
-                    (hexValue(static_cast<char>(p[0])) << 12) | (hexValue(static_cast<char>(p[1])) << 8) |
-                    (hexValue(static_cast<char>(p[2])) << 4) | hexValue(static_cast<char>(p[3])))));
+                result.append(QChar(static_cast<char16_t>((textbytes::hexDigit(static_cast<char>(p[0])) << 12) |
+                                                          (textbytes::hexDigit(static_cast<char>(p[1])) << 8) |
+                                                          (textbytes::hexDigit(static_cast<char>(p[2])) << 4) |
+                                                          textbytes::hexDigit(static_cast<char>(p[3])))));
                 p += 4;
                 break;
             default: // '"', '\\', '/'

@@ -454,10 +454,13 @@ QJsonValue scalarValue(const char *data, const Token &token)
         const char *begin = data + token.begin;
         const char *end = data + token.end;
         const bool integral = std::find_if(begin, end, [](char c) { return c == '.' || c == 'e' || c == 'E'; }) == end;
-        if (integral && token.end - token.begin <= 16) {
-            qint64 value = 0;
-            std::from_chars(begin, end, value);
-            return QJsonValue(value);
+        if (integral) {
+            // QJsonDocument keeps every integer that fits a qint64 as one (past 2^53 too), doubles the rest.
+            qint64 integer = 0;
+            const auto [at, error] = std::from_chars(begin, end, integer);
+            if (error == std::errc() && at == end) {
+                return QJsonValue(integer);
+            }
         }
         double value = 0;
         const auto [at, error] = std::from_chars(begin, end, value);

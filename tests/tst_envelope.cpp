@@ -79,7 +79,7 @@ void tst_Envelope::payloadParsedOnRead()
     const DecodeResult scalar = codec::decodeText(WireFormat::V2Json, R"([1,2,"t","e","\ud83d\ude00 ok"])");
     QVERIFY(scalar.ok);
     QCOMPARE(scalar.message.payload.json.toString(), u"\U0001F600 ok"_s);
-    QCOMPARE(scalar.message.ref.toInteger(), 2);
+    QCOMPARE(scalar.message.ref.toJson().toInteger(), 2);
 }
 
 void tst_Envelope::refusedWhereRfc8259Refuses_data()

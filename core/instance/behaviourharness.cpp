@@ -234,35 +234,37 @@ QString BehaviourHarness::closeReason(quint64 clientId) const
     return client ? client->closeReason : QString();
 }
 
-void BehaviourHarness::sendReply(EngineClient &engineClient, const QJsonValue &joinRef, const QJsonValue &ref,
-                                 const QString &topic, const QString &status, const Payload &response)
+void BehaviourHarness::sendReply(EngineClient &engineClient, const Ref &joinRef, const Ref &ref, const QString &topic,
+                                 const QString &status, const Payload &response)
 {
     auto &client = static_cast<Client &>(engineClient);
     if (client.closed) {
         return;
     }
-    client.frames.append(Frame{Frame::Kind::Reply, topic, events::kReply, status, response, joinRef});
-    const QString key = ref.isString() ? ref.toString() : QString::number(ref.toInteger());
+    client.frames.append(Frame{Frame::Kind::Reply, topic, events::kReply, status, response, joinRef.toJson()});
+    const QJsonValue refValue = ref.toJson();
+    const QString key = refValue.isString() ? refValue.toString() : QString::number(refValue.toInteger());
     if (const auto pending = m_replies.find(key); pending != m_replies.end() && !pending->has_value()) {
         *pending = Reply{true, status, response};
     }
 }
 
-void BehaviourHarness::sendPush(EngineClient &engineClient, const QJsonValue &joinRef, const QString &topic,
+void BehaviourHarness::sendPush(EngineClient &engineClient, const Ref &joinRef, const QString &topic,
                                 const QString &event, const Payload &payload)
 {
     auto &client = static_cast<Client &>(engineClient);
     if (!client.closed) {
-        client.frames.append(Frame{Frame::Kind::Push, topic, event, {}, payload, joinRef});
+        client.frames.append(Frame{Frame::Kind::Push, topic, event, {}, payload, joinRef.toJson()});
     }
 }
 
-void BehaviourHarness::sendControl(EngineClient &engineClient, const QJsonValue &joinRef, const QString &topic,
+void BehaviourHarness::sendControl(EngineClient &engineClient, const Ref &joinRef, const QString &topic,
                                    const QString &event, const QJsonObject &payload)
 {
     auto &client = static_cast<Client &>(engineClient);
     if (!client.closed) {
-        client.frames.append(Frame{Frame::Kind::Control, topic, event, {}, Payload::fromJson(payload), joinRef});
+        client.frames.append(
+            Frame{Frame::Kind::Control, topic, event, {}, Payload::fromJson(payload), joinRef.toJson()});
     }
 }
 

@@ -116,11 +116,11 @@ private:
     Client *find(quint64 clientId) const;
 
     // EngineHost
-    void sendReply(EngineClient &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
+    void sendReply(EngineClient &client, const Ref &joinRef, const Ref &ref, const QString &topic,
                    const QString &status, const Payload &response) override;
-    void sendPush(EngineClient &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
+    void sendPush(EngineClient &client, const Ref &joinRef, const QString &topic, const QString &event,
                   const Payload &payload) override;
-    void sendControl(EngineClient &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
+    void sendControl(EngineClient &client, const Ref &joinRef, const QString &topic, const QString &event,
                      const QJsonObject &payload) override;
     void sendBroadcast(const QList<EngineClient *> &members, const QString &topic, const QString &event,
                        const Payload &payload, quint64 excludeClientId) override;

@@ -17,7 +17,7 @@ public:
     enum class Phase { Join, AfterJoin, Event, Leave };
 
     ChannelContextImpl(ChannelEngine &engine, EngineClient &client, const QString &topic, Channel &channel, Phase phase,
-                       const QJsonValue &ref = QJsonValue::Null)
+                       const Ref &ref = Ref())
         : m_engine(engine)
         , m_client(client)
         , m_topic(topic)
@@ -127,7 +127,7 @@ private:
     QString m_topic;
     Channel &m_channel;
     Phase m_phase;
-    QJsonValue m_ref;
+    Ref m_ref;
     QList<std::pair<QString, Payload>> m_deferred;
     bool m_replied = false;
     bool m_stopRequested = false;

@@ -12,10 +12,6 @@
 namespace wsserve {
 
 namespace {
-bool isNullRef(const QJsonValue &value)
-{
-    return value.isNull() || value.isUndefined();
-}
 
 Payload reasonPayload(const QString &reason)
 {
@@ -151,7 +147,7 @@ void ChannelEngine::handleMessage(EngineClient &client, const Message &message)
         return;
     }
     if (message.topic == events::kPhoenixTopic && message.event == events::kHeartbeat) {
-        m_host.sendReply(client, QJsonValue::Null, message.ref, message.topic, QStringLiteral("ok"), emptyPayload());
+        m_host.sendReply(client, Ref(), message.ref, message.topic, QStringLiteral("ok"), emptyPayload());
         return;
     }
     if (const qint64 limit = m_limits.maxTopicBytes;
@@ -190,11 +186,11 @@ void ChannelEngine::handleMessage(EngineClient &client, const Message &message)
     }
     Channel *channel = client.channels.find(message.topic);
     if (!channel) {
-        m_host.sendReply(client, QJsonValue::Null, message.ref, message.topic, QStringLiteral("error"),
+        m_host.sendReply(client, Ref(), message.ref, message.topic, QStringLiteral("error"),
                          reasonPayload(QStringLiteral("unmatched topic")));
         return;
     }
-    if (!isNullRef(message.joinRef) && message.joinRef != channel->joinRef) {
+    if (!message.joinRef.isNull() && message.joinRef != channel->joinRef) {
         return; // stale join_ref: the client raced a rejoin; dropped silently (protocol 4.4)
     }
     handleEvent(client, *channel, message);
@@ -218,7 +214,7 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
         return;
     }
     if (!matches) {
-        m_host.sendReply(client, QJsonValue::Null, message.ref, topic, QStringLiteral("error"),
+        m_host.sendReply(client, Ref(), message.ref, topic, QStringLiteral("error"),
                          reasonPayload(QStringLiteral("unmatched topic")));
         return;
     }
@@ -240,7 +236,7 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
             return;
         }
     }
-    QJsonValue oldJoinRef;
+    Ref oldJoinRef;
     if (duplicate) {
         // Phoenix kills the old channel, answers the new join, then closes the old join_ref (protocol 4.7).
         oldJoinRef = client.channels.find(topic)->joinRef;
@@ -267,7 +263,7 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
     }
     Channel channel;
     // A join without join_ref uses its ref as the channel's join reference, but the reply echoes null.
-    channel.joinRef = isNullRef(message.joinRef) ? message.ref : message.joinRef;
+    channel.joinRef = message.joinRef.isNull() ? message.ref : message.joinRef;
     ChannelContextImpl context(*this, client, topic, channel, ChannelContextImpl::Phase::Join);
     JoinResult result;
     QString what;
@@ -337,7 +333,7 @@ void ChannelEngine::handleJoin(EngineClient &client, const Message &message)
         return;
     }
     if (after.stopRequested()) {
-        const QJsonValue joinRef = joined->joinRef;
+        const Ref joinRef = joined->joinRef;
         removeChannel(client, topic, LeaveReason::Stopped);
         m_host.sendControl(client, joinRef, topic, events::kClose, {});
     }
@@ -351,10 +347,10 @@ void ChannelEngine::handleLeave(EngineClient &client, const Message &message)
         m_host.sendReply(client, message.joinRef, message.ref, message.topic, QStringLiteral("ok"), emptyPayload());
         return;
     }
-    if (!isNullRef(message.joinRef) && message.joinRef != channel->joinRef) {
+    if (!message.joinRef.isNull() && message.joinRef != channel->joinRef) {
         return; // stale: the client raced a server close
     }
-    const QJsonValue joinRef = channel->joinRef;
+    const Ref joinRef = channel->joinRef;
     m_host.sendReply(client, joinRef, message.ref, message.topic, QStringLiteral("ok"), emptyPayload());
     removeChannel(client, message.topic, LeaveReason::Left);
     m_host.sendControl(client, joinRef, message.topic, events::kClose, {});
@@ -370,7 +366,7 @@ void ChannelEngine::handleEvent(EngineClient &client, Channel &channel, const Me
     }
     if (context.stopRequested()) {
         if (Channel *current = client.channels.find(message.topic)) {
-            const QJsonValue joinRef = current->joinRef;
+            const Ref joinRef = current->joinRef;
             removeChannel(client, message.topic, LeaveReason::Stopped);
             m_host.sendControl(client, joinRef, message.topic, events::kClose, {});
         }
@@ -384,7 +380,7 @@ void ChannelEngine::crashChannel(EngineClient &client, const QString &topic, con
         return;
     }
     m_host.warn(QStringLiteral("channel %1 of client %2 crashed: %3").arg(topic).arg(client.id).arg(what));
-    const QJsonValue joinRef = channel->joinRef;
+    const Ref joinRef = channel->joinRef;
     m_host.sendControl(client, joinRef, topic, events::kError,
                        QJsonObject{{QStringLiteral("reason"), QStringLiteral("channel_crash")}});
     removeChannel(client, topic, LeaveReason::Crashed);

@@ -19,7 +19,7 @@ namespace wsserve {
 
 // One channel: a topic joined on one connection.
 struct Channel {
-    QJsonValue joinRef;
+    Ref joinRef;
     QVariantMap assigns;
     QString presenceKey;
     QString presenceRef;           // phx_ref of this channel's presence entry; empty when untracked
@@ -60,13 +60,13 @@ class EngineHost
 {
 public:
     virtual ~EngineHost() = default;
-    virtual void sendReply(EngineClient &client, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
+    virtual void sendReply(EngineClient &client, const Ref &joinRef, const Ref &ref, const QString &topic,
                            const QString &status, const Payload &response) = 0;
-    virtual void sendPush(EngineClient &client, const QJsonValue &joinRef, const QString &topic, const QString &event,
+    virtual void sendPush(EngineClient &client, const Ref &joinRef, const QString &topic, const QString &event,
                           const Payload &payload) = 0;
     // A channel control event (phx_close, phx_error): its ref is the join_ref (protocol 4.6).
-    virtual void sendControl(EngineClient &client, const QJsonValue &joinRef, const QString &topic,
-                             const QString &event, const QJsonObject &payload) = 0;
+    virtual void sendControl(EngineClient &client, const Ref &joinRef, const QString &topic, const QString &event,
+                             const QJsonObject &payload) = 0;
     virtual void sendBroadcast(const QList<EngineClient *> &members, const QString &topic, const QString &event,
                                const Payload &payload, quint64 excludeClientId) = 0;
     // A broadcast made on this node (by the type, presence or from outside), after its local fan-out: an

@@ -175,8 +175,8 @@ void Instance::send(Client &client, const Frame &frame, const QString &topic, co
     checkSendBuffer(client);
 }
 
-void Instance::sendReply(EngineClient &engineClient, const QJsonValue &joinRef, const QJsonValue &ref,
-                         const QString &topic, const QString &status, const Payload &response)
+void Instance::sendReply(EngineClient &engineClient, const Ref &joinRef, const Ref &ref, const QString &topic,
+                         const QString &status, const Payload &response)
 {
     auto &client = static_cast<Client &>(engineClient);
     if (client.closing) {
@@ -191,8 +191,8 @@ void Instance::sendReply(EngineClient &engineClient, const QJsonValue &joinRef, 
     send(client, frame, topic, events::kReply);
 }
 
-void Instance::sendPush(EngineClient &engineClient, const QJsonValue &joinRef, const QString &topic,
-                        const QString &event, const Payload &payload)
+void Instance::sendPush(EngineClient &engineClient, const Ref &joinRef, const QString &topic, const QString &event,
+                        const Payload &payload)
 {
     auto &client = static_cast<Client &>(engineClient);
     if (client.closing) {
@@ -207,8 +207,8 @@ void Instance::sendPush(EngineClient &engineClient, const QJsonValue &joinRef, c
     send(client, frame, topic, event);
 }
 
-void Instance::sendControl(EngineClient &engineClient, const QJsonValue &joinRef, const QString &topic,
-                           const QString &event, const QJsonObject &payload)
+void Instance::sendControl(EngineClient &engineClient, const Ref &joinRef, const QString &topic, const QString &event,
+                           const QJsonObject &payload)
 {
     auto &client = static_cast<Client &>(engineClient);
     send(client, codec::encodeChannelControl(client.info.format, joinRef, topic, event, payload), topic, event);

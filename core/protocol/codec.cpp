@@ -60,28 +60,15 @@ DecodeResult failure(quint16 code, const QString &error)
 constexpr quint16 kInvalidData = 1007;
 constexpr quint16 kUnsupportedData = 1003;
 
-// Refs travel as strings in binary frames; numeric refs from text clients are written in decimal.
-QByteArray refBytes(const QJsonValue &ref)
+// Refs travel as strings in binary frames (empty: null); numeric refs from text clients in decimal.
+QByteArray refBytes(const Ref &ref)
 {
-    if (ref.isString()) {
-        return ref.toString().toUtf8();
-    }
-    if (ref.isDouble()) {
-        const double value = ref.toDouble();
-        if (std::floor(value) == value && std::fabs(value) < 9.0e15) {
-            return QByteArray::number(static_cast<qint64>(value));
-        }
-        return QByteArray::number(value, 'g', 17);
-    }
-    return {};
+    return ref.toUtf8();
 }
 
-QJsonValue refFromBytes(const QByteArray &bytes)
+Ref refFromBytes(const QByteArray &bytes)
 {
-    if (bytes.isEmpty()) {
-        return QJsonValue::Null;
-    }
-    return QString::fromUtf8(bytes);
+    return bytes.isEmpty() ? Ref() : Ref::fromStringUtf8(bytes);
 }
 
 // The payload part of a text frame: the client's own bytes when it came from the wire, else the
@@ -114,8 +101,8 @@ void appendReplyBody(QByteArray &out, QStringView status, const LazyJson &body)
 // V1 {"event", "payload", "ref", "topic"} (server frames never carry join_ref, phoenix-protocol.md 2.2).
 // Built byte by byte into one buffer: no JSON document, the payload spliced in as it is.
 template <typename Body>
-Frame textFrame(WireFormat format, const QJsonValue &joinRef, const QJsonValue &ref, QStringView topic,
-                QStringView event, qsizetype payloadHint, Body &&body)
+Frame textFrame(WireFormat format, const Ref &joinRef, const Ref &ref, QStringView topic, QStringView event,
+                qsizetype payloadHint, Body &&body)
 {
     QByteArray out;
     out.reserve(48 + 3 * (topic.size() + event.size()) + payloadHint);
@@ -125,16 +112,16 @@ Frame textFrame(WireFormat format, const QJsonValue &joinRef, const QJsonValue &
         out.append(R"(,"payload":)");
         body(out);
         out.append(R"(,"ref":)");
-        jsontext::appendScalar(out, ref);
+        ref.appendJson(out);
         out.append(R"(,"topic":)");
         jsontext::appendString(out, topic);
         out.append('}');
         return Frame{out, false};
     }
     out.append('[');
-    jsontext::appendScalar(out, joinRef);
+    joinRef.appendJson(out);
     out.append(',');
-    jsontext::appendScalar(out, ref);
+    ref.appendJson(out);
     out.append(',');
     jsontext::appendString(out, topic);
     out.append(',');
@@ -150,8 +137,8 @@ qsizetype payloadHint(const LazyJson &json)
     return json.hasText() ? json.text().size() : 64;
 }
 
-Frame textFrame(WireFormat format, const QJsonValue &joinRef, const QJsonValue &ref, QStringView topic,
-                QStringView event, const LazyJson &payload)
+Frame textFrame(WireFormat format, const Ref &joinRef, const Ref &ref, QStringView topic, QStringView event,
+                const LazyJson &payload)
 {
     return textFrame(format, joinRef, ref, topic, event, payloadHint(payload),
                      [&](QByteArray &out) { appendPayload(out, payload); });
@@ -283,7 +270,7 @@ Frame userBroadcastFrame(WireFormat format, const QString &topic, const Payload 
         }
         return {};
     }
-    return textFrame(format, QJsonValue::Null, QJsonValue::Null, topic, QStringLiteral("broadcast"), payload.json);
+    return textFrame(format, Ref(), Ref(), topic, QStringLiteral("broadcast"), payload.json);
 }
 
 // Where the parts of a Phoenix envelope are in a text frame.
@@ -365,16 +352,15 @@ bool readObject(jsontext::Reader &reader, const char *text, Envelope *envelope)
     }
 }
 
-// Topics, event names and a channel's join_ref repeat from frame to frame: a small per-thread cache (one
-// per value type) hands out the same shared value for the same bytes, so the steady state allocates none.
-// Escaped or long strings bypass it.
-template <typename Value, typename Make> Value interned(const char *text, const jsontext::Token &token, Make &&make)
+// Topics and event names repeat from frame to frame: a small per-thread cache hands out the same shared
+// QString for the same bytes, so the steady state allocates none. Escaped or long strings bypass it.
+QString internedString(const char *text, const jsontext::Token &token)
 {
     constexpr qsizetype kMaxCached = 64;
     constexpr int kSlots = 128;
     const qsizetype length = token.end - token.begin - 2;
     if (token.escaped || length > kMaxCached) {
-        return make(jsontext::stringValue(text, token));
+        return jsontext::stringValue(text, token);
     }
     const char *bytes = text + token.begin + 1;
     quint32 hash = 2166136261U;
@@ -383,30 +369,32 @@ template <typename Value, typename Make> Value interned(const char *text, const 
     }
     struct Slot {
         QByteArray bytes;
-        Value value;
+        QString value;
     };
     thread_local Slot cache[kSlots];
     Slot &slot = cache[hash % kSlots];
     if (slot.bytes.isNull() || slot.bytes.size() != length || std::memcmp(slot.bytes.constData(), bytes, length) != 0) {
         slot.bytes = QByteArray(bytes, length);
-        slot.value = make(QString::fromUtf8(bytes, length));
+        slot.value = QString::fromUtf8(bytes, length);
     }
     return slot.value;
 }
 
-QString internedString(const char *text, const jsontext::Token &token)
+// A join_ref or ref token (None: the key was absent). The usual short ASCII string is copied inline.
+Ref refFromToken(const char *text, const jsontext::Token &token)
 {
-    return interned<QString>(text, token, [](QString value) { return value; });
-}
-
-// A join_ref: the same for every message on a channel. (A ref differs on every message: not cached.)
-QJsonValue internedJoinRef(const char *text, const jsontext::Token &token)
-{
-    if (token.kind != jsontext::Token::Kind::String) {
-        return token.kind == jsontext::Token::Kind::None ? QJsonValue(QJsonValue::Null)
-                                                         : jsontext::scalarValue(text, token);
+    switch (token.kind) {
+    case jsontext::Token::Kind::None:
+    case jsontext::Token::Kind::Null:
+        return Ref();
+    case jsontext::Token::Kind::String:
+        if (!token.escaped) {
+            return Ref::fromStringUtf8(QByteArrayView(text + token.begin + 1, token.end - token.begin - 2));
+        }
+        return Ref(jsontext::stringValue(text, token));
+    default:
+        return Ref(jsontext::scalarValue(text, token));
     }
-    return interned<QJsonValue>(text, token, [](const QString &value) { return QJsonValue(value); });
 }
 
 } // namespace
@@ -489,11 +477,8 @@ DecodeResult decodeText(WireFormat format, const QByteArray &data)
     }
     DecodeResult result;
     Message &message = result.message;
-    const auto ref = [&](const jsontext::Token &token) {
-        return token.kind == Kind::None ? QJsonValue(QJsonValue::Null) : jsontext::scalarValue(text, token);
-    };
-    message.joinRef = internedJoinRef(text, envelope.parts[kJoinRef]);
-    message.ref = ref(envelope.parts[kRef]);
+    message.joinRef = refFromToken(text, envelope.parts[kJoinRef]);
+    message.ref = refFromToken(text, envelope.parts[kRef]);
     message.topic = internedString(text, envelope.parts[kTopic]);
     message.event = internedString(text, envelope.parts[kEvent]);
     const jsontext::Token &payload = envelope.parts[kPayload];
@@ -546,14 +531,14 @@ DecodeResult decodeBinary(WireFormat format, const QByteArray &data, bool userBr
     return result;
 }
 
-Frame encodePush(WireFormat format, const QJsonValue &joinRef, const QString &topic, const QString &event,
+Frame encodePush(WireFormat format, const Ref &joinRef, const QString &topic, const QString &event,
                  const Payload &payload, QString *error)
 {
     if (payload.userBroadcast) {
         return userBroadcastFrame(format, topic, payload, error);
     }
     if (!payload.isBinary) {
-        return textFrame(format, joinRef, QJsonValue::Null, topic, event, payload.json);
+        return textFrame(format, joinRef, Ref(), topic, event, payload.json);
     }
     if (refuseBinaryForV1(format, error)) {
         return {};
@@ -562,8 +547,8 @@ Frame encodePush(WireFormat format, const QJsonValue &joinRef, const QString &to
                        payload.bytes, error);
 }
 
-Frame encodeReply(WireFormat format, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
-                  const QString &status, const Payload &response, QString *error)
+Frame encodeReply(WireFormat format, const Ref &joinRef, const Ref &ref, const QString &topic, const QString &status,
+                  const Payload &response, QString *error)
 {
     if (!response.isBinary) {
         return textFrame(format, joinRef, ref, topic, events::kReply, 32 + payloadHint(response.json),
@@ -587,7 +572,7 @@ Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &ev
         return userBroadcastFrame(format, topic, payload, error);
     }
     if (!payload.isBinary) {
-        return textFrame(format, QJsonValue::Null, QJsonValue::Null, topic, event, payload.json);
+        return textFrame(format, Ref(), Ref(), topic, event, payload.json);
     }
     if (refuseBinaryForV1(format, error)) {
         return {};
@@ -595,7 +580,7 @@ Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &ev
     return binaryFrame(2, {{topic.toUtf8(), "topic"}, {event.toUtf8(), "event"}}, payload.bytes, error);
 }
 
-Frame encodeChannelControl(WireFormat format, const QJsonValue &joinRef, const QString &topic, const QString &event,
+Frame encodeChannelControl(WireFormat format, const Ref &joinRef, const QString &topic, const QString &event,
                            const QJsonObject &payload)
 {
     return textFrame(format, joinRef, joinRef, topic, event, LazyJson(payload));
@@ -623,14 +608,14 @@ Frame encodeClientMessage(WireFormat format, const Message &message, QString *er
         if (format == WireFormat::V1Json) {
             out.append(R"({"event":)");
             jsontext::appendString(out, message.event);
-            if (!message.joinRef.isNull() && !message.joinRef.isUndefined()) {
+            if (!message.joinRef.isNull()) {
                 out.append(R"(,"join_ref":)");
-                jsontext::appendScalar(out, message.joinRef);
+                message.joinRef.appendJson(out);
             }
             out.append(R"(,"payload":)");
             appendPayload(out, message.payload.json);
             out.append(R"(,"ref":)");
-            jsontext::appendScalar(out, message.ref);
+            message.ref.appendJson(out);
             out.append(R"(,"topic":)");
             jsontext::appendString(out, message.topic);
             out.append('}');

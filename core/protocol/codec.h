@@ -39,14 +39,14 @@ DecodeResult decodeBinary(WireFormat format, const QByteArray &data, bool userBr
 
 // S->C encoders. A null Frame means the message cannot be expressed in that format (a binary
 // payload for a V1 client, or a binary header field over 255 bytes); `error` then says why.
-Frame encodePush(WireFormat format, const QJsonValue &joinRef, const QString &topic, const QString &event,
+Frame encodePush(WireFormat format, const Ref &joinRef, const QString &topic, const QString &event,
                  const Payload &payload, QString *error = nullptr);
-Frame encodeReply(WireFormat format, const QJsonValue &joinRef, const QJsonValue &ref, const QString &topic,
-                  const QString &status, const Payload &response, QString *error = nullptr);
+Frame encodeReply(WireFormat format, const Ref &joinRef, const Ref &ref, const QString &topic, const QString &status,
+                  const Payload &response, QString *error = nullptr);
 Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &event, const Payload &payload,
                       QString *error = nullptr);
 // phx_close / phx_error: join_ref and ref both carry the channel's join reference.
-Frame encodeChannelControl(WireFormat format, const QJsonValue &joinRef, const QString &topic, const QString &event,
+Frame encodeChannelControl(WireFormat format, const Ref &joinRef, const QString &topic, const QString &event,
                            const QJsonObject &payload);
 
 // A Supabase user broadcast as the kind 4 frame realtime-js decodes (no refs); null with *error when a

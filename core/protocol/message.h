@@ -3,6 +3,7 @@
 #pragma once
 
 #include "lazyjson.h"
+#include "ref.h"
 
 #include <QByteArray>
 #include <QJsonObject>
@@ -56,8 +57,8 @@ struct Payload {
 
 // One logical Phoenix message. Refs keep their decoded JSON type so they are echoed unchanged.
 struct Message {
-    QJsonValue joinRef = QJsonValue::Null;
-    QJsonValue ref = QJsonValue::Null;
+    Ref joinRef;
+    Ref ref;
     QString topic;
     QString event;
     Payload payload;

@@ -35,6 +35,7 @@ private slots:
     void v1KeysEscapedAndRepeated();
     void stringsRoundTripThroughTheWriter();
     void rawDataInputIsCopied();
+    void repliesAreWrittenIntoTheCallersBuffer();
     void concurrentFirstReads();
 };
 
@@ -206,6 +207,31 @@ void tst_Envelope::rawDataInputIsCopied()
     storage.fill('x'); // the caller's buffer goes away; the payload kept its own bytes
     QCOMPARE(decoded.message.payload.json.text(), QByteArrayView(R"({"kept":true})"));
     QVERIFY(decoded.message.payload.json[u"kept"_s].toBool());
+}
+
+void tst_Envelope::repliesAreWrittenIntoTheCallersBuffer()
+{
+    // The instance hands each encoder the previous frame's storage: written into when nobody else holds
+    // it, left alone (a new buffer) when someone does, and the frame is the same either way.
+    const Payload response =
+        codec::decodeText(WireFormat::V2Json, R"(["1","2","t","e",{"body":"hi"}])").message.payload;
+    const Frame fresh =
+        codec::encodeReply(WireFormat::V2Json, Ref(u"1"_s), Ref(u"7"_s), u"room:1"_s, u"ok"_s, response);
+    QCOMPARE(fresh.data, QByteArray(R"(["1","7","room:1","phx_reply",{"response":{"body":"hi"},"status":"ok"}])"));
+
+    QByteArray storage(1024, 'x');
+    const char *at = storage.constData();
+    Frame reused = codec::encodeReply(WireFormat::V2Json, Ref(u"1"_s), Ref(u"7"_s), u"room:1"_s, u"ok"_s, response,
+                                      nullptr, std::move(storage));
+    QCOMPARE(reused.data, fresh.data);
+    QCOMPARE(reused.data.constData(), at);
+
+    const QByteArray held = reused.data; // the message-flow view or a long poll keeps the frame
+    const Frame next = codec::encodePush(WireFormat::V1Json, Ref(u"1"_s), u"room:1"_s, u"shout"_s, response, nullptr,
+                                         std::move(reused.data));
+    QCOMPARE(next.data, QByteArray(R"({"event":"shout","payload":{"body":"hi"},"ref":null,"topic":"room:1"})"));
+    QVERIFY(next.data.constData() != at);
+    QCOMPARE(held, fresh.data);
 }
 
 void tst_Envelope::concurrentFirstReads()

@@ -269,7 +269,75 @@ private slots:
         QCOMPARE(event.code, quint16(1009));
     }
 
+    void messageBufferIsReusedOnlyOnceLetGo()
+    {
+        // A message's payload lands in the buffer of the previous one when nobody holds that any more; one
+        // that is still held (a type kept the payload) is never written into.
+        QByteArray stream = clientFrame(0x81, "first message") + clientFrame(0x81, "second") +
+                            clientFrame(0x82, "third, binary") + clientFrame(0x81, "fourth");
+        FrameParser parser(1 << 20);
+        qsizetype offset = 0;
+        const auto next = [&] {
+            qsizetype used = 0;
+            FrameParser::Event event = parser.next(stream.data() + offset, stream.size() - offset, &used);
+            offset += used;
+            return event;
+        };
+        const FrameParser::Event first = next();
+        FrameParser::Event second = next();
+        QCOMPARE(first.payload, QByteArray("first message"));
+        QCOMPARE(second.payload, QByteArray("second"));
+        QVERIFY(second.payload.constData() != first.payload.constData());
+        const char *secondStorage = second.payload.constData();
+        second = {}; // handled, not kept
+        FrameParser::Event third = next();
+        QCOMPARE(third.kind, Kind::Binary);
+        QCOMPARE(third.payload, QByteArray("third, binary"));
+        QCOMPARE(third.payload.constData(), secondStorage);
+        const QByteArray kept = third.payload; // kept, as a history keeps a payload
+        third = {};
+        const FrameParser::Event fourth = next();
+        QCOMPARE(fourth.payload, QByteArray("fourth"));
+        QCOMPARE(kept, QByteArray("third, binary"));
+        QCOMPARE(first.payload, QByteArray("first message"));
+    }
+
 #ifdef Q_OS_UNIX
+    void smallFramesRoundTripThroughReusedBuffers()
+    {
+        // Batches of small messages, each framed into a buffer a previous batch wrote out, interleaved
+        // with a shared (broadcast) frame the caller keeps: every byte arrives in order and the shared
+        // frame is never written into.
+        int pair[2];
+        QCOMPARE(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, pair), 0);
+        net::WsConnection connection(pair[0], 1 << 20, {});
+        const QByteArray broadcast = prepareFrame(Opcode::Text, "shared broadcast frame");
+        const QByteArray broadcastCopy(broadcast.constData(), broadcast.size());
+        for (int round = 0; round < 50; ++round) {
+            QByteArray expected;
+            for (int i = 0; i < 20; ++i) {
+                const QByteArray payload = QByteArray::number(round) + ':' + QByteArray(i * 7, 'a' + i % 26);
+                connection.queueMessage(i % 3 ? Opcode::Text : Opcode::Binary, payload);
+                expected += prepareFrame(i % 3 ? Opcode::Text : Opcode::Binary, payload);
+                if (i == 10 && round % 2 == 0) {
+                    connection.queue(broadcast);
+                    expected += broadcast;
+                }
+            }
+            QCOMPARE(connection.flush(), net::WsConnection::FlushStatus::Drained);
+            QByteArray received;
+            char buffer[4096];
+            while (received.size() < expected.size()) {
+                const ssize_t n = ::read(pair[1], buffer, sizeof(buffer));
+                QVERIFY(n > 0); // drained: everything is in the socket already
+                received.append(buffer, n);
+            }
+            QCOMPARE(received, expected);
+        }
+        QCOMPARE(broadcast, broadcastCopy);
+        ::close(pair[1]);
+    }
+
     void queuedFramesSurviveAFullKernelBuffer()
     {
         // A peer that does not read: the queue keeps what the kernel refused and writes it, in order,

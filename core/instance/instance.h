@@ -143,6 +143,8 @@ private:
     // the client cannot be served as it asked, so it is closed with 1011 and the reason; logged once.
     void encodingFailed(Client &client, const QString &what, const QString &error);
     void send(Client &client, const Frame &frame, const QString &topic, const QString &event);
+    // send() for a frame encoded into m_encoded's storage; that storage is kept for the next one.
+    void sendEncoded(Client &client, Frame &frame, const QString &topic, const QString &event);
     // Queues a prepared WebSocket frame; it is written when the current batch of events ends.
     void queueFrame(Client &client, const QByteArray &prepared);
     void markDirty(Client &client);
@@ -195,6 +197,7 @@ private:
     net::Poller *m_poller = nullptr;
     QElapsedTimer m_clock; // the timers' clock
     QByteArray m_scratch;  // every read lands here first
+    QByteArray m_encoded;  // the last reply or push encoded; its storage is written into by the next one
     QTimer *m_sweepTimer = nullptr;
     QTimer *m_statsTimer = nullptr;
     QTimer *m_timerWake = nullptr; // fires the behaviour's earliest timer

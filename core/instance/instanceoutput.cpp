@@ -183,12 +183,24 @@ void Instance::sendReply(EngineClient &engineClient, const Ref &joinRef, const R
         return;
     }
     QString error;
-    const Frame frame = codec::encodeReply(client.info.format, joinRef, ref, topic, status, response, &error);
+    Frame frame =
+        codec::encodeReply(client.info.format, joinRef, ref, topic, status, response, &error, std::move(m_encoded));
     if (frame.isNull()) {
         encodingFailed(client, QStringLiteral("reply"), error);
         return;
     }
-    send(client, frame, topic, events::kReply);
+    sendEncoded(client, frame, topic, events::kReply);
+}
+
+void Instance::sendEncoded(Client &client, Frame &frame, const QString &topic, const QString &event)
+{
+    send(client, frame, topic, event);
+    // Only a small buffer is kept (a large frame's would be held for nothing once replies are small again);
+    // one the message-flow view or a long poll still holds is theirs, and the encoder lets it be.
+    constexpr qsizetype kKeptBytes = 64 * 1024;
+    if (!frame.binary && frame.data.capacity() <= kKeptBytes) {
+        m_encoded = std::move(frame.data);
+    }
 }
 
 void Instance::sendPush(EngineClient &engineClient, const Ref &joinRef, const QString &topic, const QString &event,
@@ -199,12 +211,12 @@ void Instance::sendPush(EngineClient &engineClient, const Ref &joinRef, const QS
         return;
     }
     QString error;
-    const Frame frame = codec::encodePush(client.info.format, joinRef, topic, event, payload, &error);
+    Frame frame = codec::encodePush(client.info.format, joinRef, topic, event, payload, &error, std::move(m_encoded));
     if (frame.isNull()) {
         encodingFailed(client, QStringLiteral("push '%1'").arg(event), error);
         return;
     }
-    send(client, frame, topic, event);
+    sendEncoded(client, frame, topic, event);
 }
 
 void Instance::sendControl(EngineClient &engineClient, const Ref &joinRef, const QString &topic, const QString &event,

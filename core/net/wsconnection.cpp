@@ -15,6 +15,42 @@ WsConnection::~WsConnection()
     closeDescriptor(m_fd);
 }
 
+namespace {
+// Per thread: a connection is served by one thread at a time (its instance's; parallelflush's senders only
+// release). Bounded in count and size, so what a burst left behind is a few small buffers at most.
+constexpr size_t kMaxSpares = 16;
+thread_local std::vector<QByteArray> t_spares;
+} // namespace
+
+void WsConnection::queueNewBuffer(ws::Opcode opcode, QByteArrayView payload)
+{
+    const qsizetype size = ws::frameSize(payload.size());
+    if (size > kCoalesceBytes) {
+        m_out.push_back(ws::prepareFrame(opcode, payload));
+        return;
+    }
+    QByteArray buffer;
+    if (!t_spares.empty()) {
+        buffer = std::move(t_spares.back());
+        t_spares.pop_back();
+        buffer.resize(0);
+    } else {
+        constexpr qsizetype kBatchBytes = 2048; // a pipelined client's replies to one read, typically
+        buffer.reserve(kBatchBytes);
+    }
+    ws::appendFrame(buffer, opcode, payload);
+    m_out.push_back(std::move(buffer));
+}
+
+void WsConnection::release(QByteArray &written)
+{
+    if (t_spares.size() < kMaxSpares && written.isDetached() && written.capacity() >= 2 * kCoalesceBytes &&
+        written.capacity() <= 2 * kCoalescedBufferBytes) {
+        t_spares.push_back(std::move(written));
+    }
+    written = QByteArray();
+}
+
 void WsConnection::compact()
 {
     // A reader that keeps up only just never drains the queue: drop the written slots once they are the
@@ -49,7 +85,7 @@ WsConnection::FlushStatus WsConnection::flush()
             }
             written -= left;
             m_outOffset = 0;
-            m_out[m_outHead] = QByteArray();
+            release(m_out[m_outHead]);
             ++m_outHead;
         }
         if (m_outHead < m_out.size() && m_outOffset > 0) {

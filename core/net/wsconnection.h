@@ -55,7 +55,7 @@ public:
             ws::appendFrame(*tail, opcode, payload);
             return;
         }
-        m_out.push_back(ws::prepareFrame(opcode, payload));
+        queueNewBuffer(opcode, payload);
     }
     static constexpr qsizetype kCoalesceBytes = 512;
     static constexpr qsizetype kCoalescedBufferBytes = 16 * 1024;
@@ -77,6 +77,11 @@ private:
         return tail.size() + size <= kCoalescedBufferBytes && tail.isDetached() ? &tail : nullptr;
     }
     template <typename Sink> qsizetype parse(char *data, qsizetype size, Sink &sink);
+    // A small frame starts a buffer the next ones are appended to: one this thread wrote out before (a spare,
+    // so a steady exchange allocates nothing), or a new one with room for a batch.
+    void queueNewBuffer(ws::Opcode opcode, QByteArrayView payload);
+    // A buffer written out completely: kept as a spare when nobody else holds it and it is small.
+    static void release(QByteArray &written);
     void compact();
 
     qintptr m_fd;

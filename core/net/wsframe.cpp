@@ -6,6 +6,7 @@
 
 #include <QCryptographicHash>
 
+#include <algorithm>
 #include <cstring>
 
 namespace wsserve::ws {
@@ -23,6 +24,24 @@ void unmask(char *payload, qsizetype size, const unsigned char key[4])
     for (qsizetype i = 0; i < size; ++i) {
         payload[i] = static_cast<char>(static_cast<unsigned char>(payload[i]) ^ key[i & 3]);
     }
+}
+
+// A message's payload in a buffer this thread used for the previous one when nobody holds that any more
+// (the message was handled and not kept): in the steady state a connection's messages cost no allocation.
+// A buffer someone kept (history, the message-flow view) stays theirs; one that grew past the cap is let go.
+QByteArray messageBuffer(const char *payload, qsizetype size)
+{
+    constexpr qsizetype kReuseCapacity = 64 * 1024;
+    thread_local QByteArray reusable;
+    if (!reusable.isDetached() || reusable.capacity() > kReuseCapacity || size > kReuseCapacity) {
+        reusable = QByteArray();
+    }
+    if (reusable.capacity() < size) {
+        reusable.reserve(std::max<qsizetype>(size, 256));
+    }
+    reusable.resize(size);
+    std::memcpy(reusable.data(), payload, static_cast<size_t>(size));
+    return reusable;
 }
 } // namespace
 
@@ -275,7 +294,7 @@ FrameParser::Event FrameParser::next(char *data, qsizetype size, qsizetype *cons
         m_fragments = QByteArray();
         m_inMessage = false;
     } else {
-        event.payload = QByteArray(payload, payloadSize);
+        event.payload = messageBuffer(payload, payloadSize);
     }
     if (messageOpcode == Opcode::Text) {
         if (!isValidUtf8(event.payload)) {

@@ -100,11 +100,16 @@ void appendReplyBody(QByteArray &out, QStringView status, const LazyJson &body)
 // Writes the envelope around a payload written by `body(out)`: V2 [join_ref, ref, topic, event, payload];
 // V1 {"event", "payload", "ref", "topic"} (server frames never carry join_ref, phoenix-protocol.md 2.2).
 // Built byte by byte into one buffer: no JSON document, the payload spliced in as it is.
+// `out` is storage to write into: its capacity is used when nobody else holds it (the caller's buffer from
+// the previous frame), so a steady stream of replies costs no allocation.
 template <typename Body>
 Frame textFrame(WireFormat format, const Ref &joinRef, const Ref &ref, QStringView topic, QStringView event,
-                qsizetype payloadHint, Body &&body)
+                qsizetype payloadHint, QByteArray out, Body &&body)
 {
-    QByteArray out;
+    if (!out.isDetached()) {
+        out = QByteArray();
+    }
+    out.resize(0);
     out.reserve(48 + 3 * (topic.size() + event.size()) + payloadHint);
     if (format == WireFormat::V1Json) {
         out.append(R"({"event":)"); // keys sorted, as QJsonDocument wrote them
@@ -116,7 +121,7 @@ Frame textFrame(WireFormat format, const Ref &joinRef, const Ref &ref, QStringVi
         out.append(R"(,"topic":)");
         jsontext::appendString(out, topic);
         out.append('}');
-        return Frame{out, false};
+        return Frame{std::move(out), false};
     }
     out.append('[');
     joinRef.appendJson(out);
@@ -129,7 +134,7 @@ Frame textFrame(WireFormat format, const Ref &joinRef, const Ref &ref, QStringVi
     out.append(',');
     body(out);
     out.append(']');
-    return Frame{out, false};
+    return Frame{std::move(out), false};
 }
 
 qsizetype payloadHint(const LazyJson &json)
@@ -138,9 +143,9 @@ qsizetype payloadHint(const LazyJson &json)
 }
 
 Frame textFrame(WireFormat format, const Ref &joinRef, const Ref &ref, QStringView topic, QStringView event,
-                const LazyJson &payload)
+                const LazyJson &payload, QByteArray buffer = {})
 {
-    return textFrame(format, joinRef, ref, topic, event, payloadHint(payload),
+    return textFrame(format, joinRef, ref, topic, event, payloadHint(payload), std::move(buffer),
                      [&](QByteArray &out) { appendPayload(out, payload); });
 }
 
@@ -532,13 +537,13 @@ DecodeResult decodeBinary(WireFormat format, const QByteArray &data, bool userBr
 }
 
 Frame encodePush(WireFormat format, const Ref &joinRef, const QString &topic, const QString &event,
-                 const Payload &payload, QString *error)
+                 const Payload &payload, QString *error, QByteArray buffer)
 {
     if (payload.userBroadcast) {
         return userBroadcastFrame(format, topic, payload, error);
     }
     if (!payload.isBinary) {
-        return textFrame(format, joinRef, Ref(), topic, event, payload.json);
+        return textFrame(format, joinRef, Ref(), topic, event, payload.json, std::move(buffer));
     }
     if (refuseBinaryForV1(format, error)) {
         return {};
@@ -548,11 +553,11 @@ Frame encodePush(WireFormat format, const Ref &joinRef, const QString &topic, co
 }
 
 Frame encodeReply(WireFormat format, const Ref &joinRef, const Ref &ref, const QString &topic, const QString &status,
-                  const Payload &response, QString *error)
+                  const Payload &response, QString *error, QByteArray buffer)
 {
     if (!response.isBinary) {
         return textFrame(format, joinRef, ref, topic, events::kReply, 32 + payloadHint(response.json),
-                         [&](QByteArray &out) { appendReplyBody(out, status, response.json); });
+                         std::move(buffer), [&](QByteArray &out) { appendReplyBody(out, status, response.json); });
     }
     if (refuseBinaryForV1(format, error)) {
         return {};

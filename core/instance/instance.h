@@ -198,6 +198,9 @@ private:
     QElapsedTimer m_clock; // the timers' clock
     QByteArray m_scratch;  // every read lands here first
     QByteArray m_encoded;  // the last reply or push encoded; its storage is written into by the next one
+    // The last broadcast, encoded and framed per wire format (V1, V2), kept the same way.
+    QByteArray m_encodedBroadcast[2];
+    QByteArray m_preparedBroadcast[2];
     QTimer *m_sweepTimer = nullptr;
     QTimer *m_statsTimer = nullptr;
     QTimer *m_timerWake = nullptr; // fires the behaviour's earliest timer

@@ -13,10 +13,19 @@
 namespace wsserve {
 
 namespace {
-// The WebSocket frame that carries an encoded Phoenix message.
-QByteArray prepare(const Frame &frame)
+// The WebSocket frame that carries an encoded Phoenix message, in `buffer`'s storage when it is free.
+QByteArray prepare(const Frame &frame, QByteArray buffer)
 {
-    return ws::prepareFrame(frame.binary ? ws::Opcode::Binary : ws::Opcode::Text, frame.data);
+    return ws::prepareFrame(frame.binary ? ws::Opcode::Binary : ws::Opcode::Text, frame.data, std::move(buffer));
+}
+
+// Kept for the next frame of its kind when small: a large one's storage would be held for nothing.
+void keepSmall(QByteArray &kept, QByteArray &&buffer)
+{
+    constexpr qsizetype kKeptBytes = 64 * 1024;
+    if (buffer.capacity() <= kKeptBytes) {
+        kept = std::move(buffer);
+    }
 }
 } // namespace
 
@@ -195,11 +204,9 @@ void Instance::sendReply(EngineClient &engineClient, const Ref &joinRef, const R
 void Instance::sendEncoded(Client &client, Frame &frame, const QString &topic, const QString &event)
 {
     send(client, frame, topic, event);
-    // Only a small buffer is kept (a large frame's would be held for nothing once replies are small again);
-    // one the message-flow view or a long poll still holds is theirs, and the encoder lets it be.
-    constexpr qsizetype kKeptBytes = 64 * 1024;
-    if (!frame.binary && frame.data.capacity() <= kKeptBytes) {
-        m_encoded = std::move(frame.data);
+    // One the message-flow view or a long poll still holds is theirs: the encoder lets it be.
+    if (!frame.binary) {
+        keepSmall(m_encoded, std::move(frame.data));
     }
 }
 
@@ -231,6 +238,7 @@ void Instance::sendBroadcast(const QList<EngineClient *> &members, const QString
 {
     ++m_stats.broadcasts;
     // Encoded and framed once per wire format; every member's queue holds the same buffer (protocol 7.7).
+    // Both are written into the previous broadcast's buffers once every queue has let go of them.
     Frame frames[2];
     QByteArray prepared[2];
     bool encoded[2] = {false, false};
@@ -244,9 +252,10 @@ void Instance::sendBroadcast(const QList<EngineClient *> &members, const QString
         const int slot = client->info.format == WireFormat::V1Json ? 0 : 1;
         if (!encoded[slot]) {
             encoded[slot] = true;
-            frames[slot] = codec::encodeBroadcast(client->info.format, topic, event, payload);
+            frames[slot] = codec::encodeBroadcast(client->info.format, topic, event, payload, nullptr,
+                                                  std::move(m_encodedBroadcast[slot]));
             if (!frames[slot].isNull()) {
-                prepared[slot] = prepare(frames[slot]);
+                prepared[slot] = prepare(frames[slot], std::move(m_preparedBroadcast[slot]));
             }
         }
         const Frame &frame = frames[slot];
@@ -265,6 +274,12 @@ void Instance::sendBroadcast(const QList<EngineClient *> &members, const QString
     }
     if (tapped && m_shared->messageFlowEnabled()) {
         tap(true, 0, recipients, *tapped, topic, event);
+    }
+    for (int slot = 0; slot < 2; ++slot) {
+        if (encoded[slot] && !frames[slot].binary) {
+            keepSmall(m_encodedBroadcast[slot], std::move(frames[slot].data));
+            keepSmall(m_preparedBroadcast[slot], std::move(prepared[slot]));
+        }
     }
 }
 

@@ -63,12 +63,15 @@ bool isValidClientKey(QByteArrayView clientKey)
     return decoded.decodingStatus == QByteArray::Base64DecodingStatus::Ok && decoded.decoded.size() == 16;
 }
 
-QByteArray prepareFrame(Opcode opcode, QByteArrayView payload)
+QByteArray prepareFrame(Opcode opcode, QByteArrayView payload, QByteArray buffer)
 {
-    QByteArray frame;
-    frame.reserve(frameSize(payload.size()));
-    appendFrame(frame, opcode, payload);
-    return frame;
+    if (!buffer.isDetached()) {
+        buffer = QByteArray();
+    }
+    buffer.resize(0);
+    buffer.reserve(frameSize(payload.size()));
+    appendFrame(buffer, opcode, payload);
+    return buffer;
 }
 
 void appendFrame(QByteArray &frame, Opcode opcode, QByteArrayView payload)

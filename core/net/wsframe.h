@@ -36,8 +36,8 @@ QByteArray acceptKey(QByteArrayView clientKey);
 bool isValidClientKey(QByteArrayView clientKey);
 
 // A complete server frame (header and payload in one buffer), ready to be written to any number of
-// sockets unchanged.
-QByteArray prepareFrame(Opcode opcode, QByteArrayView payload);
+// sockets unchanged. Written into `buffer`'s storage when nobody else holds it (a previous frame's).
+QByteArray prepareFrame(Opcode opcode, QByteArrayView payload, QByteArray buffer = {});
 // The same frame appended to `out` (which the caller owns and has not shared).
 void appendFrame(QByteArray &out, Opcode opcode, QByteArrayView payload);
 // Bytes on the wire of a server frame with this much payload (the header is 2, 4 or 10 bytes).

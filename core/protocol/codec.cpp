@@ -571,13 +571,13 @@ Frame encodeReply(WireFormat format, const Ref &joinRef, const Ref &ref, const Q
 }
 
 Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &event, const Payload &payload,
-                      QString *error)
+                      QString *error, QByteArray buffer)
 {
     if (payload.userBroadcast) {
         return userBroadcastFrame(format, topic, payload, error);
     }
     if (!payload.isBinary) {
-        return textFrame(format, Ref(), Ref(), topic, event, payload.json);
+        return textFrame(format, Ref(), Ref(), topic, event, payload.json, std::move(buffer));
     }
     if (refuseBinaryForV1(format, error)) {
         return {};

@@ -39,14 +39,14 @@ DecodeResult decodeBinary(WireFormat format, const QByteArray &data, bool userBr
 
 // S->C encoders. A null Frame means the message cannot be expressed in that format (a binary
 // payload for a V1 client, or a binary header field over 255 bytes); `error` then says why.
-// `buffer` (pushes and replies): storage a text frame is written into when nobody else holds it, typically
+// `buffer` (pushes, replies, broadcasts): storage a text frame is written into when nobody else holds it, typically
 // the data of the caller's previous frame, so that a stream of them allocates nothing.
 Frame encodePush(WireFormat format, const Ref &joinRef, const QString &topic, const QString &event,
                  const Payload &payload, QString *error = nullptr, QByteArray buffer = {});
 Frame encodeReply(WireFormat format, const Ref &joinRef, const Ref &ref, const QString &topic, const QString &status,
                   const Payload &response, QString *error = nullptr, QByteArray buffer = {});
 Frame encodeBroadcast(WireFormat format, const QString &topic, const QString &event, const Payload &payload,
-                      QString *error = nullptr);
+                      QString *error = nullptr, QByteArray buffer = {});
 // phx_close / phx_error: join_ref and ref both carry the channel's join reference.
 Frame encodeChannelControl(WireFormat format, const Ref &joinRef, const QString &topic, const QString &event,
                            const QJsonObject &payload);

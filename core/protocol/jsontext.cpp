@@ -565,12 +565,24 @@ void appendScalar(QByteArray &out, const QJsonValue &value)
 void appendValue(QByteArray &out, const QJsonValue &value)
 {
     switch (value.type()) {
-    case QJsonValue::Object:
-        out.append(QJsonDocument(value.toObject()).toJson(QJsonDocument::Compact));
+    case QJsonValue::Object: {
+        const QJsonObject object = value.toObject();
+        if (object.isEmpty()) {
+            out.append("{}", 2); // replyOk()'s response: no document for it
+        } else {
+            out.append(QJsonDocument(object).toJson(QJsonDocument::Compact));
+        }
         return;
-    case QJsonValue::Array:
-        out.append(QJsonDocument(value.toArray()).toJson(QJsonDocument::Compact));
+    }
+    case QJsonValue::Array: {
+        const QJsonArray array = value.toArray();
+        if (array.isEmpty()) {
+            out.append("[]", 2);
+        } else {
+            out.append(QJsonDocument(array).toJson(QJsonDocument::Compact));
+        }
         return;
+    }
     case QJsonValue::Double: {
         // Numbers exactly as QJsonDocument writes them (integers without a fraction, shortest doubles).
         const QByteArray text = QJsonDocument(QJsonArray{value}).toJson(QJsonDocument::Compact);

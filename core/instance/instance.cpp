@@ -230,7 +230,8 @@ void Instance::adoptConnection(const std::shared_ptr<net::TakenConnection> &conn
     qCDebug(lcInstance).noquote() << logTag(m_config.id) << "client" << client->id << "connected from"
                                   << client->info.remoteAddress << wireFormatName(client->info.format);
     // Frames the client sent right behind its request head.
-    client->conn.deliverBuffered([this, client](ws::FrameParser::Event &event) { return onFrame(*client, event); });
+    client->conn.deliverBuffered(
+        [this, client, now = nowMs()](ws::FrameParser::Event &event) { return onFrame(*client, event, now); });
 }
 
 void Instance::onSocketEvent(qintptr fd, quint32 events)
@@ -251,9 +252,9 @@ void Instance::onSocketEvent(qintptr fd, quint32 events)
         }
     }
     if (events & net::Poller::Readable) {
-        const auto status =
-            client->conn.pump(m_scratch.data(), m_scratch.size(),
-                              [this, client](ws::FrameParser::Event &event) { return onFrame(*client, event); });
+        const auto status = client->conn.pump(
+            m_scratch.data(), m_scratch.size(),
+            [this, client, now = nowMs()](ws::FrameParser::Event &event) { return onFrame(*client, event, now); });
         if (status == net::WsConnection::ReadStatus::PeerGone) {
             removeClient(client->id);
             return;
@@ -266,7 +267,7 @@ void Instance::onSocketEvent(qintptr fd, quint32 events)
     }
 }
 
-bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
+bool Instance::onFrame(Client &client, ws::FrameParser::Event &event, qint64 now)
 {
     using Kind = ws::FrameParser::Event::Kind;
     if (event.kind == Kind::NeedMore) {
@@ -278,7 +279,7 @@ bool Instance::onFrame(Client &client, ws::FrameParser::Event &event)
     }
     // Every frame counts toward the rate limit: pings, pongs, fragments and close frames cost the thread
     // as much as messages do. Past the limit the client is closed and the rest of its input discarded.
-    if (!admitFrame(client)) {
+    if (!admitFrame(client, now)) {
         return false;
     }
     switch (event.kind) {
@@ -597,9 +598,8 @@ void Instance::countIn(Client &client, qsizetype bytes)
     m_clientsDirty = true;
 }
 
-bool Instance::admitFrame(Client &client)
+bool Instance::admitFrame(Client &client, qint64 now)
 {
-    const qint64 now = nowMs();
     client.lastActivityMs = now;
     if (client.rateLimited) {
         return false;

@@ -274,6 +274,7 @@ void Instance::longPollPost(Client &client, const std::shared_ptr<net::TakenConn
         parts.append(request.body);
     }
     const quint64 id = client.id;
+    const qint64 now = nowMs();
     for (const QByteArray &part : std::as_const(parts)) {
         Client *current = m_clients.find(id);
         if (!current || current->closing) {
@@ -284,7 +285,7 @@ void Instance::longPollPost(Client &client, const std::shared_ptr<net::TakenConn
                             QStringLiteral("message over max_frame_bytes (%1)").arg(m_limits.maxFrameBytes));
             return writeHttp(connection, 413, "application/json; charset=utf-8", statusJson(413));
         }
-        if (!admitFrame(*current)) {
+        if (!admitFrame(*current, now)) {
             return writeHttp(connection, 429, "application/json; charset=utf-8", statusJson(429));
         }
         const bool binary = !part.startsWith('[') && !part.startsWith('{');

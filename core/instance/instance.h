@@ -146,6 +146,8 @@ private:
     void send(Client &client, const Frame &frame, const QString &topic, const QString &event);
     // send() for a frame encoded into m_encoded's storage; that storage is kept for the next one.
     void sendEncoded(Client &client, Frame &frame, const QString &topic, const QString &event);
+    // A buffer of m_broadcastFrames no queue holds any more (taken out of the list), or none.
+    QByteArray freeBroadcastFrame();
     // Queues a prepared WebSocket frame; it is written when the current batch of events ends.
     void queueFrame(Client &client, const QByteArray &prepared);
     void markDirty(Client &client);
@@ -199,9 +201,10 @@ private:
     QElapsedTimer m_clock; // the timers' clock
     QByteArray m_scratch;  // every read lands here first
     QByteArray m_encoded;  // the last reply or push encoded; its storage is written into by the next one
-    // The last broadcast, encoded and framed per wire format (V1, V2), kept the same way.
+    // The last broadcast encoded per wire format (V1, V2), kept the same way; and the framed broadcasts
+    // the queues may still hold: one that every queue has written and dropped frames the next broadcast.
     QByteArray m_encodedBroadcast[2];
-    QByteArray m_preparedBroadcast[2];
+    std::vector<QByteArray> m_broadcastFrames;
     QTimer *m_sweepTimer = nullptr;
     QTimer *m_statsTimer = nullptr;
     QTimer *m_timerWake = nullptr; // fires the behaviour's earliest timer

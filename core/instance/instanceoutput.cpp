@@ -238,7 +238,7 @@ void Instance::sendBroadcast(const QList<EngineClient *> &members, const QString
 {
     ++m_stats.broadcasts;
     // Encoded and framed once per wire format; every member's queue holds the same buffer (protocol 7.7).
-    // Both are written into the previous broadcast's buffers once every queue has let go of them.
+    // Both are written into buffers of earlier broadcasts that every queue has let go of.
     Frame frames[2];
     QByteArray prepared[2];
     bool encoded[2] = {false, false};
@@ -255,7 +255,7 @@ void Instance::sendBroadcast(const QList<EngineClient *> &members, const QString
             frames[slot] = codec::encodeBroadcast(client->info.format, topic, event, payload, nullptr,
                                                   std::move(m_encodedBroadcast[slot]));
             if (!frames[slot].isNull()) {
-                prepared[slot] = prepare(frames[slot], std::move(m_preparedBroadcast[slot]));
+                prepared[slot] = prepare(frames[slot], freeBroadcastFrame());
             }
         }
         const Frame &frame = frames[slot];
@@ -278,9 +278,29 @@ void Instance::sendBroadcast(const QList<EngineClient *> &members, const QString
     for (int slot = 0; slot < 2; ++slot) {
         if (encoded[slot] && !frames[slot].binary) {
             keepSmall(m_encodedBroadcast[slot], std::move(frames[slot].data));
-            keepSmall(m_preparedBroadcast[slot], std::move(prepared[slot]));
+        }
+        // Kept while the queues write it (several broadcasts of one read batch are queued at once); small
+        // ones only, so what the list holds stays under 64 x 8 KiB.
+        constexpr size_t kMaxKeptFrames = 64;
+        constexpr qsizetype kKeptBytes = 8 * 1024;
+        if (encoded[slot] && !prepared[slot].isNull() && prepared[slot].capacity() <= kKeptBytes &&
+            m_broadcastFrames.size() < kMaxKeptFrames) {
+            m_broadcastFrames.push_back(std::move(prepared[slot]));
         }
     }
+}
+
+QByteArray Instance::freeBroadcastFrame()
+{
+    for (QByteArray &frame : m_broadcastFrames) {
+        if (frame.isDetached()) {
+            QByteArray free = std::move(frame);
+            frame = std::move(m_broadcastFrames.back());
+            m_broadcastFrames.pop_back();
+            return free;
+        }
+    }
+    return {};
 }
 
 void Instance::tap(bool outgoing, quint64 clientId, int recipients, const Frame &frame, const QString &topic,

@@ -60,14 +60,14 @@ Ref::Ref(const QString &value)
 
 Ref Ref::fromStringUtf8(QByteArrayView utf8)
 {
-    Ref ref;
     if (isInlineable(utf8.data(), utf8.size())) {
+        Ref ref;
         ref.setInline(utf8.data(), utf8.size());
-    } else {
-        ref.m_kind = Kind::Value;
-        ref.m_value = QString::fromUtf8(utf8);
+        return ref;
     }
-    return ref;
+    // Decoded first, then made canonical: the text may turn inlineable (a leading BOM is dropped, as
+    // QJsonDocument drops it), and an inlineable string must never be held as a QJsonValue.
+    return Ref(QString::fromUtf8(utf8));
 }
 
 QJsonValue Ref::toJson() const
